@@ -1,0 +1,137 @@
+"""Country: regulatory stance, mining power, reserve, and stance change by policy diffusion.
+
+Stance is an ordered level: 0 ban, 1 restricted, 2 unclear, 3 regulated/legal,
+4 legal tender. A reserve (BTC held by the state) is a separate quantity.
+
+Each step a country whose ``stance_dynamics`` is ``"diffusion"`` may move one level
+(competing hazards, per year, turned into a step probability ``1 - exp(-rate x dt)``):
+
+    up:   base_up   x exp(diffusion_strength x pull_up + adoption_weight x adoption
+                          + inflation_weight x max(inflation, 0) + signal - resistance_weight x R)
+    down: base_down x exp(diffusion_strength x pull_down + resistance_weight x R - signal)
+
+* ``pull_up`` (0-1): edge-weighted mean over neighbours of how much more liberal they are,
+  ``max(0, min(s_j, cap) - s_i) / cap``, each scaled by ``1 + x / (1 + x)`` (between 1
+  and 2) with ``x`` the neighbour's mining revenue as a share of its GDP over
+  ``payoff_scale_pct_gdp`` (learning from neighbours whose liberalisation paid off).
+  ``pull_down`` is the mirror: how much more restrictive the neighbours are.
+* ``adoption`` is the share of the population holding crypto (domestic pressure);
+  ``inflation`` is a fraction per year.
+* ``signal`` is the sum of dated signal shocks, each decaying with its half-life: an
+  institution formed or a statement made moves the hazard without moving the stance.
+* ``R = resistance + imf_weight x imf_programme`` (central bank, lenders).
+
+Diffusion never moves a stance above ``max_diffusion_stance`` (3); legal tender comes only
+from a dated shock. Dated shocks override at their date. Every change is logged with
+its cause by the model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import math
+
+import mesa
+
+if TYPE_CHECKING:  # agents see the model only through self.model
+    from model.config import CountryConfig, PolicyConfig
+
+
+
+class Country(mesa.Agent):
+    """One country (or the rest of the world) with its policy and mining settings."""
+
+    def __init__(self, model: mesa.Model, code: str, cfg: CountryConfig):
+        super().__init__(model)
+        self.code = code
+        self.name = cfg.name
+        self.lat, self.lon = cfg.lat, cfg.lon
+        self.stance: int = cfg.stance
+        self.dynamics = cfg.stance_dynamics
+        self.resistance = cfg.resistance
+        self.imf_programme = cfg.imf_programme
+        self.has_households = cfg.has_households
+        self.population = (cfg.population_millions or 0.0) * 1e6
+        self.gdp_per_capita_usd = cfg.gdp_per_capita_usd or 0.0
+        self.gdp_usd = self.population * self.gdp_per_capita_usd
+        self.inflation_pct = cfg.inflation_pct or 0.0
+        self.remittances_pct_gdp = cfg.remittances_pct_gdp or 0.0
+        self.internet_pct = cfg.internet_pct or 0.0
+        self.ownership_pct = cfg.ownership_pct or 0.0
+        self.mining_tariff_usd_per_kwh = cfg.mining_tariff_usd_per_kwh
+        self.mining_allowance_mw: float | None = cfg.mining_allowance_mw
+        self.mining_banned = cfg.mining_banned
+        self.mining_ban_until = None
+        self.mining_enforcement_per_year = cfg.mining_enforcement_per_year
+        self.reserve_btc = cfg.reserve_btc
+        self.signals: list[tuple[float, float, float]] = []  # (time in weeks, strength, half-life)
+        # Updated by the model each step.
+        self.adoption_rate = self.ownership_pct / 100.0
+        self.mining_revenue_usd_per_year = 0.0
+        self.exchange_access = False
+
+    # ----------------------------------------------------------- derived state
+    @property
+    def mining_allowed(self) -> bool:
+        """Legal mining needs no mining ban and a stance above ban."""
+        return not self.mining_banned and self.stance > 0
+
+    def signal_level(self, weeks: float) -> float:
+        return sum(s * 0.5 ** ((weeks - t0) / hl) for t0, s, hl in self.signals if weeks >= t0)
+
+    def payoff(self, policy: PolicyConfig) -> float:
+        """Mining revenue as a share of GDP, in units of ``payoff_scale_pct_gdp``."""
+        if self.gdp_usd <= 0:
+            return 0.0
+        return self.mining_revenue_usd_per_year / self.gdp_usd * 100.0 / policy.payoff_scale_pct_gdp
+
+    # ----------------------------------------------------------- the rule
+    def stance_hazards(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
+                       weeks: float) -> tuple[float, float, str]:
+        """Yearly hazards of moving up and down one level, and a short cause text."""
+        cap = policy.max_diffusion_stance
+        total_w = sum(w for _, w in neighbours)
+        pull_up = pull_down = 0.0
+        drivers: list[tuple[float, str]] = []
+        if total_w > 0 and cap > 0:
+            for other, w in neighbours:
+                payoff = other.payoff(policy)
+                gain = 1.0 + payoff / (1.0 + payoff)  # saturates at 2: a windfall counts, boundedly
+                up = max(0.0, min(other.stance, cap) - self.stance) / cap * gain * w / total_w
+                pull_up += up
+                pull_down += max(0.0, self.stance - other.stance) / cap * w / total_w
+                if up > 0:
+                    drivers.append((up, other.code))
+        signal = self.signal_level(weeks)
+        r = self.resistance + policy.imf_weight * float(self.imf_programme)
+        log_up = (policy.diffusion_strength * pull_up + policy.adoption_weight * self.adoption_rate
+                  + policy.inflation_weight * max(self.inflation_pct, 0.0) / 100.0
+                  + signal - policy.resistance_weight * r)
+        log_down = policy.diffusion_strength * pull_down + policy.resistance_weight * r - signal
+        up = policy.base_up_per_year * math.exp(min(log_up, 30.0)) if self.stance < cap else 0.0
+        down = policy.base_down_per_year * math.exp(min(log_down, 30.0)) if self.stance > 0 else 0.0
+        top = ", ".join(code for _, code in sorted(drivers, reverse=True)[:3]) or "none"
+        cause = (f"diffusion: pull {pull_up:.2f} from {top}; adoption {self.adoption_rate:.1%}; "
+                 f"signal {signal:+.2f}; resistance {r:.2f}")
+        return up, down, cause
+
+    def step_stance(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
+                    weeks: float, dt_years: float, u: float) -> tuple[int, str] | None:
+        """Maybe move one level; returns ``(new_stance, cause)`` when it moves.
+
+        ``u`` is this country's uniform draw for the step, drawn by the model for every
+        country every step so that the countries' stream never shifts.
+        """
+        if self.dynamics != "diffusion":
+            return None
+        up, down, cause = self.stance_hazards(neighbours, policy, weeks)
+        p_up = 1.0 - math.exp(-up * dt_years)
+        p_down = 1.0 - math.exp(-down * dt_years)
+        if u < p_up:
+            self.stance += 1
+            return self.stance, cause
+        if u < p_up + p_down:
+            self.stance -= 1
+            return self.stance, cause.replace("diffusion:", "retreat:", 1)
+        return None

@@ -1,0 +1,309 @@
+"""Typed, checked scenario configuration.
+
+The TOML file is unwrapped (see ``model.scenario``) into plain values and validated here.
+Every model is ``extra="forbid"``, so a misspelt key is an error that names its path.
+Units are in the field names: ``_usd``, ``_mw``, ``_ehs`` (EH/s), ``_j_per_th``,
+``_per_year`` (a rate per year), ``_pct`` (percent, 0-100), ``_weeks``.
+Field documentation lives in ``docs/SCENARIOS.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Iso3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Pos = Annotated[float, Field(gt=0.0)]
+Stance = Annotated[int, Field(ge=0, le=4)]
+
+STANCE_NAMES = ("ban", "restricted", "unclear", "regulated", "legal_tender")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------- run
+class RunConfig(Strict):
+    start: dt.date
+    end: dt.date
+    step_days: Annotated[int, Field(ge=1, le=366)] = 7
+    households: Annotated[int, Field(ge=0)] = 20_000
+    household_floor: Annotated[int, Field(ge=0)] = 200
+    household_agents_max: Annotated[int, Field(ge=0)] = 200_000
+
+    @model_validator(mode="after")
+    def _order(self) -> "RunConfig":
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+# ------------------------------------------------------------------------ market
+class PriceConfig(Strict):
+    kind: Literal["constant", "gbm", "csv"]
+    initial_usd: Pos | None = None
+    csv: str | None = None
+    csv_column: str = "mean_usd"
+    drift_per_year: float = 0.0
+    volatility_per_year: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _needs(self) -> "PriceConfig":
+        if self.kind == "csv" and not self.csv:
+            raise ValueError("kind = 'csv' needs a csv path")
+        if self.kind in ("constant", "gbm") and self.initial_usd is None:
+            raise ValueError(f"kind = '{self.kind}' needs initial_usd")
+        return self
+
+
+class Halving(Strict):
+    date: dt.date
+    subsidy_btc: Pos
+
+
+class MarketConfig(Strict):
+    price: PriceConfig
+    halvings: dict[str, Halving]
+    fees_btc_per_block: NonNeg
+    blocks_per_day: Pos = 144.0
+    initial_network_hashrate_ehs: Pos
+    difficulty_lag_steps: Annotated[int, Field(ge=0, le=52)] = 1
+    volume_price_elasticity: NonNeg = 1.0
+
+
+# ------------------------------------------------------------------------ mining
+class Vintage(Strict):
+    efficiency_j_per_th: Pos
+    share: Prob
+
+
+class MiningConfig(Strict):
+    vintages: dict[str, Vintage]
+    frontier_efficiency_j_per_th: Pos
+    efficiency_improvement_per_year: Prob
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
+    cost_spread: Prob = 0.25
+    switch_share_per_week: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
+    hurdle_margin: NonNeg
+    margin_scale: Pos
+    growth_per_year: NonNeg
+    fill_per_year: NonNeg
+    lead_time_weeks: Annotated[int, Field(ge=0, le=520)]
+    idle_retire_per_year: NonNeg
+    relocate_share: Prob
+    underground_share: Prob
+    relocation_weeks: Annotated[int, Field(ge=0, le=520)]
+    relocation_loss: Prob
+    relocation_choice_scale_usd_per_kwh: Pos
+
+    @model_validator(mode="after")
+    def _shares(self) -> "MiningConfig":
+        total = sum(v.share for v in self.vintages.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"vintage shares must sum to 1 (they sum to {total:.6g})")
+        if self.relocate_share + self.underground_share > 1.0 + 1e-9:
+            raise ValueError("relocate_share + underground_share must not exceed 1")
+        return self
+
+
+# ------------------------------------------------------------------------ policy
+class EdgeKindWeights(Strict):
+    border: NonNeg = 1.0
+    remittance: NonNeg = 1.0
+    alliance: NonNeg = 1.0
+
+
+class PolicyConfig(Strict):
+    base_up_per_year: NonNeg
+    base_down_per_year: NonNeg
+    diffusion_strength: NonNeg
+    payoff_scale_pct_gdp: Pos
+    adoption_weight: NonNeg
+    inflation_weight: NonNeg
+    resistance_weight: NonNeg
+    imf_weight: NonNeg
+    max_diffusion_stance: Stance = 3
+    edge_kind_weights: EdgeKindWeights = EdgeKindWeights()
+
+
+# -------------------------------------------------------------------- households
+class StanceMultipliers(Strict):
+    ban: NonNeg
+    restricted: NonNeg
+    unclear: NonNeg
+    regulated: NonNeg
+    legal_tender: NonNeg
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in STANCE_NAMES)
+
+
+class SocialGraphConfig(Strict):
+    local_degree: Annotated[int, Field(ge=0, le=50)]
+    random_degree: NonNeg
+    pareto_shape: Annotated[float, Field(gt=1.0)]
+    cross_border_ties_per_household: NonNeg
+
+
+class HouseholdConfig(Strict):
+    innovation_per_year: NonNeg
+    imitation_per_year: NonNeg
+    abandonment_per_year: NonNeg
+    inflation_weight: NonNeg
+    remittance_weight: NonNeg
+    remittance_receiver_scale: NonNeg
+    no_exchange_access_factor: NonNeg
+    stance_multiplier: StanceMultipliers
+    volume_per_adopter_gdp_pc_per_year: NonNeg
+    p2p_volume_factor: Prob
+    graph: SocialGraphConfig
+
+
+# --------------------------------------------------------------------- exchanges
+class ExchangeConfig(Strict):
+    tier: Literal["global", "regional", "local"]
+    home: Iso3 | None = None
+    fee_pct: Annotated[float, Field(ge=0.0, le=100.0)]
+    weight: Pos
+    min_stance_enter: Stance
+    min_stance_stay: Stance
+    licence_cost_usd_per_year: NonNeg
+    entry_per_year: NonNeg
+    entry_lead_weeks: Annotated[int, Field(ge=0, le=520)]
+    present: list[Iso3] = []
+
+    @model_validator(mode="after")
+    def _home(self) -> "ExchangeConfig":
+        if self.tier == "local" and self.home is None:
+            raise ValueError("a local exchange needs a home country")
+        if self.min_stance_stay > self.min_stance_enter:
+            raise ValueError("min_stance_stay must not exceed min_stance_enter")
+        return self
+
+
+# --------------------------------------------------------------------- countries
+class CountryConfig(Strict):
+    name: str
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    stance: Stance
+    stance_dynamics: Literal["diffusion", "fixed"] = "fixed"
+    resistance: NonNeg = 0.0
+    imf_programme: bool = False
+    population_millions: Pos | None = None
+    gdp_per_capita_usd: Pos | None = None
+    inflation_pct: float | None = None
+    remittances_pct_gdp: NonNeg | None = None
+    internet_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+    ownership_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+    has_households: bool = False
+    hashrate_ehs: NonNeg = 0.0
+    mining_tariff_usd_per_kwh: Pos
+    mining_allowance_mw: NonNeg | None = None
+    mining_banned: bool = False
+    mining_enforcement_per_year: NonNeg = 0.0
+    reserve_btc: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _household_fields(self) -> "CountryConfig":
+        needed = ("population_millions", "gdp_per_capita_usd", "inflation_pct",
+                  "remittances_pct_gdp", "internet_pct", "ownership_pct")
+        if self.has_households:
+            missing = [f for f in needed if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"has_households = true needs {', '.join(missing)}")
+        return self
+
+
+# ----------------------------------------------------------------------- network
+class EdgeConfig(Strict):
+    a: Iso3
+    b: Iso3
+    kind: Literal["border", "remittance", "alliance"]
+    weight: NonNeg = 1.0
+
+
+class NetworkConfig(Strict):
+    edges: dict[str, EdgeConfig] = {}
+
+
+# ------------------------------------------------------------------------ shocks
+class _ShockBase(Strict):
+    date: dt.date
+    country: Iso3
+    enabled: bool = True
+    description: str = ""
+
+
+class StanceChange(_ShockBase):
+    kind: Literal["stance_change"]
+    to: Stance
+
+
+class Signal(_ShockBase):
+    kind: Literal["signal"]
+    strength: float
+    half_life_weeks: Pos = 26.0
+
+
+class EnergyAllocation(_ShockBase):
+    kind: Literal["energy_allocation"]
+    mw: NonNeg
+    tariff_usd_per_kwh: Pos
+
+
+class ReservePurchase(_ShockBase):
+    kind: Literal["reserve_purchase"]
+    btc: NonNeg
+
+
+class AllianceEdge(_ShockBase):
+    kind: Literal["alliance_edge"]
+    partner: Iso3
+    weight: NonNeg = 1.0
+
+
+class PriceShock(_ShockBase):
+    kind: Literal["price_shock"]
+    factor: Pos
+
+
+class MiningBan(_ShockBase):
+    kind: Literal["mining_ban"]
+    until: dt.date | None = None
+
+
+Shock = Annotated[
+    Union[StanceChange, Signal, EnergyAllocation, ReservePurchase, AllianceEdge, PriceShock, MiningBan],
+    Field(discriminator="kind"),
+]
+SHOCK_KINDS = ("stance_change", "signal", "energy_allocation", "reserve_purchase",
+               "alliance_edge", "price_shock", "mining_ban")
+
+
+# ---------------------------------------------------------------------- scenario
+class ScenarioConfig(Strict):
+    name: str
+    description: str = ""
+    run: RunConfig
+    market: MarketConfig
+    mining: MiningConfig
+    policy: PolicyConfig
+    households: HouseholdConfig
+    exchanges: dict[str, ExchangeConfig]
+    countries: dict[str, CountryConfig]
+    network: NetworkConfig = NetworkConfig()
+    shocks: dict[str, Shock] = {}
+
+    @field_validator("countries")
+    @classmethod
+    def _codes(cls, countries: dict[str, CountryConfig]) -> dict[str, CountryConfig]:
+        for code in countries:
+            if not (len(code) == 3 and code.isalpha() and code.isupper()):
+                raise ValueError(f"country key {code!r} is not a three-letter upper-case code")
+        return countries

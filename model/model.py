@@ -1,0 +1,477 @@
+"""The regional adoption model: builds the agents from a scenario and runs the weekly step.
+
+The order of one step is in :meth:`CryptoAdoptionModel.step` and nowhere else:
+market -> dated shocks -> countries -> exchanges -> miners -> households -> trading -> record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Iterable, Mapping
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from agents.country import Country
+from agents.exchange import P2P, Exchange, split_volume
+from agents.household import Household, HouseholdArrays, adoption_by_block, adoption_step
+from agents.miner import MinerFleet, choose_destination
+from model.config import STANCE_NAMES, ScenarioConfig
+from model.country_network import build_country_graph, neighbour_weights
+from model.market import Market
+from model.recorder import WORLD, Recorder
+from model.scenario import Scenario, load_scenario
+from model.social_graph import build_social_graph
+
+STREAMS = ("market", "countries", "miners", "exchanges", "households")
+EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
+
+
+def run_dates(start: dt.date, end: dt.date, step_days: int) -> list[dt.date]:
+    n = (end - start).days // step_days
+    return [start + dt.timedelta(days=step_days * k) for k in range(n + 1)]
+
+
+def share_households(total: int, floor: int, populations: np.ndarray) -> np.ndarray:
+    """Household agents per country: ``floor`` each, the rest by population (largest remainder)."""
+    k = len(populations)
+    rest = total - floor * k
+    if rest < 0:
+        raise ValueError("households below floor x countries")
+    exact = rest * populations / populations.sum()
+    n = np.floor(exact).astype(np.int64)
+    n[np.argsort(-(exact - n), kind="stable")[: rest - n.sum()]] += 1
+    return n + floor
+
+
+class CryptoAdoptionModel(mesa.Model):
+    """Countries, miner fleets, exchanges and households over a country network.
+
+    All arguments are keyword-only with defaults, so SolaraViz can rebuild the model
+    from them. ``scenario_name`` is a name in ``experiments/scenarios/`` or a path;
+    ``overrides`` maps dotted parameter paths to values; ``config`` (a loaded
+    :class:`~model.scenario.Scenario`) takes precedence over both.
+    """
+
+    def __init__(self, *, scenario_name: str = "south_asia_2025", seed: int = 0,
+                 households: int | None = None,
+                 overrides: Mapping[str, Any] | Iterable[str] | None = None,
+                 config: Scenario | None = None):
+        seed = int(seed)
+        if config is None:
+            extra = dict(_as_mapping(overrides))
+            if households is not None:
+                extra["run.households"] = int(households)
+            config = load_scenario(scenario_name, extra)
+        elif households is not None:
+            raise ValueError("give households through the scenario when passing config")
+        super().__init__(rng=seed)
+        self.spec = config  # not `scenario`: Mesa's Model owns that name
+        self.config: ScenarioConfig = config.config
+        self.seed = seed
+        cfg = self.config
+        self.streams = dict(zip(STREAMS, (np.random.default_rng(s) for s in
+                                          np.random.SeedSequence(seed).spawn(len(STREAMS)))))
+        self.dates = run_dates(cfg.run.start, cfg.run.end, cfg.run.step_days)
+        self.step_days = cfg.run.step_days
+        self.dt_years = self.step_days / 365.25
+        self.t = 0
+        self.events: list[dict[str, Any]] = []
+
+        csv = config.resolve_path(cfg.market.price.csv) if cfg.market.price.kind == "csv" else None
+        self.market = Market(cfg.market, self.dates, self.streams["market"], csv)
+
+        self.country_graph = build_country_graph(cfg)
+        self.countries: dict[str, Country] = {code: Country(self, code, c) for code, c in cfg.countries.items()}
+        self.codes = list(self.countries)
+        self._neighbours = {code: neighbour_weights(self.country_graph, code, cfg.policy.edge_kind_weights)
+                            for code in self.codes}
+
+        vintages = [(v.efficiency_j_per_th, v.share) for v in cfg.mining.vintages.values()]
+        self.fleets: dict[str, MinerFleet] = {
+            code: MinerFleet(self, code, c.hashrate_ehs * 1e6, vintages,
+                             underground=not self.countries[code].mining_allowed)
+            for code, c in cfg.countries.items()}
+
+        self.exchanges: dict[str, Exchange] = {name: Exchange(self, name, e) for name, e in cfg.exchanges.items()}
+        self.household_countries = [c for c in self.codes if self.countries[c].has_households]
+        self._build_households()
+
+        self.recorder = Recorder(self.dates, self.codes, list(self.exchanges) + [P2P], self.household_countries)
+        self._hashprice_seen = self.market.hashprice_usd_per_ph_day
+        self._apply_shocks(self.dates[0] - dt.timedelta(days=1), self.dates[0])
+        self._update_access()
+        for fleet in self.fleets.values():
+            fleet.operate(self._hashprice_seen, self.countries[fleet.country].mining_tariff_usd_per_kwh,
+                          self.countries[fleet.country].mining_allowance_mw, cfg.mining, self.dt_years,
+                          self.step_days, self.countries[fleet.country].mining_enforcement_per_year)
+        self._trade()
+        self._record()
+
+    # ================================================================= the step
+    def step(self) -> None:
+        """One week: market, shocks, countries, exchanges, miners, households, trade, record."""
+        if self.t >= len(self.dates) - 1:
+            self.running = False
+            return
+        previous = self.date
+        self.t += 1
+        self.market.advance()
+        self._apply_shocks(previous, self.date)
+        self._update_countries()
+        self._update_exchanges()
+        self._update_miners()
+        self._update_households()
+        self._trade()
+        self._record()
+        if self.t >= len(self.dates) - 1:
+            self.running = False
+
+    def run(self, until: dt.date | None = None, progress: bool = False) -> "CryptoAdoptionModel":
+        """Step to ``until`` (inclusive of the last step on or before it) or to the end."""
+        last = len(self.dates) - 1
+        if until is not None:
+            last = max(i for i, d in enumerate(self.dates) if d <= until) if until >= self.dates[0] else 0
+        todo = max(0, last - self.t)
+        bar = None
+        if progress and todo:
+            from tqdm import tqdm
+            bar = tqdm(total=todo, unit="wk", desc=self.config.name, leave=False)
+        while self.t < last:
+            self.step()
+            if bar:
+                bar.update(1)
+                bar.set_postfix_str(str(self.date))
+        if bar:
+            bar.close()
+        return self
+
+    # ================================================================= state
+    @property
+    def date(self) -> dt.date:
+        return self.dates[self.t]
+
+    @property
+    def weeks(self) -> float:
+        return self.t * self.step_days / 7.0
+
+    def network_hashrate_ehs(self) -> float:
+        return sum(f.operating_ths for f in self.fleets.values()) / 1e6
+
+    # ================================================================= shocks
+    def _apply_shocks(self, after: dt.date, upto: dt.date) -> None:
+        """Apply enabled shocks dated in (after, upto], and end mining bans whose time is up."""
+        for code, c in self.countries.items():
+            if c.mining_ban_until is not None and after < c.mining_ban_until <= upto:
+                c.mining_banned, c.mining_ban_until = False, None
+                self._log(code, "mining_ban_end", True, False, "temporary mining ban ended")
+        for sid, shock in self.config.shocks.items():
+            if not shock.enabled or not (after < shock.date <= upto):
+                continue
+            c = self.countries[shock.country]
+            cause = f"shock {sid}: {shock.description}".rstrip(": ")
+            if shock.kind == "stance_change":
+                old, c.stance = c.stance, shock.to
+                self._log(c.code, "stance", old, c.stance, cause)
+            elif shock.kind == "signal":
+                c.signals.append((self.weeks, shock.strength, shock.half_life_weeks))
+                self._log(c.code, "signal", None, shock.strength, cause)
+            elif shock.kind == "energy_allocation":
+                old = c.mining_allowance_mw
+                c.mining_allowance_mw = shock.mw
+                c.mining_tariff_usd_per_kwh = shock.tariff_usd_per_kwh
+                self._log(c.code, "energy_allocation", old, shock.mw,
+                          f"{cause} (tariff ${shock.tariff_usd_per_kwh}/kWh)")
+            elif shock.kind == "reserve_purchase":
+                old = c.reserve_btc
+                c.reserve_btc += shock.btc
+                self._log(c.code, "reserve", old, c.reserve_btc, cause)
+            elif shock.kind == "alliance_edge":
+                self.country_graph.add_edge(c.code, shock.partner, key=sid, kind="alliance", weight=shock.weight)
+                for code in (c.code, shock.partner):
+                    self._neighbours[code] = neighbour_weights(self.country_graph, code,
+                                                               self.config.policy.edge_kind_weights)
+                self._log(c.code, "alliance", None, shock.partner, cause)
+            elif shock.kind == "price_shock":
+                old = self.market.price_usd
+                self.market.apply_price_shock(shock.factor)
+                self._log(c.code, "price_shock", round(old, 2), round(self.market.price_usd, 2), cause)
+            elif shock.kind == "mining_ban":
+                c.mining_banned, c.mining_ban_until = True, shock.until
+                self._log(c.code, "mining_ban", False, True, cause)
+
+    # ================================================================= countries
+    def _update_countries(self) -> None:
+        """Stance moves by diffusion; one uniform per country per step, in scenario order."""
+        u = self.streams["countries"].random(len(self.codes))
+        moves = []
+        for code, draw in zip(self.codes, u):
+            c = self.countries[code]
+            neighbours = [(self.countries[o], w) for o, w in self._neighbours[code].items()]
+            old = c.stance
+            moved = c.step_stance(neighbours, self.config.policy, self.weeks, self.dt_years, float(draw))
+            if moved:
+                moves.append((code, old, moved))
+        for code, old, (new, cause) in moves:
+            self._log(code, "stance", old, new, cause)
+
+    # ================================================================= exchanges
+    def _update_exchanges(self) -> None:
+        rng = self.streams["exchanges"]
+        u = rng.random((len(self.exchanges), len(self.household_countries)))
+        for (name, ex), draws in zip(self.exchanges.items(), u):
+            markets = []
+            for code in self.household_countries:
+                others = sum(e.weight for e in self.exchanges.values() if code in e.present and e is not ex)
+                markets.append((code, self.countries[code].stance,
+                                self._potential_volume_usd(code) / self.dt_years, others))
+            for code, kind, cause in ex.step_markets(markets, self.t, self.step_days, draws):
+                self._log(code, kind, None, name, cause)
+        self._update_access()
+
+    def _update_access(self) -> None:
+        for code in self.household_countries:
+            self.countries[code].exchange_access = any(code in e.present for e in self.exchanges.values())
+
+    # ================================================================= miners
+    def _update_miners(self) -> None:
+        cfg = self.config.mining
+        hashprice = self.market.hashprice_usd_per_ph_day
+        self._hashprice_seen = hashprice
+        rng = self.streams["miners"]
+        lead = math.ceil(cfg.lead_time_weeks * 7 / self.step_days)
+        move = math.ceil(cfg.relocation_weeks * 7 / self.step_days)
+        years = (self.date - self.dates[0]).days / 365.25
+        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
+        for code, fleet in self.fleets.items():
+            fleet.receive_arrivals(self.t)
+        for code, fleet in self.fleets.items():
+            c = self.countries[code]
+            if not c.mining_allowed and not fleet._was_banned:
+                fleet._was_banned = True
+                relocating, underground, exiting = fleet.respond_to_ban(cfg)
+                self._log(code, "miners_banned", None, None,
+                          f"ban: {relocating / 1e6:.1f} EH/s relocating, {underground / 1e6:.1f} EH/s "
+                          f"underground, {exiting / 1e6:.1f} EH/s exiting")
+                self._relocate(code, fleet.take_relocating(), move, cfg, rng)
+            elif c.mining_allowed and fleet._was_banned:
+                fleet._was_banned = False
+                fleet.legalise_underground()
+        for code, fleet in self.fleets.items():
+            c = self.countries[code]
+            fleet.operate(hashprice, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, cfg,
+                          self.dt_years, self.step_days, c.mining_enforcement_per_year)
+            if c.mining_allowed:
+                fleet.order(hashprice, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, frontier,
+                            cfg, self.dt_years, self.t, lead)
+            c.mining_revenue_usd_per_year = fleet.revenue_usd / self.dt_years
+        self.market.record_hashrate(self.network_hashrate_ehs())
+
+    def _relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg, rng) -> None:
+        """Send relocating machines, vintage by vintage, to hosts with room."""
+        for ths, eff in machines:
+            candidates = [(code, c.mining_tariff_usd_per_kwh) for code, c in self.countries.items()
+                          if c.mining_allowed and (
+                              (c.mining_allowance_mw is None and self.fleets[code].installed_ths > 0)
+                              or self.fleets[code].headroom_mw(c.mining_allowance_mw, cfg.pue) > 0)]
+            dest = choose_destination(origin, candidates, cfg.relocation_choice_scale_usd_per_kwh, rng.random())
+            if dest is None:
+                self._log(origin, "miners_exit", None, None, f"{ths / 1e6:.1f} EH/s found no host")
+                continue
+            arriving = ths * (1.0 - cfg.relocation_loss)
+            room = self.fleets[dest].headroom_mw(self.countries[dest].mining_allowance_mw, cfg.pue)
+            arriving = min(arriving, room * 1e6 / (eff * cfg.pue))
+            self.fleets[dest].pipeline.append((self.t + move_steps, arriving, eff))
+            self._log(origin, "miners_relocate", origin, dest,
+                      f"{arriving / 1e6:.1f} EH/s at {eff:.1f} J/TH arriving in {move_steps} steps")
+
+    # ================================================================= households
+    def _build_households(self) -> None:
+        cfg = self.config
+        rng = self.streams["households"]
+        codes = self.household_countries
+        n_total = cfg.run.households if codes else 0
+        if n_total == 0:
+            self.households = None
+            self.household_agents_created = False
+            return
+        pops = np.array([self.countries[c].population for c in codes])
+        sizes = share_households(n_total, cfg.run.household_floor, pops)
+        country = np.repeat(np.arange(len(codes), dtype=np.int16), sizes)
+        internet_p = np.array([self.countries[c].internet_pct / 100.0 for c in codes])[country]
+        internet = rng.random(n_total) < internet_p
+        h = cfg.households
+        receive_p = np.array([min(1.0, self.countries[c].remittances_pct_gdp / 100.0 * h.remittance_receiver_scale)
+                              for c in codes])[country]
+        receiver = rng.random(n_total) < receive_p
+        # Starting adopters: among internet users, so that the expected share matches ownership.
+        own = np.array([self.countries[c].ownership_pct / 100.0 for c in codes])
+        own_given_internet = np.minimum(1.0, own / np.maximum(np.array(
+            [self.countries[c].internet_pct / 100.0 for c in codes]), 1e-9))
+        adopted = internet & (rng.random(n_total) < own_given_internet[country])
+        inflation = np.array([max(self.countries[c].inflation_pct, 0.0) / 100.0 for c in codes])[country]
+        innovation = (h.innovation_per_year * np.exp(h.inflation_weight * inflation
+                                                     + h.remittance_weight * receiver) * internet).astype(np.float32)
+        index = {c: i for i, c in enumerate(codes)}
+        corridors = [(index[e.a], index[e.b], e.weight) for e in cfg.network.edges.values()
+                     if e.kind == "remittance" and e.a in index and e.b in index]
+        adj = build_social_graph(sizes, local_degree=h.graph.local_degree, random_degree=h.graph.random_degree,
+                                 pareto_shape=h.graph.pareto_shape, corridors=corridors,
+                                 cross_border_ties_per_household=h.graph.cross_border_ties_per_household, rng=rng)
+        degree = np.maximum(np.diff(adj.indptr), 1).astype(np.float32)
+        self.households = HouseholdArrays(country=country, adopted=adopted, internet=internet, receiver=receiver,
+                                          innovation=innovation, adjacency=adj, degree=degree,
+                                          persons=pops / sizes)
+        self._household_sizes = sizes
+        self._internet_f = internet.astype(np.float32)
+        self._stance_mult = np.array(h.stance_multiplier.as_tuple())
+        self.household_agents_created = n_total <= cfg.run.household_agents_max
+        if self.household_agents_created:
+            for i in range(n_total):
+                Household(self, i)
+        self._set_adoption()
+
+    def household(self, index: int) -> Household:
+        """The Mesa agent of household ``index`` (made on demand above ``household_agents_max``)."""
+        if self.household_agents_created:
+            return self.agents_by_type[Household][index]
+        return Household(self, index)
+
+    def _set_adoption(self) -> None:
+        hh = self.households
+        rates = adoption_by_block(hh.country, hh.adopted, len(self.household_countries))
+        for code, r in zip(self.household_countries, rates):
+            self.countries[code].adoption_rate = float(r)
+
+    def _update_households(self) -> None:
+        if self.households is None:
+            return
+        hh = self.households
+        u = self.streams["households"].random(hh.n)
+        h = self.config.households
+        mult_c = np.array([self._stance_mult[self.countries[c].stance]
+                           * (1.0 if self.countries[c].exchange_access else h.no_exchange_access_factor)
+                           for c in self.household_countries], dtype=np.float32)
+        hh.adopted = adoption_step(hh.adopted, hh.adjacency, hh.degree, hh.innovation, self._internet_f,
+                                   mult_c[hh.country], h.imitation_per_year, h.abandonment_per_year,
+                                   self.dt_years, u)
+        self._set_adoption()
+
+    # ================================================================= trading
+    def _potential_volume_usd(self, code: str) -> float:
+        """Trading volume this step if every adopter could trade on a licensed exchange."""
+        c = self.countries[code]
+        adopters = c.adoption_rate * c.population
+        price_factor = (self.market.price_usd / self.market.prices[0]) ** self.config.market.volume_price_elasticity
+        return adopters * self.config.households.volume_per_adopter_gdp_pc_per_year * c.gdp_per_capita_usd \
+            * self.dt_years * price_factor
+
+    def _trade(self) -> None:
+        names = list(self.exchanges) + [P2P]
+        col = {n: i for i, n in enumerate(names)}
+        self._volumes = np.zeros((len(self.household_countries), len(names)))
+        for row, code in enumerate(self.household_countries):
+            present = [(n, e.weight) for n, e in self.exchanges.items() if code in e.present]
+            for name, v in split_volume(self._potential_volume_usd(code), present,
+                                        self.config.households.p2p_volume_factor).items():
+                self._volumes[row, col[name]] = v
+
+    # ================================================================= recording
+    def _record(self) -> None:
+        rec, t = self.recorder, self.t
+        n = len(self.codes)
+        hashrate = np.array([self.fleets[c].operating_ths / 1e6 for c in self.codes])
+        total = hashrate.sum()
+        nan = np.full(n + 1, np.nan)
+
+        def with_world(values, world):
+            return np.append(np.asarray(values, dtype=float), world)
+
+        rec.put(t, "hashrate_ehs", with_world(hashrate, total))
+        rec.put(t, "hashrate_share", with_world(hashrate / total if total > 0 else hashrate * 0, 1.0 if total > 0 else 0.0))
+        ug = np.array([self.fleets[c].underground_operating_ths / 1e6 for c in self.codes])
+        rec.put(t, "underground_hashrate_ehs", with_world(ug, ug.sum()))
+        mw = np.array([self.fleets[c].operating_mw for c in self.codes])
+        rec.put(t, "mining_power_mw", with_world(mw, mw.sum()))
+        allowed = np.array([np.nan if self.countries[c].mining_allowance_mw is None
+                            else self.countries[c].mining_allowance_mw for c in self.codes])
+        rec.put(t, "mining_power_allowed_mw", with_world(allowed, np.nan))
+        revenue = np.array([self.fleets[c].revenue_usd for c in self.codes])
+        rec.put(t, "miner_revenue_usd", with_world(revenue, revenue.sum()))
+        stance = np.array([self.countries[c].stance for c in self.codes], dtype=float)
+        reserve = np.array([self.countries[c].reserve_btc for c in self.codes])
+        rec.put(t, "reserve_btc", with_world(reserve, reserve.sum()))
+        rec.put(t, "reserve_usd", with_world(reserve * self.market.price_usd, reserve.sum() * self.market.price_usd))
+
+        # Household-country metrics (NaN elsewhere, so no row).
+        pos = {c: i for i, c in enumerate(self.codes)}
+        vol, p2p, rate, adopters = (nan.copy() for _ in range(4))
+        stance_world = np.nan
+        if self.household_countries:
+            idx = [pos[c] for c in self.household_countries]
+            pops = np.array([self.countries[c].population for c in self.household_countries])
+            rates = np.array([self.countries[c].adoption_rate for c in self.household_countries])
+            vol[idx] = self._volumes.sum(axis=1)
+            p2p[idx] = self._volumes[:, -1]
+            rate[idx] = rates
+            adopters[idx] = rates * pops
+            vol[-1], p2p[-1] = vol[idx].sum(), p2p[idx].sum()
+            adopters[-1] = adopters[idx].sum()
+            rate[-1] = adopters[-1] / pops.sum()
+            stance_world = float(np.dot(stance[idx], pops) / pops.sum())
+            rec.put_volumes(t, self._volumes)
+        rec.put(t, "trading_volume_usd", vol)
+        rec.put(t, "p2p_volume_usd", p2p)
+        rec.put(t, "adoption_rate", rate)
+        rec.put(t, "adopters", adopters)
+        rec.put(t, "stance", with_world(stance, stance_world))
+        m = self.market
+        for metric, value in (("btc_price_usd", m.price_usd), ("hashprice_usd_per_ph_day", self._hashprice_seen),
+                              ("difficulty", m.difficulty), ("block_subsidy_btc", m.subsidy_btc)):
+            world_only = nan.copy()
+            world_only[-1] = value
+            rec.put(t, metric, world_only)
+
+    def _log(self, country: str, kind: str, old, new, cause: str) -> None:
+        self.events.append({"date": self.date, "country": country, "kind": kind,
+                            "from": "" if old is None else str(old), "to": "" if new is None else str(new),
+                            "cause": cause})
+
+    # ================================================================= outputs
+    def timeseries(self) -> pd.DataFrame:
+        """The tidy table: step, date, country, metric, value."""
+        return self.recorder.timeseries()
+
+    def exchange_volumes(self) -> pd.DataFrame:
+        """Trading volume by step, country and exchange (``P2P`` for peer-to-peer)."""
+        return self.recorder.exchange_volumes()
+
+    def events_frame(self) -> pd.DataFrame:
+        """Dated stance changes, shocks and market moves with their causes."""
+        return pd.DataFrame(self.events, columns=EVENT_COLUMNS)
+
+    @staticmethod
+    def stance_name(level: int) -> str:
+        return STANCE_NAMES[int(level)]
+
+
+def _as_mapping(overrides) -> Mapping[str, Any]:
+    if overrides is None:
+        return {}
+    if isinstance(overrides, Mapping):
+        return overrides
+    from model.scenario import _parse_overrides
+    return _parse_overrides(list(overrides), "--set")
+
+
+def build_model(scenario: str = "south_asia_2025", *, seed: int = 0, households: int | None = None,
+                overrides: Mapping[str, Any] | Iterable[str] | None = None) -> CryptoAdoptionModel:
+    """Build a model from a scenario name or file, with optional overrides.
+
+    >>> m = build_model("south_asia_2025", seed=1, households=2000,
+    ...                 overrides={"countries.PAK.mining_tariff_usd_per_kwh": 0.10})
+    >>> df = m.run().timeseries()
+    """
+    return CryptoAdoptionModel(scenario_name=scenario, seed=seed, households=households, overrides=overrides)

@@ -1,0 +1,267 @@
+"""Scenario files: find, read, include, override, validate, and write back.
+
+A scenario is a TOML file. Any number in it may be written plainly or as a sourced value,
+``{ value = 251.27, source = "World Bank WDI (2024)" }``, with exactly one of the
+provenance keys ``source`` (published figure), ``derived`` (computed from published
+figures; say how), ``fitted`` (set by a calibration; say which) or ``assumption`` (say
+why). The loader strips the wrapping and keeps the provenance beside the values, so the
+model sees plain numbers and the written ``scenario.toml`` keeps every source.
+
+Overrides use dotted paths keyed by name, never by list position, e.g.
+``countries.PAK.mining_tariff_usd_per_kwh=0.1`` or ``shocks.pak_allocation.enabled=false``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import tomli_w
+from pydantic import ValidationError
+
+from model.config import SHOCK_KINDS, ScenarioConfig
+from model.errors import _MISSING, ScenarioError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = PROJECT_ROOT / "experiments" / "scenarios"
+PROVENANCE_KEYS = ("source", "derived", "fitted", "assumption")
+
+
+@dataclass
+class Scenario:
+    """A validated scenario with the provenance of each of its numbers."""
+
+    config: ScenarioConfig
+    file: Path
+    provenance: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def to_toml(self) -> str:
+        """The resolved scenario (includes merged, overrides applied), sources kept."""
+        plain = self.config.model_dump(mode="python", exclude_none=True)
+        return tomli_w.dumps(_rewrap(plain, self.provenance, ""))
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.to_toml().encode()).hexdigest()
+
+    def resolve_path(self, relative: str) -> Path:
+        """A data path as written in the scenario: relative to its file, else to the project."""
+        for base in (self.file.parent, PROJECT_ROOT):
+            candidate = (base / relative).resolve()
+            if candidate.exists():
+                return candidate
+        raise ScenarioError.one(str(self.file), "market.price.csv", "file not found", relative)
+
+
+def available_scenarios() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """A scenario name in ``experiments/scenarios/`` or a path to a TOML file."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ScenarioError.one(str(path), "", "scenario file not found")
+        return path.resolve()
+    candidate = SCENARIO_DIR / f"{name_or_path}.toml"
+    if candidate.is_file():
+        return candidate
+    known = ", ".join(available_scenarios()) or "none"
+    raise ScenarioError.one(str(name_or_path), "", f"no such scenario (known: {known})")
+
+
+def load_scenario(
+    name_or_path: str | Path,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+) -> Scenario:
+    """Read, merge includes, apply overrides, unwrap sources, validate and cross-check."""
+    file = find_scenario(name_or_path)
+    raw = _read_with_includes(file, seen=())
+    provenance: dict[str, tuple[str, str]] = {}
+    plain = _unwrap(raw, "", provenance, str(file))
+    for path, value in _parse_overrides(overrides, str(file)).items():
+        _set_path(plain, path, value, str(file))
+        provenance[path] = ("override", "set on the command line or by the caller")
+    try:
+        config = ScenarioConfig.model_validate(plain)
+    except ValidationError as err:
+        raise ScenarioError(str(file), [_describe(e) for e in err.errors()]) from None
+    _check_references(config, str(file))
+    return Scenario(config=config, file=file, provenance=provenance)
+
+
+# ------------------------------------------------------------------ reading
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        with open(file, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError.one(str(file), "", f"malformed TOML: {err}") from None
+    except OSError as err:
+        raise ScenarioError.one(str(file), "", f"cannot read: {err.strerror}") from None
+
+
+def _read_with_includes(file: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """Merge ``include = [...]`` files first, then this file on top (tables merge deeply)."""
+    if file in seen:
+        raise ScenarioError.one(str(file), "include", "include cycle", [str(p) for p in seen])
+    data = _read_toml(file)
+    includes = data.pop("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ScenarioError.one(str(file), "include", "must be a list of file paths", includes)
+    merged: dict[str, Any] = {}
+    for inc in includes:
+        inc_path = (file.parent / inc).resolve()
+        if not inc_path.is_file():
+            raise ScenarioError.one(str(file), "include", "included file not found", inc)
+        _deep_merge(merged, _read_with_includes(inc_path, seen + (file,)))
+    _deep_merge(merged, data)
+    return merged
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> None:
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and not _is_sourced(value):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+# ---------------------------------------------------------------- provenance
+def _is_sourced(value: Any) -> bool:
+    return isinstance(value, dict) and "value" in value and any(k in value for k in PROVENANCE_KEYS)
+
+
+def _unwrap(obj: Any, path: str, prov: dict[str, tuple[str, str]], file: str) -> Any:
+    if _is_sourced(obj):
+        keys = set(obj) - {"value", "note"}
+        kinds = [k for k in keys if k in PROVENANCE_KEYS]
+        extra = keys - set(PROVENANCE_KEYS)
+        if len(kinds) != 1 or extra:
+            raise ScenarioError.one(
+                file, path, "a sourced value has 'value' and exactly one of "
+                f"{', '.join(PROVENANCE_KEYS)} (and optionally 'note')", sorted(obj))
+        kind = kinds[0]
+        if not isinstance(obj[kind], str) or not obj[kind].strip():
+            raise ScenarioError.one(file, f"{path}.{kind}", "must be a non-empty string", obj[kind])
+        prov[path] = (kind, obj[kind] + (f" ({obj['note']})" if obj.get("note") else ""))
+        return obj["value"]
+    if isinstance(obj, dict):
+        return {k: _unwrap(v, f"{path}.{k}" if path else k, prov, file) for k, v in obj.items()}
+    return obj
+
+
+def _rewrap(obj: Any, prov: Mapping[str, tuple[str, str]], path: str) -> Any:
+    if isinstance(obj, dict):
+        return {k: _rewrap(v, prov, f"{path}.{k}" if path else k) for k, v in obj.items()}
+    if path in prov:
+        kind, text = prov[path]
+        return {"value": obj, ("assumption" if kind == "override" else kind): text}
+    return obj
+
+
+# ----------------------------------------------------------------- overrides
+def _parse_overrides(overrides: Mapping[str, Any] | Iterable[str] | None, file: str) -> dict[str, Any]:
+    if overrides is None:
+        return {}
+    if isinstance(overrides, Mapping):
+        return dict(overrides)
+    parsed: dict[str, Any] = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError.one(file, "--set", "expected path.to.param=value", item)
+        key, raw = item.split("=", 1)
+        parsed[key.strip()] = parse_value(raw.strip())
+    return parsed
+
+
+def parse_value(raw: str) -> Any:
+    """A command-line value as TOML would read it (numbers, booleans, dates), else a string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _set_path(tree: dict[str, Any], path: str, value: Any, file: str) -> None:
+    parts = path.split(".")
+    if not path or any(not p for p in parts):
+        raise ScenarioError.one(file, path, "not a dotted parameter path", value)
+    node = tree
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part)
+        if nxt is None:
+            raise ScenarioError.one(file, path, f"'{'.'.join(parts[:i + 1])}' does not exist", value)
+        if not isinstance(nxt, dict):
+            raise ScenarioError.one(file, path, f"'{'.'.join(parts[:i + 1])}' is not a table", value)
+        node = nxt
+    if isinstance(node.get(parts[-1]), dict):
+        raise ScenarioError.one(file, path, "is a table; set one of its fields", value)
+    node[parts[-1]] = value
+
+
+# ---------------------------------------------------------------- validation
+def _describe(error: Mapping[str, Any]) -> tuple[str, str, Any]:
+    loc = list(error.get("loc", ()))
+    # Drop the discriminator tag pydantic inserts after a shock id.
+    if len(loc) >= 3 and loc[0] == "shocks" and loc[2] in SHOCK_KINDS:
+        del loc[2]
+    path = ".".join(str(p) for p in loc)
+    message = error.get("msg", "invalid")
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    value = error.get("input")
+    if error.get("type") == "extra_forbidden":
+        message = "unknown key"
+    if error.get("type") == "missing":
+        value = _MISSING
+    if isinstance(value, dict) and error.get("type") != "extra_forbidden":
+        value = {k: v for k, v in list(value.items())[:6]}
+    return path, message, value
+
+
+def _check_references(cfg: ScenarioConfig, file: str) -> None:
+    """Checks that span sections: country codes exist, shocks fall inside the run."""
+    problems: list[tuple[str, str, Any]] = []
+    known = set(cfg.countries)
+
+    def need(code: str | None, where: str) -> None:
+        if code is not None and code not in known:
+            problems.append((where, "unknown country code (not in [countries])", code))
+
+    for eid, edge in cfg.network.edges.items():
+        need(edge.a, f"network.edges.{eid}.a")
+        need(edge.b, f"network.edges.{eid}.b")
+        if edge.a == edge.b:
+            problems.append((f"network.edges.{eid}", "an edge needs two different countries", edge.a))
+    for name, ex in cfg.exchanges.items():
+        need(ex.home, f"exchanges.{name}.home")
+        for code in ex.present:
+            need(code, f"exchanges.{name}.present")
+    for sid, shock in cfg.shocks.items():
+        need(shock.country, f"shocks.{sid}.country")
+        if getattr(shock, "partner", None) is not None:
+            need(shock.partner, f"shocks.{sid}.partner")
+        if not (cfg.run.start <= shock.date <= cfg.run.end):
+            problems.append((f"shocks.{sid}.date",
+                             f"outside the run ({cfg.run.start} to {cfg.run.end})", shock.date))
+        until = getattr(shock, "until", None)
+        if until is not None and until <= shock.date:
+            problems.append((f"shocks.{sid}.until", "must be after the shock's date", until))
+    for h, halving in cfg.market.halvings.items():
+        if halving.date > cfg.run.end + dt.timedelta(days=3650):
+            problems.append((f"market.halvings.{h}.date", "implausibly far after the run", halving.date))
+    if not any(c.has_households for c in cfg.countries.values()) and cfg.run.households > 0:
+        problems.append(("run.households", "no country has has_households = true", cfg.run.households))
+    n_house = sum(c.has_households for c in cfg.countries.values())
+    if cfg.run.households and cfg.run.households < cfg.run.household_floor * n_house:
+        problems.append(("run.households",
+                         f"fewer than household_floor x countries with households "
+                         f"({cfg.run.household_floor} x {n_house})", cfg.run.households))
+    if problems:
+        raise ScenarioError(file, problems)
