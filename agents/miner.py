@@ -18,9 +18,14 @@ Each step, in this order:
    country's, so a vintage switches off gradually, and each week miners close only
    ``switch_share_per_week`` of the gap between the share running and the share that
    pays (curtailment and restart take time; without it the fleet and difficulty
-   oscillate). Idle machines retire at ``idle_retire_per_year``. Legal operation never draws more than the host's MW
+   oscillate). Miners switch on and off against the *clearing* hashprice, the one at which
+   the hashrate they would run earns exactly the day's block reward (a fixed point
+   found by bisection), not against last week's difficulty: decisions on a lagged
+   difficulty make the fleet and the difficulty chase each other. Revenue is earned at
+   the difficulty's hashprice, as on the real network. Idle machines retire at
+   ``idle_retire_per_year``. Legal operation never draws more than the host's MW
    allowance.
-4. **Expand.** New machines come at the frontier efficiency (improving by
+4. **Expand.** Orders are judged at the clearing hashprice. New machines come at the frontier efficiency (improving by
    ``efficiency_improvement_per_year``). Their margin ``hashprice / cost - 1`` sets an
    attractiveness ``clip((margin - hurdle_margin) / margin_scale, 0, 1)``. Where the host
    caps power, orders are ``attractiveness x fill_per_year`` of the free MW per year;
@@ -154,12 +159,24 @@ class MinerFleet(mesa.Agent):
         self.legal_ths += self.underground_ths
         self.underground_ths[:] = 0.0
 
-    def operate(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
-                cfg: MiningConfig, dt_years: float, step_days: float, enforcement_per_year: float) -> None:
-        """Run the vintages that cover their power cost; idle (and retire) the others."""
+    def supply_ths(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
+                   cfg: MiningConfig) -> float:
+        """TH/s this fleet would run at a given hashprice (no switching delay)."""
         cost = energy_cost_usd_per_th_day(self.eff, cfg.pue, tariff)
-        revenue_per_th_day = hashprice_usd_per_ph_day / 1000.0
-        target = running_share(revenue_per_th_day, cost, cfg.cost_spread)
+        share = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
+        legal = share * self.legal_ths
+        mw = power_mw(legal, self.eff, cfg.pue)
+        scale = allowance_mw / mw if allowance_mw is not None and mw > allowance_mw else 1.0
+        return float(legal.sum() * scale + (share * self.underground_ths).sum())
+
+    def operate(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
+                cfg: MiningConfig, dt_years: float, step_days: float, enforcement_per_year: float,
+                revenue_hashprice_usd_per_ph_day: float | None = None) -> None:
+        """Run the vintages that cover their power cost at ``hashprice``; idle (and retire)
+        the others. Revenue is earned at ``revenue_hashprice`` (the difficulty's), which
+        defaults to the same hashprice."""
+        cost = energy_cost_usd_per_th_day(self.eff, cfg.pue, tariff)
+        target = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / 7.0)
         on = self.running + speed * (target - self.running)
         self.running = on
@@ -175,7 +192,9 @@ class MinerFleet(mesa.Agent):
         self.operating_ths = float(legal_on.sum() + ug_on.sum())
         self.underground_operating_ths = float(ug_on.sum())
         self.operating_mw = power_mw(legal_on, self.eff, cfg.pue) + power_mw(ug_on, self.eff, cfg.pue)
-        self.revenue_usd = self.operating_ths * revenue_per_th_day * step_days
+        earned = hashprice_usd_per_ph_day if revenue_hashprice_usd_per_ph_day is None \
+            else revenue_hashprice_usd_per_ph_day
+        self.revenue_usd = self.operating_ths * earned / 1000.0 * step_days
 
     def order(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
               frontier_j_per_th: float, cfg: MiningConfig, dt_years: float, step: int,
@@ -196,6 +215,27 @@ class MinerFleet(mesa.Agent):
         ths = mw * W_PER_MW / (frontier_j_per_th * cfg.pue)
         self.pipeline.append((step + lead_steps, ths, frontier_j_per_th))
         return mw
+
+
+def clearing_hashprice(reward_usd_per_day: float, supply_ths) -> float:
+    """The hashprice (USD/PH/day) at which the hashrate miners choose to run earns it.
+
+    Solves ``hp = reward / (supply(hp) in PH/s)`` by bisection on log(hp); ``supply`` is
+    non-decreasing in hp, so the root is unique. With no machines at all, returns the
+    hashprice one TH/s would earn.
+    """
+    lo, hi = 1e-6, 1e9
+    if supply_ths(hi) <= 0:
+        return reward_usd_per_day / 1e-3
+    for _ in range(80):
+        mid = math.sqrt(lo * hi)
+        if mid * supply_ths(mid) / 1000.0 < reward_usd_per_day:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1.0 + 1e-9:
+            break
+    return math.sqrt(lo * hi)
 
 
 def choose_destination(origin: str, candidates: list[tuple[str, float]], scale_usd_per_kwh: float,

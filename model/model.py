@@ -17,7 +17,7 @@ import pandas as pd
 from agents.country import Country
 from agents.exchange import P2P, Exchange, split_volume
 from agents.household import Household, HouseholdArrays, adoption_by_block, adoption_step
-from agents.miner import MinerFleet, choose_destination
+from agents.miner import MinerFleet, choose_destination, clearing_hashprice
 from model.config import STANCE_NAMES, ScenarioConfig
 from model.country_network import build_country_graph, neighbour_weights
 from model.market import Market
@@ -259,15 +259,27 @@ class CryptoAdoptionModel(mesa.Model):
             elif c.mining_allowed and fleet._was_banned:
                 fleet._was_banned = False
                 fleet.legalise_underground()
+        clearing = self._clearing_hashprice()
         for code, fleet in self.fleets.items():
             c = self.countries[code]
-            fleet.operate(hashprice, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, cfg,
-                          self.dt_years, self.step_days, c.mining_enforcement_per_year)
+            fleet.operate(clearing, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, cfg,
+                          self.dt_years, self.step_days, c.mining_enforcement_per_year,
+                          revenue_hashprice_usd_per_ph_day=hashprice)
             if c.mining_allowed:
-                fleet.order(hashprice, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, frontier,
+                fleet.order(clearing, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, frontier,
                             cfg, self.dt_years, self.t, lead)
             c.mining_revenue_usd_per_year = fleet.revenue_usd / self.dt_years
         self.market.record_hashrate(self.network_hashrate_ehs())
+
+    def _clearing_hashprice(self) -> float:
+        """The hashprice at which the fleets' chosen hashrate earns the day's reward."""
+        cfg = self.config.mining
+        fleets = [(f, self.countries[code]) for code, f in self.fleets.items() if f.installed_ths > 0]
+
+        def supply(hp: float) -> float:
+            return sum(f.supply_ths(hp, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, cfg) for f, c in fleets)
+
+        return clearing_hashprice(self.market.reward_btc_per_day * self.market.price_usd, supply)
 
     def _relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg, rng) -> None:
         """Send relocating machines, vintage by vintage, to hosts with room."""

@@ -216,6 +216,9 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str, Any]:
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     value = error.get("input")
+    if error.get("type") == "union_tag_invalid" and isinstance(value, dict):
+        path, value = f"{path}.kind", value.get("kind")
+        message = f"unknown shock kind; expected one of {', '.join(SHOCK_KINDS)}"
     if error.get("type") == "extra_forbidden":
         message = "unknown key"
     if error.get("type") == "missing":
