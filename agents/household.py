@@ -64,6 +64,28 @@ def adoption_step(adopted: np.ndarray, adjacency: sp.csr_matrix, degree: np.ndar
     return np.where(adopted, u >= p_abandon, u < p_adopt)
 
 
+def exact_share(block: np.ndarray, share: np.ndarray, rng: np.random.Generator,
+                eligible: np.ndarray | None = None) -> np.ndarray:
+    """Mark exactly ``round(share[b] x n_b)`` households of each block ``b``, drawn at
+    random among the eligible ones (all of them if there are fewer).
+
+    Starting states drawn this way match the data exactly even in a country with a few
+    hundred household agents, where independent draws would be off by whole points.
+    """
+    n_blocks = len(share)
+    sizes = np.bincount(block, minlength=n_blocks)
+    keys = rng.random(len(block))
+    if eligible is not None:
+        keys[~eligible] = 2.0  # sorts after every eligible household
+    order = np.lexsort((keys, block))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.empty(len(block), dtype=np.int64)
+    rank[order] = np.arange(len(block)) - starts[block[order]]
+    wanted = np.rint(np.asarray(share) * sizes).astype(np.int64)
+    marked = rank < wanted[block]
+    return marked & eligible if eligible is not None else marked
+
+
 def adoption_by_block(country: np.ndarray, adopted: np.ndarray, n_blocks: int) -> np.ndarray:
     """Share of household agents adopting, per country block."""
     counts = np.bincount(country, minlength=n_blocks)

@@ -50,7 +50,9 @@ def write_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
 
     st = ts[(ts.metric == "stance") & (ts.country != "WORLD")].pivot_table(
         index="date", columns="country", values="value", observed=True)
-    moved = [c for c in st.columns if st[c].nunique() > 1] or list(st.columns)
+    moved = [c for c in st.columns if st[c].nunique() > 1]
+    # Countries with households (the region) plus any other country whose stance moved.
+    st = st[[c for c in st.columns if c in ad.columns or c in moved]]
     fig, ax = plt.subplots(figsize=(10, 5))
     for i, c in enumerate(st.columns):
         ax.step(st.index, st[c] + (i - len(st.columns) / 2) * 0.02, where="post", label=c,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from agents.country import Country
 from agents.exchange import P2P, Exchange, split_volume
-from agents.household import Household, HouseholdArrays, adoption_by_block, adoption_step
+from agents.household import Household, HouseholdArrays, adoption_by_block, adoption_step, exact_share
 from agents.miner import MinerFleet, choose_destination, clearing_hashprice
 from model.config import STANCE_NAMES, ScenarioConfig
 from model.country_network import build_country_graph, neighbour_weights
@@ -312,17 +312,13 @@ class CryptoAdoptionModel(mesa.Model):
         pops = np.array([self.countries[c].population for c in codes])
         sizes = share_households(n_total, cfg.run.household_floor, pops)
         country = np.repeat(np.arange(len(codes), dtype=np.int16), sizes)
-        internet_p = np.array([self.countries[c].internet_pct / 100.0 for c in codes])[country]
-        internet = rng.random(n_total) < internet_p
         h = cfg.households
-        receive_p = np.array([min(1.0, self.countries[c].remittances_pct_gdp / 100.0 * h.remittance_receiver_scale)
-                              for c in codes])[country]
-        receiver = rng.random(n_total) < receive_p
-        # Starting adopters: among internet users, so that the expected share matches ownership.
-        own = np.array([self.countries[c].ownership_pct / 100.0 for c in codes])
-        own_given_internet = np.minimum(1.0, own / np.maximum(np.array(
-            [self.countries[c].internet_pct / 100.0 for c in codes]), 1e-9))
-        adopted = internet & (rng.random(n_total) < own_given_internet[country])
+        internet = exact_share(country, np.array([self.countries[c].internet_pct / 100.0 for c in codes]), rng)
+        receiver = exact_share(country, np.array([min(1.0, self.countries[c].remittances_pct_gdp / 100.0
+                                                      * h.remittance_receiver_scale) for c in codes]), rng)
+        # Starting adopters: the measured ownership share, drawn among internet users.
+        adopted = exact_share(country, np.array([self.countries[c].ownership_pct / 100.0 for c in codes]), rng,
+                              eligible=internet)
         inflation = np.array([max(self.countries[c].inflation_pct, 0.0) / 100.0 for c in codes])[country]
         innovation = (h.innovation_per_year * np.exp(h.inflation_weight * inflation
                                                      + h.remittance_weight * receiver) * internet).astype(np.float32)
