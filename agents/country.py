@@ -116,12 +116,14 @@ class Country(mesa.Agent):
                  f"signal {signal:+.2f}; resistance {r:.2f}")
         return up, down, cause
 
-    def step_stance(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
-                    weeks: float, dt_years: float, u: float) -> tuple[int, str] | None:
-        """Maybe move one level; returns ``(new_stance, cause)`` when it moves.
+    def decide_stance(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
+                      weeks: float, dt_years: float, u: float) -> tuple[int, str] | None:
+        """The stance this country moves to this step, with its cause, or None.
 
-        ``u`` is this country's uniform draw for the step, drawn by the model for every
-        country every step so that the countries' stream never shifts.
+        Does not change the country, so the model can decide for every country on the
+        same week's stances before applying any move (a synchronous update). ``u`` is this
+        country's uniform draw, drawn by the model for every country every step so the
+        countries' stream never shifts.
         """
         if self.dynamics != "diffusion":
             return None
@@ -129,9 +131,15 @@ class Country(mesa.Agent):
         p_up = 1.0 - math.exp(-up * dt_years)
         p_down = 1.0 - math.exp(-down * dt_years)
         if u < p_up:
-            self.stance += 1
-            return self.stance, cause
+            return self.stance + 1, cause
         if u < p_up + p_down:
-            self.stance -= 1
-            return self.stance, cause.replace("diffusion:", "retreat:", 1)
+            return self.stance - 1, cause.replace("diffusion:", "retreat:", 1)
         return None
+
+    def step_stance(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
+                    weeks: float, dt_years: float, u: float) -> tuple[int, str] | None:
+        """Decide and apply at once (for a country considered on its own)."""
+        moved = self.decide_stance(neighbours, policy, weeks, dt_years, u)
+        if moved:
+            self.stance = moved[0]
+        return moved

@@ -98,7 +98,7 @@ class MinerFleet(mesa.Agent):
         self.underground_operating_ths = 0.0
         self.operating_mw = 0.0
         self.revenue_usd = 0.0
-        self._was_banned = underground
+        self.banned = underground  # the fleet has answered a ban of its host
 
     # ----------------------------------------------------------- bookkeeping
     @property

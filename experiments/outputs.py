@@ -80,7 +80,7 @@ def write_run(model: CryptoAdoptionModel, out_dir: Path, *, figures: bool = True
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
         model.exchange_volumes().to_parquet(tmp / "exchanges.parquet", index=False)
         model.events_frame().to_csv(tmp / "events.csv", index=False)
-        (tmp / "scenario.toml").write_text(model.spec.to_toml())
+        (tmp / "scenario.toml").write_text(_scenario_with_price_copy(model, tmp))
         (tmp / "manifest.json").write_text(json.dumps(manifest(model, argv), indent=2) + "\n")
         if figures:
             from experiments.figures import write_figures
@@ -96,6 +96,16 @@ def write_run(model: CryptoAdoptionModel, out_dir: Path, *, figures: bool = True
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def _scenario_with_price_copy(model: CryptoAdoptionModel, folder: Path) -> str:
+    """The resolved scenario; a CSV price series is copied beside it so it reruns anywhere."""
+    price = model.config.market.price
+    if price.kind != "csv":
+        return model.spec.to_toml()
+    source = model.spec.resolve_path(price.csv)
+    shutil.copyfile(source, folder / source.name)
+    return model.spec.to_toml(price_csv=source.name)
 
 
 def summary_table(model: CryptoAdoptionModel) -> pd.DataFrame:

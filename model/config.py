@@ -68,11 +68,11 @@ class Halving(Strict):
 
 class MarketConfig(Strict):
     price: PriceConfig
-    halvings: dict[str, Halving]
+    halvings: Annotated[dict[str, Halving], Field(min_length=1)]
     fees_btc_per_block: NonNeg
     blocks_per_day: Pos = 144.0
     initial_network_hashrate_ehs: Pos
-    difficulty_lag_steps: Annotated[int, Field(ge=0, le=52)] = 1
+    difficulty_lag_steps: Annotated[int, Field(ge=1, le=52)] = 1
     volume_price_elasticity: NonNeg = 1.0
 
 

@@ -94,10 +94,10 @@ class Market:
 
     @property
     def difficulty_hashrate_ehs(self) -> float:
-        """The hashrate the current difficulty was set for."""
-        lag = self.cfg.difficulty_lag_steps
+        """The hashrate the current difficulty was set for: the network's
+        ``difficulty_lag_steps`` steps ago (the history holds one entry per past step)."""
         hist = self.hashrate_history
-        return max(hist[max(len(hist) - 1 - lag, 0)], 1e-9)
+        return max(hist[max(len(hist) - self.cfg.difficulty_lag_steps, 0)], 1e-9)
 
     @property
     def difficulty(self) -> float:

@@ -100,13 +100,9 @@ class CryptoAdoptionModel(mesa.Model):
         self._build_households()
 
         self.recorder = Recorder(self.dates, self.codes, list(self.exchanges) + [P2P], self.household_countries)
-        self._hashprice_seen = self.market.hashprice_usd_per_ph_day
         self._apply_shocks(self.dates[0] - dt.timedelta(days=1), self.dates[0])
         self._update_access()
-        for fleet in self.fleets.values():
-            fleet.operate(self._hashprice_seen, self.countries[fleet.country].mining_tariff_usd_per_kwh,
-                          self.countries[fleet.country].mining_allowance_mw, cfg.mining, self.dt_years,
-                          self.step_days, self.countries[fleet.country].mining_enforcement_per_year)
+        self._operate_fleets(order=False)
         self._trade()
         self._record()
 
@@ -204,18 +200,20 @@ class CryptoAdoptionModel(mesa.Model):
 
     # ================================================================= countries
     def _update_countries(self) -> None:
-        """Stance moves by diffusion; one uniform per country per step, in scenario order."""
+        """Stance moves by diffusion, decided for all countries on last week's stances,
+        then applied; one uniform per country per step, in scenario order."""
         u = self.streams["countries"].random(len(self.codes))
         moves = []
         for code, draw in zip(self.codes, u):
-            c = self.countries[code]
             neighbours = [(self.countries[o], w) for o, w in self._neighbours[code].items()]
-            old = c.stance
-            moved = c.step_stance(neighbours, self.config.policy, self.weeks, self.dt_years, float(draw))
+            moved = self.countries[code].decide_stance(neighbours, self.config.policy, self.weeks,
+                                                       self.dt_years, float(draw))
             if moved:
-                moves.append((code, old, moved))
-        for code, old, (new, cause) in moves:
-            self._log(code, "stance", old, new, cause)
+                moves.append((code, moved))
+        for code, (new, cause) in moves:
+            c = self.countries[code]
+            self._log(code, "stance", c.stance, new, cause)
+            c.stance = new
 
     # ================================================================= exchanges
     def _update_exchanges(self) -> None:
@@ -237,39 +235,46 @@ class CryptoAdoptionModel(mesa.Model):
 
     # ================================================================= miners
     def _update_miners(self) -> None:
+        """Arrivals, ban responses, then every fleet operates and orders."""
         cfg = self.config.mining
-        hashprice = self.market.hashprice_usd_per_ph_day
-        self._hashprice_seen = hashprice
-        rng = self.streams["miners"]
-        lead = math.ceil(cfg.lead_time_weeks * 7 / self.step_days)
         move = math.ceil(cfg.relocation_weeks * 7 / self.step_days)
-        years = (self.date - self.dates[0]).days / 365.25
-        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
-        for code, fleet in self.fleets.items():
+        for fleet in self.fleets.values():
             fleet.receive_arrivals(self.t)
         for code, fleet in self.fleets.items():
             c = self.countries[code]
-            if not c.mining_allowed and not fleet._was_banned:
-                fleet._was_banned = True
+            if not c.mining_allowed and not fleet.banned:
+                fleet.banned = True
                 relocating, underground, exiting = fleet.respond_to_ban(cfg)
                 self._log(code, "miners_banned", None, None,
                           f"ban: {relocating / 1e6:.1f} EH/s relocating, {underground / 1e6:.1f} EH/s "
-                          f"underground, {exiting / 1e6:.1f} EH/s exiting")
-                self._relocate(code, fleet.take_relocating(), move, cfg, rng)
-            elif c.mining_allowed and fleet._was_banned:
-                fleet._was_banned = False
+                          f"underground, {exiting / 1e6:.1f} EH/s exiting (incl. cancelled orders)")
+                self._relocate(code, fleet.take_relocating(), move, cfg)
+            elif c.mining_allowed and fleet.banned:
+                fleet.banned = False
                 fleet.legalise_underground()
+        self._operate_fleets(order=True)
+        self.market.record_hashrate(self.network_hashrate_ehs())
+
+    def _operate_fleets(self, *, order: bool) -> None:
+        """Switch machines against the clearing hashprice; earn at the difficulty's."""
+        cfg = self.config.mining
+        self._hashprice_seen = self.market.hashprice_usd_per_ph_day
+        self._difficulty_seen = self.market.difficulty
         clearing = self._clearing_hashprice()
+        self._clearing_seen = clearing
+        lead = math.ceil(cfg.lead_time_weeks * 7 / self.step_days)
+        # Machines bought in the same year share a vintage (and an efficiency).
+        years = (self.date.year - self.dates[0].year)
+        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
         for code, fleet in self.fleets.items():
             c = self.countries[code]
             fleet.operate(clearing, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, cfg,
                           self.dt_years, self.step_days, c.mining_enforcement_per_year,
-                          revenue_hashprice_usd_per_ph_day=hashprice)
-            if c.mining_allowed:
+                          revenue_hashprice_usd_per_ph_day=self._hashprice_seen)
+            if order and c.mining_allowed:
                 fleet.order(clearing, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, frontier,
                             cfg, self.dt_years, self.t, lead)
             c.mining_revenue_usd_per_year = fleet.revenue_usd / self.dt_years
-        self.market.record_hashrate(self.network_hashrate_ehs())
 
     def _clearing_hashprice(self) -> float:
         """The hashprice at which the fleets' chosen hashrate earns the day's reward."""
@@ -281,23 +286,38 @@ class CryptoAdoptionModel(mesa.Model):
 
         return clearing_hashprice(self.market.reward_btc_per_day * self.market.price_usd, supply)
 
-    def _relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg, rng) -> None:
-        """Send relocating machines, vintage by vintage, to hosts with room."""
+    def _relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
+        """Send relocating machines, vintage by vintage, to hosts that allow mining and have
+        room (an uncapped host must already have miners); what finds no room exits."""
+        rng = self.streams["miners"]
+        arriving_at: dict[str, float] = {}
+        lost = 0.0
         for ths, eff in machines:
-            candidates = [(code, c.mining_tariff_usd_per_kwh) for code, c in self.countries.items()
-                          if c.mining_allowed and (
-                              (c.mining_allowance_mw is None and self.fleets[code].installed_ths > 0)
-                              or self.fleets[code].headroom_mw(c.mining_allowance_mw, cfg.pue) > 0)]
+            candidates = []
+            for code, c in self.countries.items():
+                if not c.mining_allowed:
+                    continue
+                fleet = self.fleets[code]
+                room = (fleet.installed_ths > 0 if c.mining_allowance_mw is None
+                        else fleet.headroom_mw(c.mining_allowance_mw, cfg.pue) > 0)
+                if room:
+                    candidates.append((code, c.mining_tariff_usd_per_kwh))
             dest = choose_destination(origin, candidates, cfg.relocation_choice_scale_usd_per_kwh, rng.random())
             if dest is None:
-                self._log(origin, "miners_exit", None, None, f"{ths / 1e6:.1f} EH/s found no host")
+                lost += ths
                 continue
-            arriving = ths * (1.0 - cfg.relocation_loss)
-            room = self.fleets[dest].headroom_mw(self.countries[dest].mining_allowance_mw, cfg.pue)
-            arriving = min(arriving, room * 1e6 / (eff * cfg.pue))
-            self.fleets[dest].pipeline.append((self.t + move_steps, arriving, eff))
+            moving = ths * (1.0 - cfg.relocation_loss)
+            room_mw = self.fleets[dest].headroom_mw(self.countries[dest].mining_allowance_mw, cfg.pue)
+            fits = min(moving, room_mw * 1e6 / (eff * cfg.pue))
+            lost += ths - fits
+            self.fleets[dest].pipeline.append((self.t + move_steps, fits, eff))
+            arriving_at[dest] = arriving_at.get(dest, 0.0) + fits
+        for dest, ths in arriving_at.items():
             self._log(origin, "miners_relocate", origin, dest,
-                      f"{arriving / 1e6:.1f} EH/s at {eff:.1f} J/TH arriving in {move_steps} steps")
+                      f"{ths / 1e6:.2f} EH/s arriving in {move_steps} steps")
+        if lost > 0:
+            self._log(origin, "miners_exit", None, None,
+                      f"{lost / 1e6:.2f} EH/s lost in transit or found no host with room")
 
     # ================================================================= households
     def _build_households(self) -> None:
@@ -437,7 +457,8 @@ class CryptoAdoptionModel(mesa.Model):
         rec.put(t, "stance", with_world(stance, stance_world))
         m = self.market
         for metric, value in (("btc_price_usd", m.price_usd), ("hashprice_usd_per_ph_day", self._hashprice_seen),
-                              ("difficulty", m.difficulty), ("block_subsidy_btc", m.subsidy_btc)):
+                              ("clearing_hashprice_usd_per_ph_day", self._clearing_seen),
+                              ("difficulty", self._difficulty_seen), ("block_subsidy_btc", m.subsidy_btc)):
             world_only = nan.copy()
             world_only[-1] = value
             rec.put(t, metric, world_only)

@@ -19,7 +19,8 @@ COUNTRY_METRICS = (
     "mining_power_allowed_mw", "miner_revenue_usd", "trading_volume_usd", "p2p_volume_usd",
     "adoption_rate", "adopters", "stance", "reserve_btc", "reserve_usd",
 )
-WORLD_ONLY = ("btc_price_usd", "hashprice_usd_per_ph_day", "difficulty", "block_subsidy_btc")
+WORLD_ONLY = ("btc_price_usd", "hashprice_usd_per_ph_day", "clearing_hashprice_usd_per_ph_day", "difficulty",
+              "block_subsidy_btc")
 METRICS = COUNTRY_METRICS + WORLD_ONLY
 
 

@@ -40,9 +40,15 @@ class Scenario:
     file: Path
     provenance: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    def to_toml(self) -> str:
-        """The resolved scenario (includes merged, overrides applied), sources kept."""
+    def to_toml(self, price_csv: str | None = None) -> str:
+        """The resolved scenario (includes merged, overrides applied), sources kept.
+
+        ``price_csv`` replaces the price series path (a run folder ships its own copy, so
+        its ``scenario.toml`` reruns from anywhere).
+        """
         plain = self.config.model_dump(mode="python", exclude_none=True)
+        if price_csv is not None and "csv" in plain["market"]["price"]:
+            plain["market"]["price"]["csv"] = price_csv
         return tomli_w.dumps(_rewrap(plain, self.provenance, ""))
 
     def sha256(self) -> str:
@@ -174,7 +180,7 @@ def _parse_overrides(overrides: Mapping[str, Any] | Iterable[str] | None, file: 
     parsed: dict[str, Any] = {}
     for item in overrides:
         if "=" not in item:
-            raise ScenarioError.one(file, "--set", "expected path.to.param=value", item)
+            raise ScenarioError.one(file, "--set", "expected PATH=VALUE, e.g. countries.PAK.stance=3", item)
         key, raw = item.split("=", 1)
         parsed[key.strip()] = parse_value(raw.strip())
     return parsed
@@ -223,6 +229,8 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str, Any]:
         message = "unknown key"
     if error.get("type") == "missing":
         value = _MISSING
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()
     if isinstance(value, dict) and error.get("type") != "extra_forbidden":
         value = {k: v for k, v in list(value.items())[:6]}
     return path, message, value
@@ -250,15 +258,19 @@ def _check_references(cfg: ScenarioConfig, file: str) -> None:
         need(shock.country, f"shocks.{sid}.country")
         if getattr(shock, "partner", None) is not None:
             need(shock.partner, f"shocks.{sid}.partner")
-        if not (cfg.run.start <= shock.date <= cfg.run.end):
+        last = cfg.run.start + dt.timedelta(days=(cfg.run.end - cfg.run.start).days
+                                            // cfg.run.step_days * cfg.run.step_days)
+        if not (cfg.run.start <= shock.date <= last):
             problems.append((f"shocks.{sid}.date",
-                             f"outside the run ({cfg.run.start} to {cfg.run.end})", shock.date))
+                             f"outside the run ({cfg.run.start} to its last step, {last})", str(shock.date)))
+        if getattr(shock, "partner", None) == shock.country:
+            problems.append((f"shocks.{sid}.partner", "an alliance needs two different countries", shock.partner))
         until = getattr(shock, "until", None)
         if until is not None and until <= shock.date:
-            problems.append((f"shocks.{sid}.until", "must be after the shock's date", until))
+            problems.append((f"shocks.{sid}.until", "must be after the shock's date", str(until)))
     for h, halving in cfg.market.halvings.items():
         if halving.date > cfg.run.end + dt.timedelta(days=3650):
-            problems.append((f"market.halvings.{h}.date", "implausibly far after the run", halving.date))
+            problems.append((f"market.halvings.{h}.date", "implausibly far after the run", str(halving.date)))
     if not any(c.has_households for c in cfg.countries.values()) and cfg.run.households > 0:
         problems.append(("run.households", "no country has has_households = true", cfg.run.households))
     n_house = sum(c.has_households for c in cfg.countries.values())
