@@ -158,11 +158,15 @@ class CryptoAdoptionModel(mesa.Model):
 
     # ================================================================= shocks
     def _apply_shocks(self, after: dt.date, upto: dt.date) -> None:
-        """Apply enabled shocks dated in (after, upto], and end mining bans whose time is up."""
+        """Apply enabled shocks dated in (after, upto], then end mining bans whose time is up
+        (a ban shorter than a step is logged but never reaches the miners)."""
+        self._apply_dated(after, upto)
         for code, c in self.countries.items():
-            if c.mining_ban_until is not None and after < c.mining_ban_until <= upto:
+            if c.mining_ban_until is not None and c.mining_ban_until <= upto:
                 c.mining_banned, c.mining_ban_until = False, None
                 self._log(code, "mining_ban_end", True, False, "temporary mining ban ended")
+
+    def _apply_dated(self, after: dt.date, upto: dt.date) -> None:
         for sid, shock in self.config.shocks.items():
             if not shock.enabled or not (after < shock.date <= upto):
                 continue
@@ -356,6 +360,7 @@ class CryptoAdoptionModel(mesa.Model):
         self._internet_f = internet.astype(np.float32)
         self._stance_mult = np.array(h.stance_multiplier.as_tuple())
         self.household_agents_created = n_total <= cfg.run.household_agents_max
+        self._household_views: dict[int, Household] = {}
         if self.household_agents_created:
             for i in range(n_total):
                 Household(self, i)
@@ -365,7 +370,9 @@ class CryptoAdoptionModel(mesa.Model):
         """The Mesa agent of household ``index`` (made on demand above ``household_agents_max``)."""
         if self.household_agents_created:
             return self.agents_by_type[Household][index]
-        return Household(self, index)
+        if index not in self._household_views:
+            self._household_views[index] = Household(self, index)
+        return self._household_views[index]
 
     def _set_adoption(self) -> None:
         hh = self.households

@@ -117,6 +117,7 @@ def _read_with_includes(file: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if file in seen:
         raise ScenarioError.one(str(file), "include", "include cycle", [str(p) for p in seen])
     data = _read_toml(file)
+    _anchor_paths(data, file)
     includes = data.pop("include", [])
     if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
         raise ScenarioError.one(str(file), "include", "must be a list of file paths", includes)
@@ -128,6 +129,15 @@ def _read_with_includes(file: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         _deep_merge(merged, _read_with_includes(inc_path, seen + (file,)))
     _deep_merge(merged, data)
     return merged
+
+
+def _anchor_paths(data: dict[str, Any], file: Path) -> None:
+    """Make a file path written in ``file`` absolute when it exists relative to ``file``,
+    so that it still points at the same data when another scenario includes ``file``."""
+    price = data.get("market", {}).get("price", {}) if isinstance(data.get("market"), dict) else {}
+    csv = price.get("csv") if isinstance(price, dict) else None
+    if isinstance(csv, str) and not Path(csv).is_absolute() and (file.parent / csv).exists():
+        price["csv"] = str((file.parent / csv).resolve())
 
 
 def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> None:

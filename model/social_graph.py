@@ -2,8 +2,9 @@
 
 Three layers, all vectorised (no Python loop over households):
 
-* local ties: each household is tied to its ``local_degree`` nearest households on a
-  ring inside its country (a Watts-Strogatz lattice), which gives clustering;
+* local ties: each household is tied to its ``local_degree // 2`` nearest households on
+  each side of a ring inside its country (a Watts-Strogatz lattice; an odd
+  ``local_degree`` rounds down), which gives clustering;
 * long ties: Chung-Lu edges inside each country with endpoints drawn in proportion to
   Pareto weights, which gives a heavy-tailed degree distribution;
 * cross-border ties along remittance corridors: ``cross_border_ties_per_household x

@@ -1,0 +1,60 @@
+"""Shared fixtures and small helpers for the test suite.
+
+Models are small (the household floor is 200 in each of the 9 household countries, so
+1,800 is the minimum) and most runs are short. The one full-horizon baseline run is
+shared through a session fixture; tests must not change its state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from model import build_model
+from model.scenario import PROJECT_ROOT, SCENARIO_DIR
+
+BASELINE = SCENARIO_DIR / "south_asia_2025.toml"
+PRICE_CSV = PROJECT_ROOT / "data" / "btc_usd_monthly.csv"
+MIN_HOUSEHOLDS = 1800
+SHORT = dt.date(2026, 1, 1)
+VAO_DATE = dt.date(2025, 7, 8)
+ALLOCATION_DATE = dt.date(2025, 5, 25)
+
+
+def write_scenario(directory: Path, body: str, *, name: str = "variant.toml") -> Path:
+    """A scenario file in ``directory`` that includes the baseline and adds ``body``."""
+    path = Path(directory) / name
+    path.write_text(f'include = ["{BASELINE.as_posix()}"]\n\n' + body)
+    return path
+
+
+def wide(ts: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One metric as a step x country table (NaN where a country has no row)."""
+    sub = ts[ts["metric"] == metric]
+    return sub.pivot(index="step", columns="country", values="value")
+
+
+def series(ts: pd.DataFrame, country: str, metric: str) -> pd.Series:
+    """One country's metric indexed by date."""
+    sub = ts[(ts["country"] == country) & (ts["metric"] == metric)]
+    return sub.set_index(pd.to_datetime(sub["date"]).dt.date)["value"]
+
+
+@pytest.fixture(scope="session")
+def baseline_model():
+    """The baseline scenario run to its end (2030-12-31), 2,000 households, seed 0."""
+    return build_model("south_asia_2025", seed=0, households=2000).run()
+
+
+@pytest.fixture(scope="session")
+def baseline_ts(baseline_model) -> pd.DataFrame:
+    return baseline_model.timeseries()
+
+
+@pytest.fixture
+def small_model():
+    """A fresh minimum-size model at its first step (cheap: ~0.05 s)."""
+    return build_model("south_asia_2025", seed=0, households=MIN_HOUSEHOLDS)

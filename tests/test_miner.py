@@ -1,0 +1,353 @@
+"""The mining rules of agents/miner.py: costs, switching off, retirement, the MW cap,
+orders, the response to a ban, and the choice of a relocation host."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from agents.miner import (MinerFleet, attractiveness, choose_destination, clearing_hashprice,
+                          energy_cost_usd_per_th_day, power_mw, running_share)
+from conftest import MIN_HOUSEHOLDS, series, wide, write_scenario
+from model import build_model
+
+WEEK = 7
+DT = WEEK / 365.25
+TARIFF = 0.05
+
+
+@pytest.fixture(scope="module")
+def host():
+    """A real model to host hand-made fleets (MinerFleet is a Mesa agent)."""
+    return build_model(households=MIN_HOUSEHOLDS)
+
+
+@pytest.fixture(scope="module")
+def cfg(host):
+    return host.config.mining
+
+
+def hashprice_at(ratio: float, eff: float, pue: float, tariff: float = TARIFF) -> float:
+    """The hashprice (USD/PH/day) at which revenue per TH is ``ratio`` x its power cost."""
+    return ratio * float(energy_cost_usd_per_th_day(eff, pue, tariff)) * 1000.0
+
+
+def operate(fleet, hashprice, cfg, allowance=None, enforcement=0.0, tariff=TARIFF):
+    fleet.operate(hashprice, tariff, allowance, cfg, DT, WEEK, enforcement)
+
+
+# ------------------------------------------------------------------ pure functions
+def test_energy_cost_and_power_follow_their_units():
+    # 1 TH/s at 20 J/TH = 20 W; x PUE 1.1 = 22 W; x 24 h = 0.528 kWh/day; x $0.05 = $0.0264.
+    assert float(energy_cost_usd_per_th_day(20.0, 1.1, 0.05)) == pytest.approx(0.0264)
+    np.testing.assert_allclose(energy_cost_usd_per_th_day(np.array([10.0, 20.0]), 1.0, 0.1),
+                               [0.024, 0.048])
+    # 1e6 TH/s at 20 J/TH = 20 MW at the chip, 22 MW at the wall.
+    assert power_mw(1e6, 20.0, 1.1) == pytest.approx(22.0)
+    assert power_mw([1e6, 2e6], [20.0, 10.0], 1.0) == pytest.approx(40.0)
+
+
+def test_running_share_ramps_linearly_across_the_tariff_spread():
+    cost = 1.0
+    assert running_share(0.5, cost, 0.25) == 0.0
+    assert running_share(0.75, cost, 0.25) == pytest.approx(0.0)
+    assert running_share(1.0, cost, 0.25) == pytest.approx(0.5)
+    assert running_share(1.25, cost, 0.25) == pytest.approx(1.0)
+    assert running_share(3.0, cost, 0.25) == 1.0
+    grid = np.linspace(0.0, 2.0, 201)
+    shares = np.array([float(running_share(r, cost, 0.25)) for r in grid])
+    assert np.all(np.diff(shares) >= 0)
+    # No spread: all or nothing.
+    np.testing.assert_array_equal(running_share(1.0, np.array([0.9, 1.1]), 0.0), [1.0, 0.0])
+
+
+def test_attractiveness_is_zero_up_to_the_hurdle_and_saturates(cfg):
+    cost = 0.03  # USD per TH per day
+
+    def hp(margin):
+        return (1.0 + margin) * cost * 1000.0
+
+    assert attractiveness(hp(cfg.hurdle_margin - 0.1), cost, cfg) == 0.0
+    assert attractiveness(hp(cfg.hurdle_margin), cost, cfg) == pytest.approx(0.0, abs=1e-12)
+    assert attractiveness(hp(cfg.hurdle_margin + cfg.margin_scale / 2), cost, cfg) == pytest.approx(0.5)
+    assert attractiveness(hp(cfg.hurdle_margin + 3 * cfg.margin_scale), cost, cfg) == 1.0
+
+
+# ------------------------------------------------------------------ operating
+def test_unprofitable_fleet_switches_off_gradually_then_idle_machines_retire(host, cfg):
+    eff = 20.0
+    fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
+    hp = hashprice_at(0.5, eff, cfg.pue)  # revenue is half the power cost: nothing pays
+    operate(fleet, hp, cfg)
+    # One week closes switch_share_per_week of the gap to zero, no more.
+    assert fleet.operating_ths == pytest.approx(1e6 * (1.0 - cfg.switch_share_per_week))
+    previous_on, installed = fleet.operating_ths, [fleet.installed_ths]
+    for _ in range(120):
+        operate(fleet, hp, cfg)
+        assert fleet.operating_ths < previous_on
+        previous_on = fleet.operating_ths
+        installed.append(fleet.installed_ths)
+    assert fleet.operating_ths < 1e-9 * 1e6
+    assert fleet.revenue_usd < 1e-9
+    installed = np.array(installed)
+    assert np.all(np.diff(installed) < 0)
+    # Once all is idle, machines retire at idle_retire_per_year.
+    assert installed[-1] / installed[-2] == pytest.approx(math.exp(-cfg.idle_retire_per_year * DT), rel=1e-9)
+    assert installed[-1] < 0.5 * 1e6
+
+
+def test_profitable_fleet_keeps_running_and_does_not_retire(host, cfg):
+    eff = 20.0
+    fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
+    hp = hashprice_at(2.0, eff, cfg.pue)
+    for _ in range(20):
+        operate(fleet, hp, cfg)
+    assert fleet.operating_ths == pytest.approx(1e6)
+    assert fleet.installed_ths == pytest.approx(1e6)
+    # Revenue: TH/s x USD per TH per day x days in the step.
+    assert fleet.revenue_usd == pytest.approx(1e6 * hp / 1000.0 * WEEK)
+
+
+def test_only_the_vintages_that_do_not_pay_switch_off(host, cfg):
+    fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.5), (15.0, 0.5)])
+    # Revenue is 1.4 x the power cost of the 15 J/TH vintage (all its sites pay) and
+    # 0.7 x that of the 30 J/TH one (none of its sites pays, with a +-25% spread).
+    hp = hashprice_at(1.4, 15.0, cfg.pue)
+    for _ in range(80):
+        operate(fleet, hp, cfg)
+    assert fleet.running[0] < 1e-6
+    assert fleet.running[1] == pytest.approx(1.0)
+    assert fleet.operating_ths == pytest.approx(fleet.legal_ths[1])
+
+
+def test_allowance_caps_legal_operation(host, cfg):
+    eff = 20.0
+    hp = hashprice_at(3.0, eff, cfg.pue)
+    installed_mw = power_mw(1e6, eff, cfg.pue)  # 22 MW
+    for allowance in (None, 50.0, 10.0, 0.0):
+        fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
+        operate(fleet, hp, cfg, allowance=allowance)
+        expected = installed_mw if allowance is None else min(installed_mw, allowance)
+        assert fleet.operating_mw == pytest.approx(expected, abs=1e-9)
+        assert fleet.operating_ths == pytest.approx(1e6 * expected / installed_mw, abs=1e-6)
+
+
+def test_machines_held_back_by_the_allowance_do_not_retire(host, cfg):
+    eff = 20.0
+    fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
+    hp = hashprice_at(3.0, eff, cfg.pue)
+    for _ in range(52):
+        operate(fleet, hp, cfg, allowance=5.0)  # a quarter of the 22 MW installed
+    assert fleet.operating_mw == pytest.approx(5.0)
+    assert fleet.installed_ths == pytest.approx(1e6)
+
+
+def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance(host, cfg):
+    frontier = 13.5
+    hp = hashprice_at(5.0, frontier, cfg.pue)  # far above the hurdle
+    # With an absurd fill rate the first order takes exactly the free MW, the next nothing.
+    greedy = cfg.model_copy(update={"fill_per_year": 1e6})
+    fleet = MinerFleet(host, "TST", 0.0, [(frontier, 1.0)])
+    assert fleet.order(hp, TARIFF, 100.0, frontier, greedy, DT, 0, 4) == pytest.approx(100.0)
+    assert fleet.pipeline_mw(cfg.pue) == pytest.approx(100.0)
+    assert fleet.order(hp, TARIFF, 100.0, frontier, greedy, DT, 1, 4) == 0.0
+
+    # The ordinary rule, stepped with arrivals: installed + ordered never passes the cap.
+    allowance = 100.0
+    fleet = MinerFleet(host, "TST", 0.0, [(frontier, 1.0)])
+    ordered = 0.0
+    for step in range(150):
+        fleet.receive_arrivals(step)
+        operate(fleet, hp, cfg, allowance=allowance)
+        free = fleet.headroom_mw(allowance, cfg.pue)
+        mw = fleet.order(hp, TARIFF, allowance, frontier, cfg, DT, step, 4)
+        assert 0.0 <= mw <= free + 1e-9
+        ordered += mw
+        assert fleet.installed_mw(cfg.pue) + fleet.pipeline_mw(cfg.pue) <= allowance + 1e-6
+        assert fleet.operating_mw <= allowance + 1e-9
+    assert ordered > 0.9 * allowance  # the cap was actually approached (not vacuous)
+
+    # Cut the allowance below what is installed: operation obeys it, no new orders.
+    cut = 0.3 * fleet.installed_mw(cfg.pue)
+    operate(fleet, hp, cfg, allowance=cut)
+    assert fleet.operating_mw <= cut + 1e-9
+    assert fleet.operating_mw == pytest.approx(cut)
+    assert fleet.order(hp, TARIFF, cut, frontier, cfg, DT, 200, 4) == 0.0
+
+
+def test_uncapped_orders_scale_with_the_installed_fleet(host, cfg):
+    frontier = 13.5
+    hp = hashprice_at(5.0, frontier, cfg.pue)
+    small = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
+    big = MinerFleet(host, "TST", 2e6, [(20.0, 1.0)])
+    a = small.order(hp, TARIFF, None, frontier, cfg, DT, 0, 4)
+    b = big.order(hp, TARIFF, None, frontier, cfg, DT, 0, 4)
+    assert a > 0
+    assert b == pytest.approx(2 * a)
+    expected = (1 - math.exp(-cfg.growth_per_year * DT)) * small.installed_mw(cfg.pue)
+    assert a == pytest.approx(expected)  # attractiveness 1 at this margin
+
+
+@pytest.mark.parametrize("allowance", [None, 500.0])
+def test_no_orders_when_margin_is_below_the_hurdle(host, cfg, allowance):
+    frontier = 13.5
+    fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
+    below = hashprice_at(1.0 + cfg.hurdle_margin - 0.05, frontier, cfg.pue)
+    assert fleet.order(below, TARIFF, allowance, frontier, cfg, DT, 0, 4) == 0.0
+    assert fleet.pipeline == []
+    above = hashprice_at(1.0 + cfg.hurdle_margin + 0.05, frontier, cfg.pue)
+    assert fleet.order(above, TARIFF, allowance, frontier, cfg, DT, 0, 4) > 0.0
+    assert len(fleet.pipeline) == 1
+    arrival, ths, eff = fleet.pipeline[0]
+    assert arrival == 4 and eff == frontier and ths > 0
+
+
+def test_arrivals_join_the_fleet_at_their_step(host, cfg):
+    fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
+    fleet.pipeline.append((5, 3e5, 13.5))
+    fleet.receive_arrivals(4)
+    assert fleet.installed_ths == pytest.approx(1e6)
+    fleet.receive_arrivals(5)
+    assert fleet.installed_ths == pytest.approx(1.3e6)
+    assert fleet.pipeline == []
+    assert 13.5 in fleet.eff
+
+
+# ------------------------------------------------------------------ clearing hashprice
+def test_supply_is_what_operate_would_converge_to(host, cfg):
+    fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.5), (15.0, 0.5)])
+    hps = [hashprice_at(r, 15.0, cfg.pue) for r in (0.2, 1.0, 1.4, 2.2, 5.0)]
+    supplies = [fleet.supply_ths(hp, TARIFF, None, cfg) for hp in hps]
+    assert supplies[0] == 0.0 and supplies[-1] == pytest.approx(2e6)
+    assert all(a <= b for a, b in zip(supplies, supplies[1:]))
+    # The allowance caps supply just as it caps operation.
+    cap = 0.25 * fleet.installed_mw(cfg.pue)
+    # With everything running, the cap scales all vintages alike: a quarter of the MW.
+    assert fleet.supply_ths(hps[-1], TARIFF, cap, cfg) == pytest.approx(0.25 * 2e6)
+    # Operating long enough at a fixed hashprice reaches the supply at that hashprice.
+    for _ in range(100):
+        operate(fleet, hps[2], cfg, allowance=cap)
+    assert fleet.operating_mw == pytest.approx(cap)
+    assert fleet.operating_ths == pytest.approx(fleet.supply_ths(hps[2], TARIFF, cap, cfg), rel=1e-6)
+
+
+def test_clearing_hashprice_solves_reward_equals_earnings(host, cfg):
+    fleet = MinerFleet(host, "TST", 800e6, [(34.0, 0.3), (21.5, 0.4), (15.0, 0.3)])  # 800 EH/s
+
+    def supply(hp):
+        return fleet.supply_ths(hp, TARIFF, None, cfg)
+
+    for reward in (5e6, 2e7, 4.5e7, 2e8):
+        hp = clearing_hashprice(reward, supply)
+        earned = hp * supply(hp) / 1000.0  # USD per day: (USD/PH/day) x PH/s
+        assert earned == pytest.approx(reward, rel=1e-6)
+    # A higher reward clears at a higher hashprice.
+    assert clearing_hashprice(4e7, supply) < clearing_hashprice(8e7, supply)
+    # When every machine runs, it is just reward / hashrate.
+    big = 1e10
+    assert clearing_hashprice(big, supply) == pytest.approx(big / (800e6 / 1000.0), rel=1e-6)
+    # No machines at all: the hashprice a single TH/s would earn.
+    assert clearing_hashprice(1000.0, lambda hp: 0.0) == pytest.approx(1000.0 / 1e-3)
+
+
+# ------------------------------------------------------------------ bans
+@pytest.mark.parametrize("relocate, underground", [(None, None), (0.1, 0.6)])
+def test_ban_splits_the_fleet_by_relocate_and_underground_shares(host, cfg, relocate, underground):
+    if relocate is not None:
+        cfg = cfg.model_copy(update={"relocate_share": relocate, "underground_share": underground})
+    fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.25), (15.0, 0.75)])
+    fleet.pipeline.append((10, 1e5, 13.5))
+    legal = fleet.legal_ths.copy()
+    moving, hidden, leaving = fleet.respond_to_ban(cfg)
+    r, u = cfg.relocate_share, cfg.underground_share
+    assert moving == pytest.approx(r * 2e6)
+    assert hidden == pytest.approx(u * 2e6)
+    assert leaving == pytest.approx((1 - r - u) * 2e6 + 1e5)  # cancelled orders exit too
+    assert moving + hidden + leaving == pytest.approx(2e6 + 1e5)
+    np.testing.assert_allclose(fleet.legal_ths, 0.0)
+    np.testing.assert_allclose(fleet.underground_ths, u * legal)
+    assert fleet.pipeline == []
+    taken = fleet.take_relocating()
+    assert [e for _, e in taken] == [30.0, 15.0]
+    np.testing.assert_allclose([t for t, _ in taken], r * legal)
+
+
+def test_underground_fleet_ignores_the_allowance_and_is_seized_at_the_enforcement_rate(host, cfg):
+    eff = 20.0
+    fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)], underground=True)
+    hp = hashprice_at(3.0, eff, cfg.pue)
+    operate(fleet, hp, cfg, allowance=0.0, enforcement=2.0)
+    kept = math.exp(-2.0 * DT)
+    assert fleet.underground_ths.sum() == pytest.approx(1e6 * kept)
+    assert fleet.underground_operating_ths == pytest.approx(1e6 * kept)
+    assert fleet.operating_ths == pytest.approx(fleet.underground_operating_ths)
+    fleet.legalise_underground()
+    assert fleet.underground_ths.sum() == 0.0
+    assert fleet.legal_ths.sum() == pytest.approx(1e6 * kept)
+
+
+def test_a_ban_in_the_model_sends_miners_abroad_and_leaves_only_underground_hashrate(tmp_path):
+    path = write_scenario(tmp_path, """
+[shocks.usa_ban]
+date = 2026-01-07
+country = "USA"
+kind = "mining_ban"
+description = "test ban"
+""")
+    m = build_model(str(path), households=MIN_HOUSEHOLDS)
+    m.run(until=__import__("datetime").date(2026, 12, 31))
+    ev = m.events_frame()
+    banned = ev[(ev["country"] == "USA") & (ev["kind"] == "miners_banned")]
+    assert len(banned) == 1
+    numbers = [float(x) for x in re.findall(r"([\d.]+) EH/s", banned["cause"].iloc[0])]
+    moving, hidden = numbers[0], numbers[1]
+    assert moving / hidden == pytest.approx(m.config.mining.relocate_share / m.config.mining.underground_share,
+                                            rel=0.02)
+    moves = ev[ev["kind"] == "miners_relocate"]
+    assert len(moves) > 0
+    assert set(moves["from"]) == {"USA"}
+    assert "USA" not in set(moves["to"])
+    allowed = {c for c, country in m.countries.items() if country.mining_allowed}
+    assert set(moves["to"]) <= allowed
+    ts = m.timeseries()
+    ban_day = banned["date"].iloc[0]
+    usa = series(ts, "USA", "hashrate_ehs")
+    usa_ug = series(ts, "USA", "underground_hashrate_ehs")
+    after = [d for d in usa.index if d >= ban_day]
+    np.testing.assert_allclose(usa[after], usa_ug[after], rtol=1e-12)
+    assert usa_ug[ban_day] > 0
+    before = max(d for d in usa.index if d < ban_day)
+    assert usa[ban_day] < 0.3 * usa[before]
+    # Relocated machines arrive after relocation_weeks, within the hosts' caps.
+    power, allowed_mw = wide(ts, "mining_power_mw"), wide(ts, "mining_power_allowed_mw")
+    capped = allowed_mw.columns
+    assert (power[capped] <= allowed_mw[capped] + 1e-6).all().all()
+
+
+# ------------------------------------------------------------------ relocation choice
+def test_choose_destination_prefers_cheaper_tariffs():
+    candidates = [("CHEAP", 0.03), ("DEAR", 0.05), ("ORIGIN", 0.01)]
+    scale = 0.01
+    n = 20_000
+    draws = (np.arange(n) + 0.5) / n  # evenly spread uniforms
+    picks = [choose_destination("ORIGIN", candidates, scale, u) for u in draws]
+    assert "ORIGIN" not in picks
+    share_cheap = picks.count("CHEAP") / n
+    expected = 1.0 / (1.0 + math.exp(-(0.05 - 0.03) / scale))
+    assert share_cheap == pytest.approx(expected, abs=0.005)
+    # Random draws too, and a larger scale makes the choice less sharp.
+    rng = np.random.default_rng(1)
+    u = rng.random(5000)
+    hosts = candidates[:2]
+    sharp = np.mean([choose_destination("X", hosts, 0.005, x) == "CHEAP" for x in u])
+    flat = np.mean([choose_destination("X", hosts, 0.1, x) == "CHEAP" for x in u])
+    assert sharp > flat > 0.5
+
+
+def test_choose_destination_with_no_candidates_returns_none():
+    assert choose_destination("PAK", [], 0.01, 0.5) is None
+    assert choose_destination("PAK", [("PAK", 0.02)], 0.01, 0.5) is None
+    assert choose_destination("PAK", [("KAZ", 0.05)], 0.01, 0.999999) == "KAZ"
