@@ -376,7 +376,12 @@ class CryptoAdoptionModel(mesa.Model):
 
     def _set_adoption(self) -> None:
         hh = self.households
-        rates = adoption_by_block(hh.country, hh.adopted, len(self.household_countries))
+        sizes = self._household_sizes
+        if sizes.min() > 0:  # blocks are contiguous: one pass of reduceat, no bincount
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            rates = np.add.reduceat(hh.adopted.view(np.int8), starts, dtype=np.int64) / sizes
+        else:
+            rates = adoption_by_block(hh.country, hh.adopted, len(self.household_countries))
         for code, r in zip(self.household_countries, rates):
             self.countries[code].adoption_rate = float(r)
 
@@ -384,7 +389,7 @@ class CryptoAdoptionModel(mesa.Model):
         if self.households is None:
             return
         hh = self.households
-        u = self.streams["households"].random(hh.n)
+        u = self.streams["households"].random(hh.n, dtype=np.float32)
         h = self.config.households
         mult_c = np.array([self._stance_mult[self.countries[c].stance]
                            * (1.0 if self.countries[c].exchange_access else h.no_exchange_access_factor)

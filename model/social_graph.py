@@ -84,13 +84,17 @@ def build_social_graph(
 
     if not src_parts:
         return sp.csr_matrix((n, n), dtype=np.int8)
-    src = np.concatenate(src_parts)
-    dst = np.concatenate(dst_parts)
+    index = np.int32 if n < 2**31 else np.int64  # int32 halves the peak memory of the build
+    src = np.concatenate(src_parts).astype(index)
+    dst = np.concatenate(dst_parts).astype(index)
+    del src_parts, dst_parts
     keep = src != dst
     src, dst = src[keep], dst[keep]
     rows = np.concatenate([src, dst])
     cols = np.concatenate([dst, src])
-    adj = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    del src, dst, keep
+    adj = sp.coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n)).tocsr()
+    del rows, cols
     adj.sum_duplicates()
     adj.data[:] = 1
     return adj
