@@ -33,6 +33,9 @@ def write_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
     paths.append(_save(fig, out / "hashrate_by_country.png"))
 
     vol = _wide(ts, "trading_volume_usd")
+    ad = _wide(ts, "adoption_rate")
+    if vol.empty:  # a scenario without households: mining only
+        return paths
     fig, ax = plt.subplots(figsize=(10, 5))
     for c in vol.columns:
         ax.plot(vol.index, vol[c], label=c)
@@ -40,7 +43,6 @@ def write_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
     ax.legend(ncol=5, fontsize=8)
     paths.append(_save(fig, out / "volume_by_country.png"))
 
-    ad = _wide(ts, "adoption_rate")
     fig, ax = plt.subplots(figsize=(10, 5))
     for c in ad.columns:
         ax.plot(ad.index, ad[c] * 100, label=c)

@@ -83,15 +83,25 @@ def test_volumes_are_never_negative_and_match_the_exchange_table(baseline_model,
     np.testing.assert_allclose(p2p.reindex(p2p_ts.index).to_numpy(), p2p_ts.to_numpy(), rtol=1e-9)
 
 
-def test_pakistan_never_draws_more_than_its_allowance(baseline_ts):
-    power, allowed = wide(baseline_ts, "mining_power_mw"), wide(baseline_ts, "mining_power_allowed_mw")
-    for code in allowed.columns:
-        assert (power[code] <= allowed[code] + 1e-6).all(), code
-    pak = series(baseline_ts, "PAK", "mining_power_allowed_mw")
-    assert pak[pak.index < ALLOCATION_DATE].max() == 0
-    assert pak[pak.index > ALLOCATION_DATE + dt.timedelta(days=7)].min() > 0
-    # The allocation was used, so the bound was not vacuous.
-    assert series(baseline_ts, "PAK", "mining_power_mw").max() > 0.1 * pak.max()
+@pytest.fixture(scope="module")
+def cheap_power_ts():
+    """The baseline with Pakistan's allocation at a tariff that pays (so it fills)."""
+    m = build_model("south_asia_2025", seed=0, households=1800,
+                    overrides={"shocks.pak_allocation.tariff_usd_per_kwh": 0.04})
+    return m, m.run(until=dt.date(2028, 1, 1)).timeseries()
+
+
+def test_no_country_draws_more_than_its_allowance(baseline_ts, cheap_power_ts):
+    for ts in (baseline_ts, cheap_power_ts[1]):
+        power, allowed = wide(ts, "mining_power_mw"), wide(ts, "mining_power_allowed_mw")
+        for code in allowed.columns:
+            assert (power[code] <= allowed[code] + 1e-6).all(), code
+        pak = series(ts, "PAK", "mining_power_allowed_mw")
+        assert pak[pak.index < ALLOCATION_DATE].max() == 0
+        assert pak[pak.index > ALLOCATION_DATE + dt.timedelta(days=7)].min() > 0
+    # With power that pays, the allocation is used, so the bound is not vacuous.
+    ts = cheap_power_ts[1]
+    assert series(ts, "PAK", "mining_power_mw").max() > 0.5 * series(ts, "PAK", "mining_power_allowed_mw").max()
 
 
 def test_network_hashrate_starts_plausibly(baseline_ts):
@@ -100,13 +110,15 @@ def test_network_hashrate_starts_plausibly(baseline_ts):
     assert (world > 300).all()
 
 
-def test_pakistan_mines_only_after_the_allocation(baseline_ts):
-    pak = series(baseline_ts, "PAK", "hashrate_ehs")
+def test_pakistan_mines_only_after_the_allocation(baseline_ts, cheap_power_ts):
+    assert (series(baseline_ts, "PAK", "hashrate_ehs")[lambda s: s.index < ALLOCATION_DATE] == 0).all()
+    m, ts = cheap_power_ts
+    pak = series(ts, "PAK", "hashrate_ehs")
     assert (pak[pak.index < ALLOCATION_DATE] == 0).all()
     assert pak[pak.index >= ALLOCATION_DATE].max() > 0
     # Orders take lead_time_weeks to arrive.
     first = pak[pak > 0].index.min()
-    assert first >= ALLOCATION_DATE + dt.timedelta(weeks=26)
+    assert first >= ALLOCATION_DATE + dt.timedelta(weeks=m.config.mining.lead_time_weeks)
 
 
 def test_pakistan_starting_adoption_matches_ownership(baseline_model, baseline_ts):

@@ -41,8 +41,9 @@ def test_different_seeds_differ():
 
 
 def test_switching_off_a_shock_leaves_the_other_streams_alone():
-    on = run(seed=3)
-    off = run(seed=3, overrides={"shocks.pak_allocation.enabled": False})
+    cheap = {"shocks.pak_allocation.tariff_usd_per_kwh": 0.04}  # a tariff at which the allocation fills
+    on = run(seed=3, overrides=cheap)
+    off = run(seed=3, overrides={**cheap, "shocks.pak_allocation.enabled": False})
     t_on, t_off = on.timeseries(), off.timeseries()
     # The price path is drawn from the market's own stream.
     pd.testing.assert_series_equal(series(t_on, WORLD, "btc_price_usd"), series(t_off, WORLD, "btc_price_usd"))

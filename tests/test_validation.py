@@ -1,0 +1,50 @@
+"""The fast version of `crypto-abm validate`: fails if a backtest drifts past its bound."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from experiments.backtest import HELD_OUT, compare, halving_dip, history, network_series, run_backtest
+from experiments.calibrate import write_calibration
+from experiments.validate import BOUNDS, Report, check, volume_backtest
+from model import load_scenario
+
+
+def test_backtests_stay_within_their_bounds():
+    series = network_series(run_backtest(seed=0))
+    report = Report(compare(series), pd.DataFrame({0: series}), halving_dip(series),
+                    volume_backtest(households=1800))
+    assert check(report) == []
+    # the bounds are real: a run twice too high breaks the hashrate bound
+    doubled = Report(compare(series * 2.0), report.band, report.dip, report.volumes)
+    assert any("log-RMSE" in p for p in check(doubled))
+
+
+def test_no_held_out_point_is_used():
+    dates = history()["date"]
+    assert not dates.between(HELD_OUT[0], HELD_OUT[1] - dt.timedelta(days=1)).any()
+    assert len(dates) > 20
+
+
+def test_halving_dip_measures_fall_and_recovery():
+    days = pd.date_range("2024-03-01", "2024-12-31", freq="7D").date
+    values = np.where(days < dt.date(2024, 4, 20), 100.0, np.where(days < dt.date(2024, 7, 1), 90.0, 110.0))
+    dip = halving_dip(pd.Series(values, index=days))
+    assert abs(dip["dip"] + 0.10) < 1e-9
+    assert 10 <= dip["weeks_to_new_high"] <= 11
+
+
+def test_calibration_file_is_included_with_fitted_provenance(tmp_path):
+    calibration = write_calibration({"mining.growth_per_year": 0.5, "mining.lead_time_weeks": 8},
+                                    {"fit_rmse_log_after": 0.1, "test_rmse_log_after": 0.2},
+                                    path=tmp_path / "calibration.toml")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'include = ["{(load_scenario("backtest_hashrate_2019").file).as_posix()}", '
+                        f'"{calibration.as_posix()}"]\n')
+    spec = load_scenario(scenario)
+    assert spec.config.mining.growth_per_year == 0.5
+    assert spec.config.mining.lead_time_weeks == 8
+    kind, text = spec.provenance["mining.growth_per_year"]
+    assert kind == "fitted" and "calibrate mining" in text
+    assert BOUNDS["rmse_log_test"] > 0
