@@ -4,4 +4,5 @@ import sys
 
 from experiments.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # spawned workers (Dask, multiprocessing) import this module too
+    sys.exit(main())

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from experiments.sweep.errors import SpecError
 from model.errors import ScenarioError
 
 EXIT_USAGE = 2
@@ -34,6 +35,13 @@ def _households(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = _households(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {value}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crypto-abm", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -49,6 +57,19 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     sub.add_parser("scenarios", help="list the scenarios in experiments/scenarios/")
+    sweep = sub.add_parser("sweep", help="run a parameter sweep from a spec file (rerun to resume)")
+    sweep.add_argument("spec", type=Path, help="a sweep spec (.toml); see experiments/sweeps/README.md")
+    sweep.add_argument("--workers", type=_positive, help="runs at once (default: the CPU cores)")
+    sweep.add_argument("--executor", choices=["process", "dask"],
+                       help="process pool (default) or Dask (a local cluster unless --scheduler)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
+    sweep.add_argument("--out", type=Path, help="sweep folder (default: runs/sweeps/<spec name>)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    results = sub.add_parser("results", help="summarise a sweep folder, or query its runs with SQL")
+    results.add_argument("folder", type=Path, help="a sweep folder (the --out of crypto-abm sweep)")
+    results.add_argument("--sql", help='DuckDB SQL over the views runs and design, e.g. "SELECT count(*) FROM runs"')
+    results.add_argument("--country", default="WORLD", help="country of the summary (default WORLD)")
+    results.add_argument("--csv", action="store_true", help="print --sql results as CSV")
     return p
 
 
@@ -59,8 +80,14 @@ def main(argv: list[str] | None = None) -> int:
             from model.scenario import available_scenarios
             print("\n".join(available_scenarios()))
             return 0
+        if args.command == "sweep":
+            from experiments.sweep.runner import main_sweep
+            return main_sweep(args, argv)
+        if args.command == "results":
+            from experiments.sweep.results import main_results
+            return main_results(args)
         return _run(args, argv)
-    except ScenarioError as err:
+    except (ScenarioError, SpecError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

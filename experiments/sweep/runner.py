@@ -1,0 +1,382 @@
+"""Run a sweep: prepare the folder, then stream runs through any ``concurrent.futures.Executor``.
+
+Why an Executor: the stdlib process pool (default) and Dask (``client.get_executor
+(pure=False)``, for more than one machine) then share one loop, and a test can hand in
+any executor. Why these settings:
+
+- The process pool uses a ``forkserver`` context, never ``fork``: forking a parent that
+  has pyarrow/DuckDB threads alive can deadlock. The fork server preloads the model, so
+  each worker starts in milliseconds instead of re-importing it.
+- Dask must be told ``pure=False``, or it merges identical calls (identical replicates).
+- The loop keeps a bounded number of runs in flight (twice the worker slots) and writes
+  each result as it completes, then forgets it: the parent never holds all runs' rows
+  and never creates a future per run up front, so its memory stays flat.
+- Results are keyed by run id, never by completion order, so the numbers do not depend
+  on the executor or the number of workers.
+
+A run that raises is written to ``failed/`` and the sweep goes on. A worker process that
+dies (the pool breaks) stops the sweep with a message; the same command resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import multiprocessing as mp
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from experiments.sweep.design import Design, make_design, replicate_seeds, row_parameters, sampler_seed
+from experiments.sweep.errors import SpecError
+from experiments.sweep.spec import SweepSpec, load_spec
+from experiments.sweep.storage import SweepFolder
+from experiments.sweep.worker import RunTask, run_task, watch_parent
+
+EXECUTORS = ("process", "dask")
+EXTRA_PACKAGES = ("SALib", "duckdb", "dask", "distributed", "tqdm")
+#: Modules the fork server imports once, so forked workers start warm.
+PRELOAD = ["experiments.sweep.worker"]
+
+
+class SweepAborted(RuntimeError):
+    """The executor broke (a worker process died); finished runs are kept, rerun to resume."""
+
+
+@dataclass
+class Prepared:
+    spec: SweepSpec
+    design: Design
+    folder: SweepFolder
+    resumed: bool
+    todo: list[RunTask]
+    done_before: int
+    failed_before: int
+    cleaned: int = 0
+
+
+@dataclass
+class Report:
+    out: Path
+    runs: int
+    done: int = 0           # runs with a file, in total
+    failed: int = 0         # runs with a failure record and no file
+    ran: int = 0            # runs finished (ok or not) in this session
+    skipped: int = 0        # runs already done before this session
+    seconds: float = 0.0
+    resumed: bool = False
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        return self.runs - self.done
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------------------- executors
+@contextlib.contextmanager
+def open_executor(kind: str = "process", workers: int | None = None,
+                  scheduler: str | None = None) -> Iterator[tuple[Executor, int, str]]:
+    """Yield ``(executor, slots, label)``; ``slots`` is how many runs execute at once."""
+    workers = workers or default_workers()
+    if kind == "process":
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        from concurrent.futures import ProcessPoolExecutor
+        ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
+                                 initargs=(os.getpid(),))
+        try:
+            yield ex, workers, f"process pool (forkserver), {workers} workers"
+        except BaseException:
+            _stop_process_pool(ex)
+            raise
+        else:
+            ex.shutdown(wait=True)
+    elif kind == "dask":
+        import logging
+
+        from distributed import Client, LocalCluster
+        cluster = None
+        if scheduler:
+            client = Client(scheduler)
+            label = f"dask at {scheduler}"
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+            label = f"dask local cluster, {workers} worker processes"
+        try:
+            slots = max(1, sum(client.nthreads().values()))
+            yield client.get_executor(pure=False), slots, label
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    else:
+        raise ValueError(f"unknown executor {kind!r} (known: {', '.join(EXECUTORS)})")
+
+
+def _stop_process_pool(ex) -> None:
+    """On interrupt: drop queued runs and stop the workers we started (not just wait)."""
+    processes = list(getattr(ex, "_processes", {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    for p in processes:
+        p.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------- preparing
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    from experiments.outputs import versions as run_versions
+    out = run_versions()
+    for name in EXTRA_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def build_manifest(spec: SweepSpec, design: Design, argv: list[str] | None = None,
+                   label: str | None = None) -> dict[str, Any]:
+    from experiments.outputs import git_commit
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    git = git_commit()
+    vers = versions()
+    settings = spec.design.canonical()
+    return {
+        "kind": "crypto-abm sweep",
+        "format": 1,
+        "spec_file": str(spec.file),
+        "spec_sha256": spec.sha256(),
+        "spec": spec.canonical(),
+        "description": spec.description,
+        "root_seed": spec.seed,
+        "replicate_seeds": replicate_seeds(spec.seed, spec.replicates),
+        "sampler_seed": None if design.kind == "grid" else sampler_seed(spec.seed),
+        "design": {**settings, "parameters": design.names, "points": len(design.points),
+                   "replicates": spec.replicates, "runs": len(design.table)},
+        "salib_problem": design.problem,
+        "transforms": design.transforms,
+        "scenario": {"name": spec.scenario_name, "ref": spec.scenario_ref, "sha256": spec.scenario_sha256,
+                     "start": spec.start.isoformat(), "until": spec.until.isoformat(),
+                     "households": spec.households},
+        "versions": vers,
+        "git": git,
+        "created": now,
+        "session": {"started": now, "command": argv if argv is not None else sys.argv, "executor": label,
+                    "git": git, "versions": vers},
+    }
+
+
+def tasks_for(spec: SweepSpec, design: Design, run_ids: set[str] | None = None) -> list[RunTask]:
+    names = design.names
+    fixed = tuple(spec.fixed.items())
+    tasks = []
+    for row in design.table.to_dict("records"):
+        if run_ids is not None and row["run_id"] not in run_ids:
+            continue
+        params = row_parameters(row, names)
+        tasks.append(RunTask(run_id=row["run_id"], point=int(row["point"]), replicate=int(row["replicate"]),
+                             seed=int(row["seed"]), params=tuple(params.items()), fixed=fixed,
+                             scenario=spec.scenario_ref, households=spec.households, until=spec.until,
+                             metrics=spec.metrics, countries=spec.countries, every=spec.every))
+    return tasks
+
+
+def prepare(spec: SweepSpec, out: str | Path, *, argv: list[str] | None = None,
+            label: str | None = None) -> Prepared:
+    """Make the design, create or check the folder, and list the runs still to do."""
+    design = make_design(spec)
+    folder = SweepFolder(out)
+    manifest = build_manifest(spec, design, argv, label)
+    old = folder.read_manifest()
+    resumed = folder.open(manifest, design, str(spec.file))
+    if resumed and old is not None:
+        _warn_if_environment_changed(old, manifest)
+    cleaned = folder.clean_temporary()
+    done = folder.done_ids()
+    all_ids = set(design.run_ids())
+    todo = tasks_for(spec, design, all_ids - done)
+    failed_before = len(folder.failed_ids() - done)
+    return Prepared(spec, design, folder, resumed, todo, len(done & all_ids), failed_before, cleaned)
+
+
+def _warn_if_environment_changed(old: dict[str, Any], new: dict[str, Any]) -> None:
+    changed = [f"{k} {old['versions'].get(k)} -> {v}" for k, v in new["versions"].items()
+               if old.get("versions", {}).get(k) not in (None, v)]
+    if (old.get("git") or {}).get("commit") != new["git"].get("commit"):
+        changed.append(f"git commit {str((old.get('git') or {}).get('commit'))[:10]} -> "
+                       f"{str(new['git'].get('commit'))[:10]}")
+    if changed:
+        print("warning: resuming with a different environment than the sweep started with: "
+              + "; ".join(changed), file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- running
+def execute(prep: Prepared, executor: Executor, *, slots: int = 1, progress: bool = True,
+            on_result: Callable[[dict[str, Any]], None] | None = None) -> Report:
+    """Run the prepared runs through ``executor``, writing each result as it completes."""
+    folder, total = prep.folder, len(prep.design.table)
+    report = Report(out=folder.root, runs=total, done=prep.done_before, skipped=prep.done_before,
+                    resumed=prep.resumed)
+    failed_now: set[str] = set()
+    started = time.perf_counter()
+    bar = _bar(prep, total, progress)
+    pending: dict[Future, RunTask] = {}
+    queue = iter(prep.todo)
+    window = max(2, 2 * slots)
+
+    def fill() -> None:
+        while len(pending) < window:
+            task = next(queue, None)
+            if task is None:
+                return
+            pending[executor.submit(run_task, task)] = task
+
+    try:
+        fill()
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = pending.pop(fut)
+                result = _result(fut, task)
+                report.ran += 1
+                if result["ok"]:
+                    folder.write_run(task.run_id, result.pop("data"))
+                    report.done += 1
+                    failed_now.discard(task.run_id)
+                else:
+                    folder.write_failure(task.run_id, _failure_record(task, result))
+                    failed_now.add(task.run_id)
+                    report.failures.append(f"{task.run_id}: {result['error_type']}: "
+                                           f"{str(result['error']).splitlines()[0] if result['error'] else ''}")
+                result.pop("data", None)
+                if on_result is not None:
+                    on_result(result)
+                if bar is not None:
+                    bar.set_postfix_str(f"done {report.done}, failed {len(failed_now)}, "
+                                        f"remaining {total - report.done - len(failed_now)}", refresh=False)
+                    bar.update(1)
+            fill()
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        report.seconds = time.perf_counter() - started
+        report.failed = len(folder.failed_ids() - folder.done_ids())
+        with contextlib.suppress(Exception):
+            folder.finish_session({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                   "ran": report.ran, "done": report.done, "failed": report.failed,
+                                   "seconds": round(report.seconds, 2)})
+    return report
+
+
+def _result(fut: Future, task: RunTask) -> dict[str, Any]:
+    """A finished future's result; an error raised outside ``run_task`` becomes a failure."""
+    try:
+        return fut.result()
+    except BrokenProcessPool as err:
+        raise SweepAborted(f"a worker process died ({err}); finished runs are kept: rerun the same "
+                           "command to resume") from err
+    except Exception as err:  # noqa: BLE001 - e.g. dask KilledWorker, a pickling error
+        import traceback
+        return {"run_id": task.run_id, "ok": False, "error_type": type(err).__name__, "error": str(err),
+                "traceback": "".join(traceback.format_exception(err)), "seconds": None, "pid": None}
+
+
+def _failure_record(task: RunTask, result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed,
+        "parameters": dict(task.params), "set": dict(task.fixed), "scenario": task.scenario,
+        "households": task.households, "until": task.until,
+        "error_type": result.get("error_type"), "error": result.get("error"),
+        "traceback": result.get("traceback"), "seconds": result.get("seconds"), "pid": result.get("pid"),
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _bar(prep: Prepared, total: int, progress: bool):
+    if not progress:
+        return None
+    from tqdm import tqdm
+    tty = sys.stderr.isatty()
+    bar = tqdm(total=total, initial=prep.done_before, unit="run", desc=prep.spec.file.stem, file=sys.stderr,
+               dynamic_ncols=tty, mininterval=0.5 if tty else 15.0, smoothing=0.1)
+    bar.set_postfix_str(f"done {prep.done_before}, failed 0, remaining {total - prep.done_before}"
+                        + (f" (retrying {prep.failed_before} failed)" if prep.failed_before else ""), refresh=False)
+    return bar
+
+
+def run_sweep(spec: SweepSpec | str | Path, out: str | Path, executor: Executor, *, slots: int = 1,
+              label: str | None = None, progress: bool = False, argv: list[str] | None = None,
+              on_result: Callable[[dict[str, Any]], None] | None = None) -> Report:
+    """The Python API: ``run_sweep(spec_or_path, out_dir, executor)`` -> :class:`Report`."""
+    if not isinstance(spec, SweepSpec):
+        spec = load_spec(spec)
+    prep = prepare(spec, out, argv=argv, label=label)
+    return execute(prep, executor, slots=slots, progress=progress, on_result=on_result)
+
+
+# ---------------------------------------------------------------------------- command line
+def main_sweep(args, argv: list[str] | None = None) -> int:
+    """``crypto-abm sweep SPEC [--workers N] [--executor process|dask] [--scheduler ADDR] [--out DIR]``."""
+    spec = load_spec(args.spec)
+    kind = args.executor or ("dask" if args.scheduler else "process")
+    if args.scheduler and kind != "dask":
+        raise SpecError.one(str(args.spec), "--scheduler", "needs --executor dask", args.scheduler)
+    out = args.out or Path("runs") / "sweeps" / spec.file.stem
+    argv = ["crypto-abm"] + (argv if argv is not None else sys.argv[1:])
+    prep = prepare(spec, out, argv=argv, label=kind)  # refuses a wrong folder before any worker starts
+    total = len(prep.design.table)
+    quiet = getattr(args, "quiet", False)
+    if not quiet:
+        print(f"sweep {spec.file.name}: {prep.design.kind} design, {len(prep.design.points)} points x "
+              f"{spec.replicates} replicates = {total} runs -> {prep.folder.root}"
+              + (f" (resuming: {prep.done_before} done, {prep.failed_before} failed to retry)"
+                 if prep.resumed else ""), file=sys.stderr)
+    report = Report(out=prep.folder.root, runs=total, done=prep.done_before, skipped=prep.done_before,
+                    resumed=prep.resumed)
+    try:
+        if prep.todo:
+            with open_executor(kind, args.workers, args.scheduler) as (ex, slots, label):
+                report = execute(prep, ex, slots=slots, progress=not quiet)
+    except SweepAborted as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        done = len(prep.folder.done_ids())
+        print(f"interrupted: {done} of {total} runs done and kept in {prep.folder.root}; rerun the same "
+              "command to resume", file=sys.stderr)
+        return 130
+    report.failed = len(prep.folder.failed_ids() - prep.folder.done_ids())
+    if not prep.todo:
+        prep.folder.finish_session({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                    "ran": 0, "done": report.done, "failed": report.failed, "seconds": 0.0})
+    if not quiet:
+        print(f"{prep.folder.root}: {report.done} of {total} runs done, {report.failed} failed "
+              f"({report.ran} run now in {report.seconds:.1f} s, {report.skipped} done before)")
+        for line in report.failures[:10]:
+            print(f"  failed {line}")
+        if report.failed:
+            print(f"  failure records (parameters, traceback): {prep.folder.failed}/; rerun the same command "
+                  "to retry them")
+    return 0 if report.failed == 0 else 1
