@@ -65,6 +65,12 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
     sweep.add_argument("--out", type=Path, help="sweep folder (default: runs/sweeps/<spec name>)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    calibrate = sub.add_parser("calibrate", help="fit parameters to data and write experiments/calibration/")
+    calibrate.add_argument("target", choices=["mining"],
+                           help="mining: the miners' response, fitted to the 2019-2024 hashrate history")
+    calibrate.add_argument("--evaluations", type=_positive, default=60, help="model runs the search may use")
+    validate = sub.add_parser("validate", help="run the backtests against data and write docs/VALIDATION.md")
+    validate.add_argument("--seeds", type=_positive, default=5, help="seeds for the model band (default 5)")
     results = sub.add_parser("results", help="summarise a sweep folder, or query its runs with SQL")
     results.add_argument("folder", type=Path, help="a sweep folder (the --out of crypto-abm sweep)")
     results.add_argument("--sql", help='DuckDB SQL over the views runs and design, e.g. "SELECT count(*) FROM runs"')
@@ -83,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             from experiments.sweep.runner import main_sweep
             return main_sweep(args, argv)
+        if args.command == "calibrate":
+            from experiments.calibrate import main as calibrate_main
+            return calibrate_main(args.evaluations)
+        if args.command == "validate":
+            from experiments.validate import main as validate_main
+            return validate_main(args.seeds)
         if args.command == "results":
             from experiments.sweep.results import main_results
             return main_results(args)
