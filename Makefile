@@ -7,9 +7,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCENARIO ?= south_asia_2025
 ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8765
+CHROMIUM ?= /usr/bin/chromium
 export PYENV_VERSION ?= 3.12.1
 
-.PHONY: setup run test test-fast lock clean
+.PHONY: setup run test test-fast dashboard chromium lock clean
 
 setup: $(STAMP)
 
@@ -25,16 +28,28 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(VENV)/bin/crypto-abm run $(SCENARIO) $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q $(ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(ARGS)
 
+# The dashboard, served on 127.0.0.1 only; it needs no internet access.
+dashboard: $(STAMP)
+	@echo "crypto-abm dashboard: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(VENV)/bin/solara run viz/app.py --host $(HOST) --port $(PORT) \
+	  --production --no-open --no-check-version
+
+# The browser test drives Debian's Chromium (Playwright cannot download a browser here).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; fi
+
 # Re-pin the whole environment from pyproject's direct pins (needs network access to PyPI).
 lock:
 	rm -rf .venv-lock && python3.12 -m venv .venv-lock
-	.venv-lock/bin/pip install -q '.[test]' setuptools
+	.venv-lock/bin/pip install -q '.[test]' setuptools wheel
 	.venv-lock/bin/pip freeze --exclude crypto-abm > requirements.lock
 	rm -rf .venv-lock
 

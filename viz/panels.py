@@ -1,0 +1,276 @@
+"""The views: date banner, network map, charts, focus-country panel, event log, counterfactual.
+
+:class:`ChartSet` holds one session's chart objects for one model and focus country;
+the components below redraw a chart only when what it shows changed (the week, the
+counterfactual, the map's stances and node sizes, the number of events), each through
+``solara.use_memo``. The counterfactual run happens once per change of settings in a
+background thread (``solara.use_thread``); its lines are then drawn up to the live date.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+import numpy as np
+import reacton.ipyvuetify as rv
+import solara
+
+from viz.charts import AdoptionChart, ExchangeChart, FocusChart, HashrateChart, VolumeChart
+from viz.data import CounterfactualRun, RunArrays, exchanges_pending, exchanges_present, fleet_bands, stance_label
+from viz.fastfig import country_colors, format_usd
+from viz.network_view import NetworkMap, map_inputs, positions, signature
+from viz.settings import Settings, build
+from viz.state import Controller, Live
+
+CARD_STYLE = {"padding": "6px", "margin": "0 0 10px 0"}
+
+
+# ------------------------------------------------------------------ chart objects of one session
+class ChartSet:
+    """All chart objects for one model and one focus country (built once, updated per step)."""
+
+    def __init__(self, model, settings: Settings, exchange_country: str):
+        base = settings.base()
+        focus = settings.focus if settings.focus in model.countries else model.codes[0]
+        codes = list(model.codes)
+        region = list(model.household_countries)
+        self.focus = focus
+        self.colors = country_colors(codes, region, focus)
+        names = dict(base.countries)
+        dates = model.dates
+        markers = [(sh.date, sh.kind) for sh in model.config.shocks.values()
+                   if sh.country == focus and sh.enabled and sh.kind != "signal"]
+        label = f"{focus} shock dates" if markers else ""
+        halvings = [h.date for h in model.config.market.halvings.values()]
+        common = dict(dates=dates, markers=markers, marker_label=label)
+        self.hashrate = HashrateChart(countries=codes, region=region, colors=self.colors, focus=focus,
+                                      halvings=halvings, height=400, **common)
+        self.volume = VolumeChart(markets=region, colors=self.colors, focus=focus, **common)
+        self.exchange_country = exchange_country
+        self.exchange = ExchangeChart(exchanges=RunArrays.of(model).exchanges, country=exchange_country,
+                                      country_name=names.get(exchange_country, exchange_country), **common)
+        self.adoption = AdoptionChart(markets=region, colors=self.colors, focus=focus, **common)
+        self.focus_chart = FocusChart(dates=dates, focus=focus, name=names.get(focus, focus), markers=markers)
+        self.network = NetworkMap(codes=codes, pos=positions(model.country_graph, model.countries), focus=focus,
+                                  names=names)
+
+
+def exchange_country_of(model, s: Settings) -> str:
+    markets = list(model.household_countries)
+    if s.exchange_country in markets:
+        return s.exchange_country
+    if s.focus in markets:
+        return s.focus
+    return markets[0] if markets else s.focus
+
+
+# ------------------------------------------------------------------ the counterfactual
+def use_counterfactual(ctl: Controller, live: Live, s: Settings):
+    """(CounterfactualRun or None, status text). Runs once per change of settings, in a thread.
+
+    The model inputs come from the live run's own settings (so the counterfactual always
+    matches the model shown); the shocks to switch off are the view's choice."""
+    built = live.settings
+    overrides = built.counterfactual_overrides(s.cf_shocks())
+    off = tuple(sorted(p.split(".")[1] for p, v in (overrides or {}).items()
+                       if p.endswith(".enabled") and v is False and p not in built.overrides))
+    key = (live.generation, tuple(sorted((overrides or {}).items())))
+
+    def compute(cancel):
+        if overrides is None:
+            return None
+        t0 = time.perf_counter()
+        model = build(built, overrides)
+        last = len(model.dates) - 1
+        while model.t < last:
+            if cancel.is_set():
+                return None
+            # background priority: let a pending step's redraw finish before taking the GIL again
+            ctl.timing.drawn.wait(0.5)
+            model.step()
+        return CounterfactualRun(key, off, RunArrays.of(model, copy=True), time.perf_counter() - t0)
+
+    result = solara.use_thread(compute, dependencies=[key], intrusive_cancel=False)
+    run = result.value if isinstance(result.value, CounterfactualRun) and result.value.key == key else None
+    if overrides is None:
+        status = "counterfactual: no shock chosen (or all already off)"
+    elif run is not None:
+        status = f"counterfactual ready: {len(off)} shock(s) off, full run in {run.seconds:.1f} s"
+    elif result.error is not None and result.state == solara.ResultState.ERROR:
+        status = f"counterfactual failed: {result.error}"
+    else:
+        status = f"counterfactual: computing ({len(off)} shock(s) off)..."
+    return run, status
+
+
+# ------------------------------------------------------------------ small components
+@solara.component
+def Png(png: bytes, name: str):
+    solara.Image(png, width="100%", classes=["viz-chart", f"viz-{name}"])
+
+
+@solara.component
+def DateBanner(m, t: int):
+    if m is None:
+        solara.Text("no model", classes=["viz-date"])
+        return
+    with solara.Row(gap="12px", style={"align-items": "baseline", "flex-wrap": "wrap"}):
+        solara.Text(m.date.isoformat(), classes=["viz-date"],
+                    style={"font-size": "1.7rem", "font-weight": "700", "font-variant-numeric": "tabular-nums"})
+        solara.Text(f"week {m.t} of {len(m.dates) - 1} ({m.dates[0]} to {m.dates[-1]}), "
+                    f"scenario {m.config.name}, seed {m.seed}, {m.config.run.households:,} households",
+                    classes=["viz-week"], style={"color": "#555"})
+
+
+@solara.component
+def FocusFacts(model, code: str, names: dict, t: int):
+    c = model.countries[code]
+    fleet = model.fleets[code]
+    network = sum(f.operating_ths for f in model.fleets.values())
+    share = fleet.operating_ths / network * 100 if network > 0 else 0.0
+    cap = c.mining_allowance_mw
+    present = exchanges_present(model, code)
+    pending = exchanges_pending(model, code)
+    rows = [
+        ("stance", stance_label(c.stance) + (" (mining banned)" if getattr(c, "mining_banned", False) else "")),
+        ("hashrate", f"{fleet.operating_ths / 1e6:,.1f} EH/s ({share:.1f}% of network)"),
+        ("power", f"{fleet.operating_mw:,.0f} MW used of "
+                  + ("no cap" if cap is None else f"{cap:,.0f} MW allowed")
+                  + f" at ${c.mining_tariff_usd_per_kwh:.3f}/kWh"),
+        ("fleet", f"{fleet.installed_ths / 1e6:,.1f} EH/s installed, "
+                  f"{sum(p[1] for p in fleet.pipeline) / 1e6:,.1f} EH/s on order"),
+        ("exchanges", (", ".join(present) if present else "none licensed (P2P only)")
+         + (f"; entering: {', '.join(pending)}" if pending else "")),
+    ]
+    if code in model.household_countries:
+        row = list(model.household_countries).index(code)
+        vol = model.recorder.volumes[model.t, row] if hasattr(model, "recorder") else np.zeros(1)
+        total = float(vol.sum())
+        p2p = float(vol[-1]) if len(vol) else 0.0
+        rows += [("adoption", f"{c.adoption_rate * 100:.2f}% ({c.adoption_rate * c.population / 1e6:,.1f} M people)"),
+                 ("volume", f"{format_usd(total)} per week ({p2p / total * 100 if total else 0:.0f}% P2P)")]
+    else:
+        rows += [("households", "no household layer in this scenario")]
+    if getattr(c, "reserve_btc", 0):
+        rows.append(("reserve", f"{c.reserve_btc:,.0f} BTC"))
+    moves = policy_moves(model, code)
+    rows.append(("policy so far", "; ".join(moves[-6:]) if moves else "no stance change or allocation yet"))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    solara.HTML(tag="div", unsafe_innerHTML=(
+        f"<div class='viz-facts-title'>{html.escape(names.get(code, code))} ({code}) on {model.date}</div>"
+        f"<table class='viz-facts'>{body}</table>"), classes=["viz-focus-facts"])
+
+
+POLICY_KINDS = {"stance": "stance", "energy_allocation": "power allocation", "alliance": "alliance with",
+                "mining_ban": "mining ban", "mining_ban_end": "mining ban ended", "reserve": "reserve",
+                "price_shock": "price shock"}
+
+
+def policy_moves(model, code: str) -> list[str]:
+    """The country's dated policy events so far, short: '2025-07-09 stance 1 -> 3'."""
+    out = []
+    for ev in getattr(model, "events", []):
+        if ev.get("country") != code or ev.get("kind") not in POLICY_KINDS:
+            continue
+        old, new = ev.get("from", ""), ev.get("to", "")
+        change = f"{old} \u2192 {new}" if old != "" and new != "" else f"{new or old}"
+        if ev["kind"] == "energy_allocation":
+            change += " MW"
+        out.append(f"{ev['date']} {POLICY_KINDS[ev['kind']]} {change}".strip())
+    return out
+
+
+def events_html(frame, focus: str, limit: int = 400, only_focus: bool = False) -> str:
+    if only_focus:
+        frame = frame[frame["country"] == focus]
+    if frame.empty:
+        return "<div class='viz-empty'>No events yet.</div>"
+    rows = []
+    for rec in frame.iloc[::-1].head(limit).itertuples(index=False):
+        date, country, kind, old, new, cause = rec
+        change = f"{old} &rarr; {new}" if old != "" and new != "" else html.escape(str(new or old))
+        cls = " class='viz-ev-focus'" if country == focus else ""
+        if old != "" and new != "":
+            change = f"{html.escape(str(old))} &rarr; {html.escape(str(new))}"
+        rows.append(f"<tr{cls}><td>{date}</td><td>{html.escape(str(country))}</td><td>{html.escape(str(kind))}</td>"
+                    f"<td>{change}</td><td>{html.escape(str(cause))}</td></tr>")
+    head = "<tr><th>date</th><th>country</th><th>kind</th><th>change</th><th>cause</th></tr>"
+    return f"<table class='viz-events'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def event_count(model) -> int:
+    events = getattr(model, "events", None)
+    return len(events) if events is not None else len(model.events_frame())
+
+
+@solara.component
+def EventLog(model, focus: str, generation: int, n: int):
+    only, set_only = solara.use_state(False)
+    content = solara.use_memo(lambda: events_html(model.events_frame(), focus, only_focus=only),
+                              [generation, n, focus, only])
+    with solara.Card(f"Event log: {n} dated stance changes, shocks, entries and relocations (newest first)",
+                     style=CARD_STYLE, classes=["viz-events-card"]):
+        solara.Switch(label=f"only {focus}", value=only, on_value=set_only, classes=["viz-events-focus-only"])
+        solara.HTML(tag="div", unsafe_innerHTML=content, classes=["viz-events-box"])
+
+
+# ------------------------------------------------------------------ the dashboard
+@solara.component
+def Dashboard(ctl: Controller, live: Live | None, s: Settings, t: int):
+    if live is None:
+        solara.Warning("No model: fix the settings.")
+    else:
+        LiveDashboard(ctl, live, s, t)
+
+
+@solara.component
+def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
+    model = live.model
+    cf, cf_status = use_counterfactual(ctl, live, s)
+    ex_country = exchange_country_of(model, s)
+    charts = solara.use_memo(lambda: ChartSet(model, s, ex_country), [live.generation, s.focus, ex_country])
+    arrays = RunArrays.of(model)
+    cfa = cf.arrays if cf is not None else None
+    cf_id = id(cfa) if cfa is not None else None
+    draw_key = [charts, t, cf_id]
+
+    net_sig = signature(model)
+    timed = ctl.timing.timed
+    net_png = solara.use_memo(lambda: timed(charts.network.update, **map_inputs(model)), [charts, net_sig])
+    hash_png = solara.use_memo(lambda: timed(charts.hashrate.update, arrays, t, cfa), draw_key)
+    vol_png = solara.use_memo(lambda: timed(charts.volume.update, arrays, t, cfa), draw_key)
+    ex_png = solara.use_memo(lambda: timed(charts.exchange.update, arrays, t, cfa), draw_key)
+    adopt_png = solara.use_memo(lambda: timed(charts.adoption.update, arrays, t, cfa), draw_key)
+    focus_png = solara.use_memo(
+        lambda: timed(charts.focus_chart.update, arrays, t, cfa, fleet_bands(model.fleets[charts.focus])), draw_key)
+
+    def close_timing():
+        ctl.timing.finish(model.date)
+
+    solara.use_effect(close_timing, [t, live.generation])
+
+    names = dict(s.base().countries)
+    solara.Text(cf_status + ". " + ctl.timing.summary() + ".", classes=["viz-status"],
+                style={"font-size": "0.8rem", "color": "#555"})
+    with solara.Columns([11, 9], gutters_dense=True):
+        with solara.Card(style=CARD_STYLE, classes=["viz-network-card"]):
+            Png(net_png, "network")
+        with solara.Card(style=CARD_STYLE, classes=["viz-hashrate-card"]):
+            Png(hash_png, "hashrate")
+    with solara.Columns([1, 1], gutters_dense=True):
+        with solara.Card(style=CARD_STYLE, classes=["viz-volume-card"]):
+            Png(vol_png, "volume")
+        with solara.Card(style=CARD_STYLE, classes=["viz-exchange-card"]):
+            items = [{"text": f"{c} {names.get(c, c)}", "value": c} for c in model.household_countries]
+            rv.Select(label="Country for the split by exchange", items=items, v_model=ex_country, dense=True,
+                      hide_details=True, class_="viz-exchange-country",
+                      on_v_model=lambda c: c and ctl.apply(s.replace(exchange_country=c)))
+            Png(ex_png, "exchange")
+    with solara.Columns([1, 1], gutters_dense=True):
+        with solara.Card(style=CARD_STYLE, classes=["viz-adoption-card"]):
+            Png(adopt_png, "adoption")
+        with solara.Card(style=CARD_STYLE, classes=["viz-focus-card"]):
+            FocusFacts(model, charts.focus, names, t)
+            Png(focus_png, "focus")
+    EventLog(model, charts.focus, live.generation, event_count(model))
