@@ -23,29 +23,18 @@ import sys
 import time
 
 import numpy as np
-import scipy.sparse as sp
+
+from households import contagion_step, outbreak, random_graph  # the same rule as benchmarks/households.py
 
 
 def reference_step_s(n: int, n_edges: int, steps: int, seed: int = 0) -> float:
     """Median step time of the numpy contagion rule on a random graph of n nodes, n_edges ties."""
     rng = np.random.default_rng(seed)
-    a, b = rng.integers(0, n, n_edges), rng.integers(0, n, n_edges)
-    adj = sp.coo_matrix((np.ones(2 * n_edges, dtype=np.float32), (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
-    state = np.zeros(n, dtype=np.int8)
-    state[rng.choice(n, max(1, n // 100), replace=False)] = 1
-    log_keep = np.log1p(-0.4)
+    adj, state = random_graph(n, n_edges, rng), outbreak(n, rng)
     times = []
     for _ in range(steps):
         t0 = time.perf_counter()
-        k = adj @ (state == 1).astype(np.float32)
-        u = rng.random(n, dtype=np.float32)
-        infect = (state == 0) & (u < -np.expm1(k * log_keep))
-        recover = (state == 1) & (u < 0.06)
-        resist = (state == 1) & (u >= 0.06) & (u < 0.12)
-        state[infect] = 1
-        state[recover] = 0
-        state[resist] = 2
-        np.bincount(state, minlength=3)
+        contagion_step(adj, state, rng)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 

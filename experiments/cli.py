@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from experiments.sweep.errors import SpecError
 from model.errors import ScenarioError
 
 EXIT_USAGE = 2
@@ -99,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             from experiments.sweep.results import main_results
             return main_results(args)
         return _run(args, argv)
-    except (ScenarioError, SpecError) as err:
+    except ScenarioError as err:  # includes a sweep's SpecError
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -40,9 +40,10 @@ def git_commit() -> dict[str, object]:
     return {"commit": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
 
 
-def versions() -> dict[str, str]:
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Python's and the packages' versions (``extra`` adds more package names)."""
     out = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in PACKAGES + tuple(extra):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -18,6 +18,9 @@ class ScenarioError(ValueError):
             lines.append(f"{self.file}: {field or '<top level>'}: {message}{shown}")
         super().__init__("\n".join(lines))
 
+    def __reduce__(self):  # picklable, so it survives a trip through a worker process
+        return (type(self), (self.file, self.problems))
+
     @classmethod
     def one(cls, file: str, field: str, message: str, value: object = None) -> "ScenarioError":
         return cls(file, [(field, message, _MISSING if value is None else value)])

@@ -140,16 +140,8 @@ def _stop_process_pool(ex) -> None:
 
 # ---------------------------------------------------------------------------- preparing
 def versions() -> dict[str, str]:
-    from importlib import metadata
-
     from experiments.outputs import versions as run_versions
-    out = run_versions()
-    for name in EXTRA_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return run_versions(EXTRA_PACKAGES)
 
 
 def build_manifest(spec: SweepSpec, design: Design, argv: list[str] | None = None,
