@@ -64,6 +64,11 @@ class Country(mesa.Agent):
         self.mining_banned = cfg.mining_banned
         self.mining_ban_until = None
         self.mining_enforcement_per_year = cfg.mining_enforcement_per_year
+        self.power_emergency_until = None
+        self.power_surplus_winter_mw = cfg.power_surplus_winter_mw
+        self.power_surplus_summer_mw = cfg.power_surplus_summer_mw
+        self.winter_peak_month = cfg.winter_peak_month
+        self.aml_oversight = cfg.aml_oversight
         self.reserve_btc = cfg.reserve_btc
         self.signals: list[tuple[float, float, float]] = []  # (time in weeks, strength, half-life)
         # Updated by the model each step.

@@ -97,6 +97,7 @@ class MinerFleet(mesa.Agent):
         self.operating_ths = 0.0
         self.underground_operating_ths = 0.0
         self.operating_mw = 0.0
+        self.curtailed_mw = 0.0  # MW the running machines wanted but the power cap denied
         self.revenue_usd = 0.0
         self.banned = underground  # the fleet has answered a ban of its host
 
@@ -159,6 +160,17 @@ class MinerFleet(mesa.Agent):
         self.legal_ths += self.underground_ths
         self.underground_ths[:] = 0.0
 
+    def wanted_mw(self, hashprice_usd_per_ph_day: float, tariff: float, cfg: MiningConfig) -> float:
+        """MW the legal fleet would draw at a hashprice, with no cap."""
+        cost = energy_cost_usd_per_th_day(self.eff, cfg.pue, tariff)
+        share = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
+        return power_mw(share * self.legal_ths, self.eff, cfg.pue)
+
+    def mean_efficiency(self) -> float:
+        """Capacity-weighted J/TH of the legal fleet (the frontier-ish 20 J/TH if empty)."""
+        total = self.legal_ths.sum()
+        return float((self.legal_ths * self.eff).sum() / total) if total > 0 else float(self.eff.min(initial=20.0))
+
     def supply_ths(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
                    cfg: MiningConfig) -> float:
         """TH/s this fleet would run at a given hashprice (no switching delay)."""
@@ -182,8 +194,10 @@ class MinerFleet(mesa.Agent):
         self.running = on
         legal_on = on * self.legal_ths
         mw = power_mw(legal_on, self.eff, cfg.pue)
+        self.curtailed_mw = 0.0
         if allowance_mw is not None and mw > allowance_mw:
             legal_on *= allowance_mw / mw if mw > 0 else 0.0
+            self.curtailed_mw = mw - allowance_mw
         self.underground_ths *= math.exp(-enforcement_per_year * dt_years)
         ug_on = on * self.underground_ths
         retire = (1.0 - on) * (1.0 - math.exp(-cfg.idle_retire_per_year * dt_years))

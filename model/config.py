@@ -129,6 +129,12 @@ class PolicyConfig(Strict):
     imf_weight: NonNeg
     max_diffusion_stance: Stance = 3
     edge_kind_weights: EdgeKindWeights = EdgeKindWeights()
+    # Illicit-finance incidents (0 switches them off): yearly hazard at the reference
+    # volume with no AML oversight; an incident is a negative signal (crackdown pressure).
+    incident_rate_per_year: NonNeg = 0.0
+    incident_volume_scale_usd_per_year: Pos = 1e11
+    incident_signal: float = -1.0
+    incident_half_life_weeks: Pos = 26.0
 
 
 # -------------------------------------------------------------------- households
@@ -207,7 +213,17 @@ class CountryConfig(Strict):
     mining_allowance_mw: NonNeg | None = None
     mining_banned: bool = False
     mining_enforcement_per_year: NonNeg = 0.0
+    power_surplus_winter_mw: NonNeg | None = None
+    power_surplus_summer_mw: NonNeg | None = None
+    winter_peak_month: Annotated[int, Field(ge=1, le=12)] = 1
+    aml_oversight: Prob = 0.5
     reserve_btc: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _surplus_pair(self) -> "CountryConfig":
+        if (self.power_surplus_winter_mw is None) != (self.power_surplus_summer_mw is None):
+            raise ValueError("power_surplus_winter_mw and power_surplus_summer_mw go together")
+        return self
 
     @model_validator(mode="after")
     def _household_fields(self) -> "CountryConfig":
@@ -278,12 +294,27 @@ class MiningBan(_ShockBase):
     until: dt.date | None = None
 
 
+class PowerEmergency(_ShockBase):
+    """Mining switched off for a power shortage until a date; fleets stay (no relocation)."""
+    kind: Literal["power_emergency"]
+    until: dt.date
+
+
+class AiDemand(_ShockBase):
+    """AI data centres that will bid for the country's allocated power."""
+    kind: Literal["ai_demand"]
+    mw: NonNeg
+    willingness_to_pay_usd_per_mwh: Pos
+    lead_weeks: Annotated[int, Field(ge=0, le=520)] = 52
+
+
 Shock = Annotated[
-    Union[StanceChange, Signal, EnergyAllocation, ReservePurchase, AllianceEdge, PriceShock, MiningBan],
+    Union[StanceChange, Signal, EnergyAllocation, ReservePurchase, AllianceEdge, PriceShock, MiningBan,
+          PowerEmergency, AiDemand],
     Field(discriminator="kind"),
 ]
 SHOCK_KINDS = ("stance_change", "signal", "energy_allocation", "reserve_purchase",
-               "alliance_edge", "price_shock", "mining_ban")
+               "alliance_edge", "price_shock", "mining_ban", "power_emergency", "ai_demand")
 
 
 # ---------------------------------------------------------------------- scenario

@@ -15,17 +15,21 @@ import numpy as np
 import pandas as pd
 
 from agents.country import Country
+from agents.datacentre import DataCentre
 from agents.exchange import P2P, Exchange, split_volume
 from agents.household import Household, HouseholdArrays, adoption_by_block, adoption_step, exact_share
 from agents.miner import MinerFleet, choose_destination, clearing_hashprice
 from model.config import STANCE_NAMES, ScenarioConfig
 from model.country_network import build_country_graph, neighbour_weights
 from model.market import Market
+from model.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
 from model.recorder import WORLD, Recorder
 from model.scenario import Scenario, load_scenario
 from model.social_graph import build_social_graph
 
-STREAMS = ("market", "countries", "miners", "exchanges", "households")
+# Spawned in this order from the run's seed; a new stream goes at the end, so adding one
+# leaves the others' draws unchanged.
+STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents")
 EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
 
 
@@ -96,6 +100,7 @@ class CryptoAdoptionModel(mesa.Model):
             for code, c in cfg.countries.items()}
 
         self.exchanges: dict[str, Exchange] = {name: Exchange(self, name, e) for name, e in cfg.exchanges.items()}
+        self.datacentres: list[DataCentre] = []
         self.household_countries = [c for c in self.codes if self.countries[c].has_households]
         self._build_households()
 
@@ -165,6 +170,9 @@ class CryptoAdoptionModel(mesa.Model):
             if c.mining_ban_until is not None and c.mining_ban_until <= upto:
                 c.mining_banned, c.mining_ban_until = False, None
                 self._log(code, "mining_ban_end", True, False, "temporary mining ban ended")
+            if c.power_emergency_until is not None and c.power_emergency_until <= upto:
+                c.power_emergency_until = None
+                self._log(code, "power_emergency_end", None, None, "power emergency ended: mining may draw power again")
 
     def _apply_dated(self, after: dt.date, upto: dt.date) -> None:
         for sid, shock in self.config.shocks.items():
@@ -201,6 +209,15 @@ class CryptoAdoptionModel(mesa.Model):
             elif shock.kind == "mining_ban":
                 c.mining_banned, c.mining_ban_until = True, shock.until
                 self._log(c.code, "mining_ban", False, True, cause)
+            elif shock.kind == "power_emergency":
+                c.power_emergency_until = shock.until
+                self._log(c.code, "power_emergency", None, str(shock.until), cause)
+            elif shock.kind == "ai_demand":
+                ready = self.t + math.ceil(shock.lead_weeks * 7 / self.step_days)
+                self.datacentres.append(DataCentre(self, c.code, shock.mw, shock.willingness_to_pay_usd_per_mwh,
+                                                   ready, name=sid))
+                self._log(c.code, "ai_demand", None, shock.mw,
+                          f"{cause} (${shock.willingness_to_pay_usd_per_mwh}/MWh, ready {self.dates[min(ready, len(self.dates) - 1)]})")
 
     # ================================================================= countries
     def _update_countries(self) -> None:
@@ -218,6 +235,30 @@ class CryptoAdoptionModel(mesa.Model):
             c = self.countries[code]
             self._log(code, "stance", c.stance, new, cause)
             c.stance = new
+        self._illicit_finance_incidents()
+
+    def _illicit_finance_incidents(self) -> None:
+        """Incidents likelier with high trading volume and weak AML oversight; each is a
+        negative signal (crackdown pressure) that raises the hazard of a reversal.
+
+        Yearly hazard ``incident_rate_per_year x volume / incident_volume_scale x (1 - aml)``;
+        one uniform per country per step from the incidents stream.
+        """
+        p = self.config.policy
+        u = self.streams["incidents"].random(len(self.codes))
+        if p.incident_rate_per_year <= 0:
+            return
+        for code, draw in zip(self.codes, u):
+            c = self.countries[code]
+            if not c.has_households:
+                continue
+            volume = self._potential_volume_usd(code) / self.dt_years
+            rate = p.incident_rate_per_year * volume / p.incident_volume_scale_usd_per_year * (1.0 - c.aml_oversight)
+            if draw < -math.expm1(-rate * self.dt_years):
+                c.signals.append((self.weeks, p.incident_signal, p.incident_half_life_weeks))
+                self._log(code, "illicit_finance_incident", None, p.incident_signal,
+                          f"incident: trading ${volume / 1e9:.1f}bn/yr, AML oversight {c.aml_oversight:.2f}; "
+                          f"crackdown pressure {p.incident_signal:+.2f} (half-life {p.incident_half_life_weeks:g} weeks)")
 
     # ================================================================= exchanges
     def _update_exchanges(self) -> None:
@@ -264,6 +305,7 @@ class CryptoAdoptionModel(mesa.Model):
         cfg = self.config.mining
         self._hashprice_seen = self.market.hashprice_usd_per_ph_day
         self._difficulty_seen = self.market.difficulty
+        self._allocate_power()
         clearing = self._clearing_hashprice()
         self._clearing_seen = clearing
         lead = math.ceil(cfg.lead_time_weeks * 7 / self.step_days)
@@ -272,13 +314,52 @@ class CryptoAdoptionModel(mesa.Model):
         frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
         for code, fleet in self.fleets.items():
             c = self.countries[code]
-            fleet.operate(clearing, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, cfg,
+            fleet.operate(clearing, c.mining_tariff_usd_per_kwh, self._mining_cap[code], cfg,
                           self.dt_years, self.step_days, c.mining_enforcement_per_year,
                           revenue_hashprice_usd_per_ph_day=self._hashprice_seen)
             if order and c.mining_allowed:
-                fleet.order(clearing, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, frontier,
+                fleet.order(clearing, c.mining_tariff_usd_per_kwh, self._mining_planning_mw(code), frontier,
                             cfg, self.dt_years, self.t, lead)
             c.mining_revenue_usd_per_year = fleet.revenue_usd / self.dt_years
+
+    def _allocate_power(self) -> None:
+        """Split each country's power for the week between AI data centres and mining.
+
+        The cap is the allocation, no more than the seasonal surplus; bidders are served by
+        willingness to pay (miners bid what a MWh earns them at last week's clearing
+        hashprice). A power emergency leaves legal mining nothing.
+        """
+        cfg = self.config.mining
+        hashprice = getattr(self, "_clearing_seen", self._hashprice_seen)
+        self._mining_cap: dict[str, float | None] = {}
+        self._power_cap: dict[str, float | None] = {}
+        self._mining_bid: dict[str, float] = {}
+        for code, c in self.countries.items():
+            fleet = self.fleets[code]
+            cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
+                self.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
+            self._power_cap[code] = cap
+            centres = [d for d in self.datacentres if d.country == code]
+            wanted = fleet.wanted_mw(hashprice, c.mining_tariff_usd_per_kwh, cfg)
+            bids = [(str(i), d.built_mw(self.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
+            self._mining_bid[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue)
+            bids.append(("mining", wanted, self._mining_bid[code]))
+            served = merit_order(cap, bids)
+            for i, d in enumerate(centres):
+                d.served_mw = served[str(i)]
+            # Mining may use whatever the higher bidders leave (all of it if it outbids them).
+            mining = None if cap is None else max(0.0, cap - sum(d.served_mw for d in centres))
+            self._mining_cap[code] = 0.0 if c.power_emergency_until is not None else mining
+
+    def _mining_planning_mw(self, code: str) -> float | None:
+        """The MW miners may plan new machines for: the allocation less the claims (built
+        or not) of data centres that outbid them."""
+        allowance = self.countries[code].mining_allowance_mw
+        if allowance is None:
+            return None
+        claimed = sum(d.committed_mw() for d in self.datacentres
+                      if d.country == code and d.willingness_to_pay_usd_per_mwh > self._mining_bid[code])
+        return max(0.0, allowance - claimed)
 
     def _clearing_hashprice(self) -> float:
         """The hashprice at which the fleets' chosen hashrate earns the day's reward."""
@@ -286,7 +367,7 @@ class CryptoAdoptionModel(mesa.Model):
         fleets = [(f, self.countries[code]) for code, f in self.fleets.items() if f.installed_ths > 0]
 
         def supply(hp: float) -> float:
-            return sum(f.supply_ths(hp, c.mining_tariff_usd_per_kwh, c.mining_allowance_mw, cfg) for f, c in fleets)
+            return sum(f.supply_ths(hp, c.mining_tariff_usd_per_kwh, self._mining_cap[c.code], cfg) for f, c in fleets)
 
         return clearing_hashprice(self.market.reward_btc_per_day * self.market.price_usd, supply)
 
@@ -438,6 +519,10 @@ class CryptoAdoptionModel(mesa.Model):
         allowed = np.array([np.nan if self.countries[c].mining_allowance_mw is None
                             else self.countries[c].mining_allowance_mw for c in self.codes])
         rec.put(t, "mining_power_allowed_mw", with_world(allowed, np.nan))
+        ai = np.array([sum(d.served_mw for d in self.datacentres if d.country == c) for c in self.codes])
+        rec.put(t, "ai_power_mw", with_world(ai, ai.sum()))
+        curtailed = np.array([self.fleets[c].curtailed_mw for c in self.codes])
+        rec.put(t, "curtailed_mw", with_world(curtailed, curtailed.sum()))
         revenue = np.array([self.fleets[c].revenue_usd for c in self.codes])
         rec.put(t, "miner_revenue_usd", with_world(revenue, revenue.sum()))
         stance = np.array([self.countries[c].stance for c in self.codes], dtype=float)

@@ -162,7 +162,7 @@ PLAIN_ALLOWED = {
     ("run", "step_days"), ("run", "households"), ("run", "household_floor"),
     ("run", "household_agents_max"), ("policy", "max_diffusion_stance"),
     ("exchanges", "*", "min_stance_enter"), ("exchanges", "*", "min_stance_stay"),
-    ("shocks", "*", "to"),
+    ("shocks", "*", "to"), ("countries", "*", "winter_peak_month"),
 }
 
 

@@ -1,0 +1,152 @@
+"""AI data centres, seasonal grid strain, power emergencies and illicit-finance reversals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from conftest import MIN_HOUSEHOLDS, series, write_scenario
+from model import ScenarioError, build_model
+from model.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
+
+CHEAP = {"shocks.pak_allocation.tariff_usd_per_kwh": 0.04}  # a tariff at which the allocation fills
+
+AI = '''
+[shocks.ai]
+date = 2025-06-04
+country = "PAK"
+kind = "ai_demand"
+mw = {{ value = {mw}, assumption = "test" }}
+willingness_to_pay_usd_per_mwh = {{ value = {wtp}, assumption = "test" }}
+lead_weeks = 8
+'''
+
+
+# ------------------------------------------------------------------ the pure rules
+def test_merit_order_serves_the_highest_bidder_first():
+    served = merit_order(1000.0, [("mining", 800.0, 90.0), ("ai", 600.0, 150.0)])
+    assert served == {"ai": 600.0, "mining": 400.0}
+    served = merit_order(1000.0, [("mining", 800.0, 200.0), ("ai", 600.0, 150.0)])
+    assert served == {"mining": 800.0, "ai": 200.0}
+    assert merit_order(None, [("mining", 800.0, 1.0)]) == {"mining": 800.0}
+
+
+def test_seasonal_surplus_swings_between_winter_and_summer():
+    jan = seasonal_surplus_mw(dt.date(2025, 1, 1), 7000, 1000, winter_peak_month=1)
+    jul = seasonal_surplus_mw(dt.date(2025, 7, 1), 7000, 1000, winter_peak_month=1)
+    apr = seasonal_surplus_mw(dt.date(2025, 4, 1), 7000, 1000, winter_peak_month=1)
+    assert jan == pytest.approx(7000) and jul == pytest.approx(1000, abs=5)
+    assert jul < apr < jan
+    assert seasonal_surplus_mw(dt.date(2025, 1, 1), None, None) is None
+    assert power_cap_mw(2000, 1000) == 1000 and power_cap_mw(2000, None) == 2000 and power_cap_mw(None, 500) == 500
+
+
+def test_mining_bid_rises_with_hashprice_and_efficiency():
+    assert mining_bid_usd_per_mwh(50, 15, 1.1) > mining_bid_usd_per_mwh(40, 15, 1.1)
+    assert mining_bid_usd_per_mwh(50, 15, 1.1) > mining_bid_usd_per_mwh(50, 30, 1.1)
+    # 50 USD/PH/day at 15 J/TH and PUE 1.1: 0.05 USD per 0.396 kWh
+    assert mining_bid_usd_per_mwh(50, 15, 1.1) == pytest.approx(0.05 / 0.000396)
+
+
+# ------------------------------------------------------------------ in the model
+def _pak(path_or_name, overrides, until=dt.date(2027, 6, 30)):
+    m = build_model(str(path_or_name), seed=1, households=MIN_HOUSEHOLDS, overrides=overrides).run(until=until)
+    ts = m.timeseries()
+    return m, {k: series(ts, "PAK", k) for k in ("mining_power_mw", "ai_power_mw", "curtailed_mw",
+                                                   "mining_power_allowed_mw")}
+
+
+def test_ai_outbids_mining_only_when_it_pays_more(tmp_path):
+    high = write_scenario(tmp_path, AI.format(mw=1800, wtp=1000), name="high.toml")
+    low = write_scenario(tmp_path, AI.format(mw=1800, wtp=1), name="low.toml")
+    _, rich = _pak(high, CHEAP)
+    _, poor = _pak(low, CHEAP)
+    _, none = _pak("south_asia_2025", CHEAP)
+    late = rich["ai_power_mw"].index > dt.date(2026, 1, 1)
+    # Paying more, AI takes its load first; mining gets at most the rest of the 2,000 MW.
+    assert rich["ai_power_mw"][late].min() > 0
+    assert (rich["mining_power_mw"] + rich["ai_power_mw"] <= 2000 + 1e-6).all()
+    assert rich["mining_power_mw"].max() < none["mining_power_mw"].max()
+    # Paying less, AI only gets what mining leaves, so mining runs as without AI.
+    assert poor["mining_power_mw"].max() == pytest.approx(none["mining_power_mw"].max(), rel=0.05)
+    assert poor["ai_power_mw"][late].mean() > 0  # and AI still uses the rest
+
+
+def test_curtailment_never_lets_mining_exceed_the_seasonal_surplus():
+    m, pak = _pak("south_asia_2025", {**CHEAP, "countries.PAK.power_surplus_summer_mw": 300})
+    c = m.countries["PAK"]
+    caps = np.array([seasonal_surplus_mw(d, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month)
+                     for d in pak["mining_power_mw"].index])
+    assert (pak["mining_power_mw"].to_numpy() <= np.minimum(caps, 2000) + 1e-6).all()
+    summer = [d.month in (6, 7, 8) and d.year == 2026 for d in pak["mining_power_mw"].index]
+    assert pak["curtailed_mw"][summer].max() > 0  # the summer surplus binds
+
+
+def test_power_emergency_stops_mining_without_driving_miners_away(tmp_path):
+    body = '''
+[shocks.blackout]
+date = 2026-06-03
+country = "PAK"
+kind = "power_emergency"
+until = 2026-09-02
+description = "test blackout"
+'''
+    m, pak = _pak(write_scenario(tmp_path, body), CHEAP)
+    during = [dt.date(2026, 6, 10) <= d <= dt.date(2026, 8, 26) for d in pak["mining_power_mw"].index]
+    after = [dt.date(2026, 10, 1) <= d for d in pak["mining_power_mw"].index]
+    assert pak["mining_power_mw"][[d < dt.date(2026, 6, 1) for d in pak["mining_power_mw"].index]].max() > 0
+    assert pak["mining_power_mw"][during].max() == 0
+    assert pak["mining_power_mw"][after].max() > 0
+    kinds = set(m.events_frame().query("country == 'PAK'")["kind"])
+    assert {"power_emergency", "power_emergency_end"} <= kinds
+    assert "miners_relocate" not in kinds and "miners_banned" not in kinds
+
+
+def test_incidents_push_toward_a_crackdown():
+    quiet = build_model(seed=2, households=MIN_HOUSEHOLDS, overrides={"policy.incident_rate_per_year": 0.0})
+    loud = build_model(seed=2, households=MIN_HOUSEHOLDS,
+                       overrides={"policy.incident_rate_per_year": 200.0, "countries.PAK.aml_oversight": 0.0})
+    for m in (quiet, loud):
+        m.run(until=dt.date(2025, 3, 1))
+    assert not (quiet.events_frame()["kind"] == "illicit_finance_incident").any()
+    incidents = loud.events_frame().query("kind == 'illicit_finance_incident' and country == 'PAK'")
+    assert len(incidents) > 0 and "AML oversight 0.00" in incidents["cause"].iloc[0]
+    pak_q, pak_l = quiet.countries["PAK"], loud.countries["PAK"]
+    assert pak_l.signal_level(loud.weeks) < pak_q.signal_level(quiet.weeks)
+    pak_l.stance = pak_q.stance  # compare the hazards at the same stance
+    neighbours = [(loud.countries[o], w) for o, w in loud._neighbours["PAK"].items()]
+    up_q, down_q, _ = pak_q.stance_hazards(neighbours, quiet.config.policy, quiet.weeks)
+    up_l, down_l, _ = pak_l.stance_hazards(neighbours, loud.config.policy, loud.weeks)
+    assert down_l > down_q and up_l < up_q
+    # More AML oversight, fewer incidents: with full oversight none happen at all.
+    safe = build_model(seed=2, households=MIN_HOUSEHOLDS,
+                       overrides={"policy.incident_rate_per_year": 200.0, "countries.PAK.aml_oversight": 1.0})
+    safe.run(until=dt.date(2025, 3, 1))
+    assert not safe.events_frame().query("kind == 'illicit_finance_incident' and country == 'PAK'").shape[0]
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("overrides, field", [
+    ({"countries.PAK.aml_oversight": 1.5}, "countries.PAK.aml_oversight"),
+    ({"countries.PAK.power_surplus_summer_mw": -1}, "countries.PAK.power_surplus_summer_mw"),
+    ({"countries.IND.power_surplus_winter_mw": 100}, "countries.IND"),
+    ({"countries.PAK.winter_peak_month": 13}, "countries.PAK.winter_peak_month"),
+    ({"policy.incident_rate_per_year": -1}, "policy.incident_rate_per_year"),
+])
+def test_bad_new_fields_are_refused(overrides, field):
+    with pytest.raises(ScenarioError) as err:
+        build_model(households=MIN_HOUSEHOLDS, overrides=overrides)
+    assert field in str(err.value) and "south_asia_2025.toml" in str(err.value)
+
+
+@pytest.mark.parametrize("body, field", [
+    (AI.format(mw=-5, wtp=100), "shocks.ai.mw"),
+    (AI.format(mw=5, wtp=0), "shocks.ai.willingness_to_pay_usd_per_mwh"),
+    ('[shocks.b]\ndate = 2026-01-07\ncountry = "PAK"\nkind = "power_emergency"\n', "shocks.b.until"),
+])
+def test_bad_new_shocks_are_refused(tmp_path, body, field):
+    with pytest.raises(ScenarioError) as err:
+        build_model(str(write_scenario(tmp_path, body)), households=MIN_HOUSEHOLDS)
+    assert field in str(err.value)
