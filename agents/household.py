@@ -9,14 +9,21 @@ and agent reporters keep working.
 Each household agent stands for ``persons`` people (its country's population over the
 number of household agents there). Per year, a non-adopter adopts with hazard
 
-    (p_i + q x f_i) x m_c,     p_i = p x exp(w_infl x inflation_c + w_remit x receiver_i)
+    (p_i + q x f_i) x m_c x propensity_i,
+    p_i = p x exp(w_infl x inflation_c + w_remit x receiver_i
+                  + w_income x ln(gdp_pc_c / 10,000 USD) + w_internet x internet_share_c)
 
 where ``f_i`` is the adopting share of its ties (Bass imitation over the social graph),
 ``inflation_c`` a fraction per year (deflation counts as 0), ``receiver_i`` whether it
-receives remittances, and ``m_c`` the country's multiplier for its stance times
-``no_exchange_access_factor`` when no licensed exchange serves it. Households without
-internet access never adopt. Adopters abandon with hazard ``abandonment_per_year``.
-A step's probability is ``1 - exp(-hazard x dt)``.
+receives remittances, ``gdp_pc_c`` its country's GDP per capita, ``internet_share_c`` the
+share of its country online (0-1), and ``m_c`` the country's multiplier for its stance
+times ``no_exchange_access_factor`` when no licensed exchange serves it. Households
+without internet access never adopt. Adopters abandon with hazard ``a_i``: the
+households' ``abandonment_per_year``, except for adopters recruited by an
+``adoption_incentive`` shock with its own rate, who keep that rate until they first stop;
+from then on their adoption hazard is multiplied by the shock's ``readoption_factor``
+(their ``propensity``; 1 for everyone else). A step's probability is
+``1 - exp(-hazard x dt)``.
 """
 
 from __future__ import annotations
@@ -40,20 +47,51 @@ class HouseholdArrays:
     adjacency: sp.csr_matrix  # symmetric social ties
     degree: np.ndarray       # float32, number of ties (>= 1 to divide by)
     persons: np.ndarray      # float64 per country: people one household agent stands for
+    # Filled at the rule's values by the model; only adoption_incentive shocks change them:
+    abandonment: np.ndarray | None = None  # float64 a_i per year
+    propensity: np.ndarray | None = None   # float32 multiplier of the adoption hazard (1 unless changed)
+    readoption: np.ndarray | None = None   # float32 propensity a household takes when it next stops
 
     @property
     def n(self) -> int:
         return len(self.adopted)
 
 
+INCOME_REFERENCE_USD = 10_000.0  # GDP per capita at which the income term is 0 (a unit choice)
+
+
+def innovation_rates(innovation_per_year: float, inflation_weight: float, remittance_weight: float,
+                     income_weight: float, internet_weight: float, inflation: np.ndarray,
+                     receiver: np.ndarray, gdp_per_capita_usd: np.ndarray, internet_share: np.ndarray,
+                     internet: np.ndarray) -> np.ndarray:
+    """``p_i`` per household (float32, 0 without internet); arguments are per household.
+
+    ``inflation`` is a fraction per year (negative values count as 0), ``internet_share``
+    the country's share online (0-1), ``internet`` the household's own access.
+    """
+    log_mult = (inflation_weight * np.maximum(inflation, 0.0) + remittance_weight * receiver
+                + income_weight * np.log(gdp_per_capita_usd / INCOME_REFERENCE_USD)
+                + internet_weight * internet_share)
+    return (innovation_per_year * np.exp(log_mult) * internet).astype(np.float32)
+
+
+def incentive_recruits(eligible: np.ndarray, share: float, u: np.ndarray) -> np.ndarray:
+    """Indices of exactly ``round(share x eligible.sum())`` eligible households: those with
+    the smallest draws ``u`` (one per household), so the choice is uniform at random."""
+    idx = np.flatnonzero(eligible)
+    k = int(np.rint(share * len(idx)))
+    return idx[np.argsort(u[idx], kind="stable")[:k]]
+
+
 def adoption_step(adopted: np.ndarray, adjacency: sp.csr_matrix, degree: np.ndarray,
                   innovation: np.ndarray, internet: np.ndarray, multiplier: np.ndarray,
-                  imitation_per_year: float, abandonment_per_year: float, dt_years: float,
+                  imitation_per_year: float, abandonment_per_year: float | np.ndarray, dt_years: float,
                   u: np.ndarray) -> np.ndarray:
     """One synchronous update of every household; returns the new ``adopted``.
 
     Args:
         multiplier: per-household hazard multiplier (country stance and access).
+        abandonment_per_year: one rate for all, or one per household.
         u: one uniform draw per household (the same draw decides adoption for
            non-adopters and abandonment for adopters).
     """
@@ -123,6 +161,16 @@ class Household(mesa.Agent):
     @property
     def persons(self) -> float:
         return float(self._arrays.persons[self._arrays.country[self.index]])
+
+    @property
+    def abandonment_per_year(self) -> float:
+        """Its abandonment hazard (the households' rate unless an incentive recruited it)."""
+        return float(self._arrays.abandonment[self.index])
+
+    @property
+    def propensity(self) -> float:
+        """Multiplier of its adoption hazard (1 unless it stopped after an incentive)."""
+        return float(self._arrays.propensity[self.index])
 
     @property
     def ties(self) -> np.ndarray:

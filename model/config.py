@@ -162,6 +162,10 @@ class HouseholdConfig(Strict):
     abandonment_per_year: NonNeg
     inflation_weight: NonNeg
     remittance_weight: NonNeg
+    # log-multipliers of p per unit of ln(GDP per capita / 10,000 USD) and of the internet
+    # share (0-1); 0 (the default) leaves p as without them (docs/ODD.md 7.4)
+    income_weight: float = 0.0
+    internet_weight: float = 0.0
     remittance_receiver_scale: NonNeg
     no_exchange_access_factor: NonNeg
     stance_multiplier: StanceMultipliers
@@ -242,6 +246,25 @@ class EdgeConfig(Strict):
     b: Iso3
     kind: Literal["border", "remittance", "alliance"]
     weight: NonNeg = 1.0
+    flow_usd_per_year: NonNeg | None = None  # remittance edges: yearly flow from a to b
+    cost_pct: Annotated[float, Field(ge=0.0, le=100.0)] | None = None  # bank cost of sending $200
+
+    @model_validator(mode="after")
+    def _remittance_only(self) -> "EdgeConfig":
+        if self.kind != "remittance" and (self.flow_usd_per_year is not None or self.cost_pct is not None):
+            raise ValueError("flow_usd_per_year and cost_pct belong to remittance edges only")
+        if (self.flow_usd_per_year is None) != (self.cost_pct is None):
+            raise ValueError("a remittance corridor needs both flow_usd_per_year and cost_pct (or neither)")
+        return self
+
+
+class RemittanceConfig(Strict):
+    """Remittances over crypto rails: receivers choose bank or crypto by cost, access, stance."""
+    crypto_cost_pct: Annotated[float, Field(ge=0.0, le=100.0)]
+    cost_weight: NonNeg
+    intercept: float
+    no_exchange_penalty: NonNeg
+    ban_penalty: NonNeg
 
 
 class NetworkConfig(Strict):
@@ -308,13 +331,25 @@ class AiDemand(_ShockBase):
     lead_weeks: Annotated[int, Field(ge=0, le=520)] = 52
 
 
+class AdoptionIncentive(_ShockBase):
+    """A one-off push (e.g. a wallet bonus): a share of the country's internet households
+    not adopting adopt at once; with ``abandonment_per_year`` they abandon at that rate
+    (instead of the households' own) until they first stop; once stopped, their adoption
+    hazard is multiplied by ``readoption_factor`` for the rest of the run."""
+    kind: Literal["adoption_incentive"]
+    share: Prob
+    abandonment_per_year: NonNeg | None = None
+    readoption_factor: NonNeg = 1.0
+
+
 Shock = Annotated[
     Union[StanceChange, Signal, EnergyAllocation, ReservePurchase, AllianceEdge, PriceShock, MiningBan,
-          PowerEmergency, AiDemand],
+          PowerEmergency, AiDemand, AdoptionIncentive],
     Field(discriminator="kind"),
 ]
 SHOCK_KINDS = ("stance_change", "signal", "energy_allocation", "reserve_purchase",
-               "alliance_edge", "price_shock", "mining_ban", "power_emergency", "ai_demand")
+               "alliance_edge", "price_shock", "mining_ban", "power_emergency", "ai_demand",
+               "adoption_incentive")
 
 
 # ---------------------------------------------------------------------- scenario
@@ -329,6 +364,7 @@ class ScenarioConfig(Strict):
     exchanges: dict[str, ExchangeConfig]
     countries: dict[str, CountryConfig]
     network: NetworkConfig = NetworkConfig()
+    remittances: RemittanceConfig | None = None
     shocks: dict[str, Shock] = {}
 
     @field_validator("countries")

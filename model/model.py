@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import zlib
 from typing import Any, Iterable, Mapping
 
 import mesa
@@ -17,8 +18,10 @@ import pandas as pd
 from agents.country import Country
 from agents.datacentre import DataCentre
 from agents.exchange import P2P, Exchange, split_volume
-from agents.household import Household, HouseholdArrays, adoption_by_block, adoption_step, exact_share
+from agents.household import (Household, HouseholdArrays, adoption_by_block, adoption_step, exact_share,
+                              incentive_recruits, innovation_rates)
 from agents.miner import MinerFleet, choose_destination, clearing_hashprice
+from agents.remittance import crypto_share
 from model.config import STANCE_NAMES, ScenarioConfig
 from model.country_network import build_country_graph, neighbour_weights
 from model.market import Market
@@ -209,6 +212,8 @@ class CryptoAdoptionModel(mesa.Model):
             elif shock.kind == "mining_ban":
                 c.mining_banned, c.mining_ban_until = True, shock.until
                 self._log(c.code, "mining_ban", False, True, cause)
+            elif shock.kind == "adoption_incentive":
+                self._adoption_incentive(sid, shock, cause)
             elif shock.kind == "power_emergency":
                 c.power_emergency_until = shock.until
                 self._log(c.code, "power_emergency", None, str(shock.until), cause)
@@ -425,8 +430,11 @@ class CryptoAdoptionModel(mesa.Model):
         adopted = exact_share(country, np.array([self.countries[c].ownership_pct / 100.0 for c in codes]), rng,
                               eligible=internet)
         inflation = np.array([max(self.countries[c].inflation_pct, 0.0) / 100.0 for c in codes])[country]
-        innovation = (h.innovation_per_year * np.exp(h.inflation_weight * inflation
-                                                     + h.remittance_weight * receiver) * internet).astype(np.float32)
+        income = np.array([self.countries[c].gdp_per_capita_usd for c in codes])[country]
+        online = np.array([self.countries[c].internet_pct / 100.0 for c in codes])[country]
+        innovation = innovation_rates(h.innovation_per_year, h.inflation_weight, h.remittance_weight,
+                                      h.income_weight, h.internet_weight, inflation, receiver, income, online,
+                                      internet)
         index = {c: i for i, c in enumerate(codes)}
         corridors = [(index[e.a], index[e.b], e.weight) for e in cfg.network.edges.values()
                      if e.kind == "remittance" and e.a in index and e.b in index]
@@ -436,7 +444,10 @@ class CryptoAdoptionModel(mesa.Model):
         degree = np.maximum(np.diff(adj.indptr), 1).astype(np.float32)
         self.households = HouseholdArrays(country=country, adopted=adopted, internet=internet, receiver=receiver,
                                           innovation=innovation, adjacency=adj, degree=degree,
-                                          persons=pops / sizes)
+                                          persons=pops / sizes,
+                                          abandonment=np.full(n_total, h.abandonment_per_year),
+                                          propensity=np.ones(n_total, dtype=np.float32),
+                                          readoption=np.ones(n_total, dtype=np.float32))
         self._household_sizes = sizes
         self._internet_f = internet.astype(np.float32)
         self._stance_mult = np.array(h.stance_multiplier.as_tuple())
@@ -475,10 +486,34 @@ class CryptoAdoptionModel(mesa.Model):
         mult_c = np.array([self._stance_mult[self.countries[c].stance]
                            * (1.0 if self.countries[c].exchange_access else h.no_exchange_access_factor)
                            for c in self.household_countries], dtype=np.float32)
+        was = hh.adopted
         hh.adopted = adoption_step(hh.adopted, hh.adjacency, hh.degree, hh.innovation, self._internet_f,
-                                   mult_c[hh.country], h.imitation_per_year, h.abandonment_per_year,
+                                   mult_c[hh.country] * hh.propensity, h.imitation_per_year, hh.abandonment,
                                    self.dt_years, u)
+        stopped = was & ~hh.adopted  # an incentive's rates end when its recruit first stops
+        hh.abandonment[stopped] = h.abandonment_per_year
+        hh.propensity[stopped] = hh.readoption[stopped]
         self._set_adoption()
+
+    def _adoption_incentive(self, sid: str, shock, cause: str) -> None:
+        """A share of the country's internet households not adopting adopt at once (drawn
+        from a generator of the seed and the shock's id, so no stream's draws move)."""
+        c = self.countries[shock.country]
+        if self.households is None or shock.country not in self.household_countries:
+            self._log(c.code, "adoption_incentive", None, None, f"{cause} (no household agents: no effect)")
+            return
+        hh = self.households
+        block = hh.country == self.household_countries.index(shock.country)
+        u = np.random.default_rng([self.seed, zlib.crc32(sid.encode())]).random(hh.n)
+        chosen = incentive_recruits(block & hh.internet & ~hh.adopted, shock.share, u)
+        before = c.adoption_rate
+        hh.adopted[chosen] = True
+        if shock.abandonment_per_year is not None:
+            hh.abandonment[chosen] = shock.abandonment_per_year
+        hh.readoption[chosen] = shock.readoption_factor
+        self._set_adoption()
+        self._log(c.code, "adoption_incentive", round(before, 4), round(c.adoption_rate, 4),
+                  f"{cause} ({len(chosen)} household agents recruited)")
 
     # ================================================================= trading
     def _potential_volume_usd(self, code: str) -> float:
@@ -490,14 +525,41 @@ class CryptoAdoptionModel(mesa.Model):
             * self.dt_years * price_factor
 
     def _trade(self) -> None:
+        """Adopters' trading plus remittances over crypto rails, shared among the exchanges
+        present (or P2P: trading at a discount, remittances in full)."""
         names = list(self.exchanges) + [P2P]
         col = {n: i for i, n in enumerate(names)}
         self._volumes = np.zeros((len(self.household_countries), len(names)))
+        self._remittances()
         for row, code in enumerate(self.household_countries):
             present = [(n, e.weight) for n, e in self.exchanges.items() if code in e.present]
-            for name, v in split_volume(self._potential_volume_usd(code), present,
-                                        self.config.households.p2p_volume_factor).items():
-                self._volumes[row, col[name]] = v
+            flows = (split_volume(self._potential_volume_usd(code), present, self.config.households.p2p_volume_factor),
+                     split_volume(self._remit_crypto_usd.get(code, 0.0), present, 1.0))
+            for flow in flows:
+                for name, v in flow.items():
+                    self._volumes[row, col[name]] += v
+
+    def _remittances(self) -> None:
+        """This step's remittance flows into each household country, and their crypto part."""
+        self._remit_usd: dict[str, float] = {}
+        self._remit_crypto_usd: dict[str, float] = {}
+        cfg = self.config.remittances
+        if cfg is None or self.households is None:
+            return
+        hh = self.households
+        n_blocks = len(self.household_countries)
+        receivers = np.bincount(hh.country, weights=hh.receiver, minlength=n_blocks)
+        adopting = np.bincount(hh.country, weights=hh.receiver & hh.adopted, minlength=n_blocks)
+        share_adopting = dict(zip(self.household_countries,
+                                  np.divide(adopting, receivers, out=np.zeros(n_blocks), where=receivers > 0)))
+        for e in self.config.network.edges.values():
+            if e.kind != "remittance" or e.flow_usd_per_year is None or e.b not in share_adopting:
+                continue
+            c = self.countries[e.b]
+            flow = e.flow_usd_per_year * self.dt_years
+            crypto = flow * crypto_share(share_adopting[e.b], e.cost_pct, cfg, c.exchange_access, c.stance)
+            self._remit_usd[e.b] = self._remit_usd.get(e.b, 0.0) + flow
+            self._remit_crypto_usd[e.b] = self._remit_crypto_usd.get(e.b, 0.0) + crypto
 
     # ================================================================= recording
     def _record(self) -> None:
@@ -548,6 +610,17 @@ class CryptoAdoptionModel(mesa.Model):
             stance_world = float(np.dot(stance[idx], pops) / pops.sum())
             rec.put_volumes(t, self._volumes)
         rec.put(t, "trading_volume_usd", vol)
+        if self.config.remittances is not None and self.household_countries:
+            crypto, share = nan.copy(), nan.copy()
+            for code in self.household_countries:
+                crypto[pos[code]] = self._remit_crypto_usd.get(code, 0.0)
+                total = self._remit_usd.get(code, 0.0)
+                share[pos[code]] = crypto[pos[code]] / total if total > 0 else 0.0
+            crypto[-1] = np.nansum(crypto[:-1])
+            total = sum(self._remit_usd.values())
+            share[-1] = crypto[-1] / total if total > 0 else 0.0
+            rec.put(t, "remittance_crypto_usd", crypto)
+            rec.put(t, "remittance_crypto_share", share)
         rec.put(t, "p2p_volume_usd", p2p)
         rec.put(t, "adoption_rate", rate)
         rec.put(t, "adopters", adopters)

@@ -16,7 +16,8 @@ WORLD = "WORLD"
 
 COUNTRY_METRICS = (
     "hashrate_ehs", "hashrate_share", "underground_hashrate_ehs", "mining_power_mw",
-    "mining_power_allowed_mw", "ai_power_mw", "curtailed_mw", "miner_revenue_usd", "trading_volume_usd", "p2p_volume_usd",
+    "mining_power_allowed_mw", "ai_power_mw", "curtailed_mw", "miner_revenue_usd",
+    "trading_volume_usd", "p2p_volume_usd", "remittance_crypto_usd", "remittance_crypto_share",
     "adoption_rate", "adopters", "stance", "reserve_btc", "reserve_usd",
 )
 WORLD_ONLY = ("btc_price_usd", "hashprice_usd_per_ph_day", "clearing_hashprice_usd_per_ph_day", "difficulty",

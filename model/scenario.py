@@ -273,6 +273,10 @@ def _check_references(cfg: ScenarioConfig, file: str) -> None:
         if not (cfg.run.start <= shock.date <= last):
             problems.append((f"shocks.{sid}.date",
                              f"outside the run ({cfg.run.start} to its last step, {last})", str(shock.date)))
+        if (shock.kind == "adoption_incentive" and shock.country in known
+                and not cfg.countries[shock.country].has_households):
+            problems.append((f"shocks.{sid}.country",
+                             "an adoption_incentive needs a country with has_households = true", shock.country))
         if getattr(shock, "partner", None) == shock.country:
             problems.append((f"shocks.{sid}.partner", "an alliance needs two different countries", shock.partner))
         until = getattr(shock, "until", None)

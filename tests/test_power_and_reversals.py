@@ -150,3 +150,41 @@ def test_bad_new_shocks_are_refused(tmp_path, body, field):
     with pytest.raises(ScenarioError) as err:
         build_model(str(write_scenario(tmp_path, body)), households=MIN_HOUSEHOLDS)
     assert field in str(err.value)
+
+
+# ------------------------------------------------------------------ remittance rails
+def test_crypto_share_of_a_corridor_rises_when_its_cost_falls():
+    from agents.remittance import crypto_share
+    from model import load_scenario
+    cfg = load_scenario("south_asia_2025").config.remittances
+    base = crypto_share(0.1, 4.0, cfg, exchange_access=True, stance=3)
+    assert crypto_share(0.1, 6.0, cfg, True, 3) > base            # the bank corridor dearer
+    assert crypto_share(0.1, 4.0, cfg.model_copy(update={"crypto_cost_pct": 0.2}), True, 3) > base  # crypto cheaper
+    assert crypto_share(0.1, 4.0, cfg, False, 3) < base           # no licensed exchange
+    assert crypto_share(0.1, 4.0, cfg, True, 0) < base            # a ban
+    assert crypto_share(0.0, 4.0, cfg, True, 3) == 0.0            # no adopting receivers, no crypto rails
+    assert 0.0 < base < 0.1
+
+
+def test_cheaper_crypto_rails_carry_more_of_the_flows_and_add_to_volume():
+    def run(cost):
+        m = build_model(seed=4, households=MIN_HOUSEHOLDS, overrides={"remittances.crypto_cost_pct": cost})
+        ts = m.run(until=dt.date(2025, 6, 30)).timeseries()
+        return ts
+    dear, cheap = run(3.0), run(0.1)
+    for code in ("PAK", "IND", "SLV"):
+        assert series(cheap, code, "remittance_crypto_share").mean() > series(dear, code, "remittance_crypto_share").mean()
+    assert series(cheap, "WORLD", "trading_volume_usd").sum() > series(dear, "WORLD", "trading_volume_usd").sum()
+    share = series(cheap, "WORLD", "remittance_crypto_share")
+    assert ((share >= 0) & (share <= 1)).all()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"network.edges.AFG_PAK_border.flow_usd_per_year": 5.0}, "remittance edges only"),
+    ({"network.edges.ARE_PAK_remit.cost_pct": 150}, "network.edges.ARE_PAK_remit.cost_pct"),
+    ({"remittances.cost_weight": -1}, "remittances.cost_weight"),
+])
+def test_bad_remittance_input_is_refused(overrides, message):
+    with pytest.raises(ScenarioError) as err:
+        build_model(households=MIN_HOUSEHOLDS, overrides=overrides)
+    assert message in str(err.value)

@@ -20,6 +20,8 @@ from viz.fastfig import (FONT, FOCUS_COLOR, FastFigure, YRatchet, date_axis, for
                          percent_formatter, style_axes, usd_formatter)
 
 CF_STYLE = dict(linestyle=(0, (4, 2.5)), linewidth=1.5)
+AI_COLOR = "#7b3fa0"          # AI data centres' power
+CURTAILED_COLOR = "#9a9a9a"   # mining power denied by the cap or the season
 
 
 def _stack_verts(x: np.ndarray, ys: np.ndarray) -> list[np.ndarray]:
@@ -310,7 +312,7 @@ class FocusChart:
         self.x = day_numbers(dates)
         # left: power over time
         ax = self.ax = fig.add_axes((58 / width, 40 / height, 0.50 - 58 / width, 1 - 80 / height))
-        style_axes(ax, f"{name}: mining power", "MW")
+        style_axes(ax, f"{name}: power (mining, AI, curtailed)", "MW")
         date_axis(ax, dates[0], dates[-1], every=2)
         for when, _ in markers:
             ax.axvline(day_numbers([when])[0], color=FOCUS_COLOR, linewidth=0.8, linestyle=":", alpha=0.8)
@@ -319,11 +321,15 @@ class FocusChart:
         self.allowed = self.ff.dyn(ax.add_line(Line2D([], [], color="black", linewidth=1.2,
                                                       drawstyle="steps-post")))
         self.cf_used = self.ff.dyn(ax.add_line(Line2D([], [], color=FOCUS_COLOR, **CF_STYLE)))
-        ax.legend(handles=[Line2D([], [], color=FOCUS_COLOR, linewidth=1.8, label="used"),
-                           Line2D([], [], color="black", linewidth=1.2, label="allowed (cap)"),
-                           Line2D([], [], color=FOCUS_COLOR, label="used, counterf.", **CF_STYLE)],
-                  loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, fontsize=FONT - 1.5, frameon=False,
-                  handlelength=1.6, columnspacing=0.8)
+        self.ai = self.ff.dyn(ax.add_line(Line2D([], [], color=AI_COLOR, linewidth=1.4)))
+        self.curtailed = self.ff.dyn(ax.add_line(Line2D([], [], color=CURTAILED_COLOR, linewidth=1.0)))
+        ax.legend(handles=[Line2D([], [], color=FOCUS_COLOR, linewidth=1.8, label="mining"),
+                           Line2D([], [], color=AI_COLOR, linewidth=1.4, label="AI"),
+                           Line2D([], [], color=CURTAILED_COLOR, linewidth=1.0, label="curtailed"),
+                           Line2D([], [], color="black", linewidth=1.2, label="allowed"),
+                           Line2D([], [], color=FOCUS_COLOR, label="mining, counterf.", **CF_STYLE)],
+                  loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=5, fontsize=FONT - 2, frameon=False,
+                  handlelength=1.2, columnspacing=0.5)
         self.note = self.ff.dyn(ax.text(0.0, 1.012, "", transform=ax.transAxes, fontsize=FONT - 1,
                                         va="bottom", ha="left", color="#333333"))
         # right: fleet by efficiency band
@@ -364,17 +370,20 @@ class FocusChart:
         allowed = live.metric("mining_power_allowed_mw", t)[:, col]
         self.used.set_data(x, used)
         self.allowed.set_data(x, allowed)
+        ai = np.nan_to_num(live.metric("ai_power_mw", t)[:, col])
+        curtailed = np.nan_to_num(live.metric("curtailed_mw", t)[:, col])
+        self.ai.set_data(x, ai)
+        self.curtailed.set_data(x, curtailed)
         cfu = None
         if cf is not None:
             cfu = cf.metric("mining_power_mw", t)[:, cf.col(self.focus)]
             self.cf_used.set_data(x, cfu)
         self.cf_used.set_visible(cf is not None)
-        if self.ylim.fit(used, allowed, cfu):
+        if self.ylim.fit(used, allowed, cfu, ai, curtailed):
             self.ff.invalidate()
         cap = allowed[-1]
-        cap_text = "no cap" if not np.isfinite(cap) else f"{cap:,.0f} MW allowed"
-        self.note.set_text(f"{live.dates[t]}: {used[-1]:,.0f} MW used, {cap_text}, "
-                           f"{live.metric('hashrate_ehs', t)[-1, col]:,.1f} EH/s")
+        cap_text = "no cap" if not np.isfinite(cap) else f"{cap:,.0f} allowed"
+        self.note.set_text(f"{live.dates[t]}: mining {used[-1]:,.0f} MW, AI {ai[-1]:,.0f} MW, {cap_text}")
         # fleet bars
         self._ensure_bars(fleet)
         left = np.zeros(self.band_count)

@@ -130,12 +130,13 @@ def FocusFacts(model, code: str, names: dict, t: int):
     network = sum(f.operating_ths for f in model.fleets.values())
     share = fleet.operating_ths / network * 100 if network > 0 else 0.0
     cap = c.mining_allowance_mw
+    ai_mw = sum(d.served_mw for d in getattr(model, "datacentres", []) if d.country == code)
     present = exchanges_present(model, code)
     pending = exchanges_pending(model, code)
     rows = [
         ("stance", stance_label(c.stance) + (" (mining banned)" if getattr(c, "mining_banned", False) else "")),
         ("hashrate", f"{fleet.operating_ths / 1e6:,.1f} EH/s ({share:.1f}% of network)"),
-        ("power", f"{fleet.operating_mw:,.0f} MW used of "
+        ("power", f"mining {fleet.operating_mw:,.0f} MW, AI {ai_mw:,.0f} MW, curtailed {fleet.curtailed_mw:,.0f} MW, of "
                   + ("no cap" if cap is None else f"{cap:,.0f} MW allowed")
                   + f" at ${c.mining_tariff_usd_per_kwh:.3f}/kWh"),
         ("fleet", f"{fleet.installed_ths / 1e6:,.1f} EH/s installed, "
@@ -150,6 +151,10 @@ def FocusFacts(model, code: str, names: dict, t: int):
         p2p = float(vol[-1]) if len(vol) else 0.0
         rows += [("adoption", f"{c.adoption_rate * 100:.2f}% ({c.adoption_rate * c.population / 1e6:,.1f} M people)"),
                  ("volume", f"{format_usd(total)} per week ({p2p / total * 100 if total else 0:.0f}% P2P)")]
+        remit, crypto = getattr(model, "_remit_usd", {}).get(code, 0.0), getattr(model, "_remit_crypto_usd", {}).get(code, 0.0)
+        if remit > 0:
+            rows.append(("remittances", f"{format_usd(remit)} per week in; {crypto / remit * 100:.1f}% "
+                                        f"({format_usd(crypto)}) over crypto rails"))
     else:
         rows += [("households", "no household layer in this scenario")]
     if getattr(c, "reserve_btc", 0):
