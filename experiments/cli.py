@@ -65,9 +65,13 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", type=Path, help="sweep folder (default: runs/sweeps/<spec name>)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     calibrate = sub.add_parser("calibrate", help="fit parameters to data and write experiments/calibration/")
-    calibrate.add_argument("target", choices=["mining"],
-                           help="mining: the miners' response, fitted to the 2019-2024 hashrate history")
-    calibrate.add_argument("--evaluations", type=_positive, default=60, help="model runs the search may use")
+    calibrate.add_argument("target", choices=["mining", "households"],
+                           help="mining: the miners' response, fitted to the 2019-2024 hashrate history; "
+                                "households: the adoption rule, fitted to measured ownership across countries, "
+                                "and El Salvador's 2021 wallet bonus")
+    calibrate.add_argument("--evaluations", type=_positive,
+                           help="model runs the search may use (mining, default 60) or search steps for El "
+                                "Salvador's bonus (households, default 40)")
     validate = sub.add_parser("validate", help="run the backtests against data and write docs/VALIDATION.md")
     validate.add_argument("--seeds", type=_positive, default=5, help="seeds for the model band (default 5)")
     results = sub.add_parser("results", help="summarise a sweep folder, or query its runs with SQL")
@@ -75,6 +79,10 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--sql", help='DuckDB SQL over the views runs and design, e.g. "SELECT count(*) FROM runs"')
     results.add_argument("--country", default="WORLD", help="country of the summary (default WORLD)")
     results.add_argument("--csv", action="store_true", help="print --sql results as CSV")
+    from experiments.sweep.cli_args import add_analyze_arguments, add_study_arguments
+    add_analyze_arguments(sub.add_parser("analyze", help="outcomes, sensitivity indices, fan charts and PRIM "
+                                                          "for a sweep folder (writes DIR/analysis/)"))
+    add_study_arguments(sub.add_parser("study", help="run a research study (a sweep plus its analysis)"))
     return p
 
 
@@ -89,14 +97,23 @@ def main(argv: list[str] | None = None) -> int:
             from experiments.sweep.runner import main_sweep
             return main_sweep(args, argv)
         if args.command == "calibrate":
+            if args.target == "households":
+                from experiments.calibrate_households import SLV_EVALUATIONS, main as households_main
+                return households_main(args.evaluations or SLV_EVALUATIONS)
             from experiments.calibrate import main as calibrate_main
-            return calibrate_main(args.evaluations)
+            return calibrate_main(args.evaluations or 60)
         if args.command == "validate":
             from experiments.validate import main as validate_main
             return validate_main(args.seeds)
         if args.command == "results":
             from experiments.sweep.results import main_results
             return main_results(args)
+        if args.command == "analyze":
+            from experiments.sweep.analyze import main_analyze
+            return main_analyze(args)
+        if args.command == "study":
+            from experiments.studies import main_study
+            return main_study(args)
         return _run(args, argv)
     except ScenarioError as err:  # includes a sweep's SpecError
         print(f"error: {err}", file=sys.stderr)

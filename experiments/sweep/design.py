@@ -75,6 +75,8 @@ def salib_problem(params: tuple[Parameter, ...] | list[Parameter]) -> tuple[dict
         transforms.append({"name": p.path, "scale": "log10" if p.log else "linear", "integer": p.integer,
                            "low": p.low, "high": p.high})
     problem = {"num_vars": len(params), "names": [p.path for p in params], "bounds": bounds}
+    if any(p.group is not None for p in params):  # SALib groups; an ungrouped parameter is its own group
+        problem["groups"] = [p.group if p.group is not None else p.path for p in params]
     return problem, transforms
 
 

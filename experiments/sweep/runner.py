@@ -165,9 +165,11 @@ def build_manifest(spec: SweepSpec, design: Design, argv: list[str] | None = Non
                    "replicates": spec.replicates, "runs": len(design.table)},
         "salib_problem": design.problem,
         "transforms": design.transforms,
+        "links": {name: list(paths) for name, paths in spec.links},
         "scenario": {"name": spec.scenario_name, "ref": spec.scenario_ref, "sha256": spec.scenario_sha256,
                      "start": spec.start.isoformat(), "until": spec.until.isoformat(),
-                     "households": spec.households},
+                     "households": spec.households, "region": list(spec.region)},
+        "analysis": spec.analysis,
         "versions": vers,
         "git": git,
         "created": now,
@@ -187,7 +189,8 @@ def tasks_for(spec: SweepSpec, design: Design, run_ids: set[str] | None = None) 
         tasks.append(RunTask(run_id=row["run_id"], point=int(row["point"]), replicate=int(row["replicate"]),
                              seed=int(row["seed"]), params=tuple(params.items()), fixed=fixed,
                              scenario=spec.scenario_ref, households=spec.households, until=spec.until,
-                             metrics=spec.metrics, countries=spec.countries, every=spec.every))
+                             metrics=spec.metrics, countries=spec.countries, every=spec.every,
+                             links=spec.links))
     return tasks
 
 
@@ -298,7 +301,8 @@ def _result(fut: Future, task: RunTask) -> dict[str, Any]:
 def _failure_record(task: RunTask, result: dict[str, Any]) -> dict[str, Any]:
     return {
         "run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed,
-        "parameters": dict(task.params), "set": dict(task.fixed), "scenario": task.scenario,
+        "parameters": dict(task.params), "links": {k: list(v) for k, v in task.links}, "set": dict(task.fixed),
+        "scenario": task.scenario,
         "households": task.households, "until": task.until,
         "error_type": result.get("error_type"), "error": result.get("error"),
         "traceback": result.get("traceback"), "seconds": result.get("seconds"), "pid": result.get("pid"),

@@ -44,14 +44,14 @@ DEFAULT_EVERY = 4  # weekly steps: keep about one row a month per metric and cou
 WORLD = "WORLD"
 
 TOP_KEYS = {"description", "scenario", "seed", "replicates", "until", "households", "design", "parameters",
-            "set", "output"}
+            "set", "output", "analysis"}
 DESIGN_KEYS = {
     "grid": {"kind"},
     "lhs": {"kind", "samples"},
     "sobol": {"kind", "samples", "calc_second_order"},
     "morris": {"kind", "trajectories", "levels"},
 }
-PARAM_KEYS = {"values", "low", "high", "log", "integer"}
+PARAM_KEYS = {"values", "low", "high", "log", "integer", "paths", "group"}
 OUTPUT_KEYS = {"metrics", "countries", "every"}
 #: Column names a run file uses for itself; a parameter may not take one.
 RESERVED_COLUMNS = {"run_id", "point", "replicate", "seed", "step", "date", "country", "metric", "value"}
@@ -59,7 +59,13 @@ RESERVED_COLUMNS = {"run_id", "point", "replicate", "seed", "step", "date", "cou
 
 @dataclass(frozen=True)
 class Parameter:
-    """One varied parameter: a list of values (grid) or a range (sampled designs)."""
+    """One varied parameter: a list of values (grid) or a range (sampled designs).
+
+    ``path`` names the design column. It is the scenario path the value goes to, unless
+    ``paths`` is given: then ``path`` is a free name and every run sets each of ``paths``
+    to the same value (linked parameters, e.g. several shocks switched on and off
+    together). ``group`` puts the parameter in a SALib group (Sobol and Morris designs).
+    """
 
     path: str
     values: tuple[Any, ...] | None = None
@@ -67,10 +73,17 @@ class Parameter:
     high: float | None = None
     log: bool = False
     integer: bool = False
+    paths: tuple[str, ...] | None = None
+    group: str | None = None
 
     @property
     def is_range(self) -> bool:
         return self.values is None
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The scenario paths a run sets to this parameter's value."""
+        return self.paths or (self.path,)
 
     def checkpoints(self) -> list[Any]:
         """Every value worth checking against the scenario before any run starts."""
@@ -85,8 +98,14 @@ class Parameter:
 
     def canonical(self) -> dict[str, Any]:
         if self.values is not None:
-            return {"path": self.path, "values": [_jsonable(v) for v in self.values]}
-        return {"path": self.path, "low": self.low, "high": self.high, "log": self.log, "integer": self.integer}
+            out = {"path": self.path, "values": [_jsonable(v) for v in self.values]}
+        else:
+            out = {"path": self.path, "low": self.low, "high": self.high, "log": self.log, "integer": self.integer}
+        if self.paths:  # only when given, so specs without them keep their hash
+            out["paths"] = list(self.paths)
+        if self.group is not None:
+            out["group"] = self.group
+        return out
 
 
 @dataclass(frozen=True)
@@ -128,10 +147,17 @@ class SweepSpec:
     countries: tuple[str, ...]
     every: int
     description: str = ""
+    region: tuple[str, ...] = ()     # the scenario's countries with households
+    analysis: dict[str, Any] | None = None  # the checked [analysis] table (not part of the hash)
 
     @property
     def names(self) -> list[str]:
         return [p.path for p in self.parameters]
+
+    @property
+    def links(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Linked parameters: (design column, the scenario paths it sets)."""
+        return tuple((p.path, p.paths) for p in self.parameters if p.paths)
 
     def canonical(self) -> dict[str, Any]:
         """Everything that decides the numbers a sweep produces, defaults filled in."""
@@ -223,13 +249,18 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
         bad(f"output.{key}", f"unknown key (known: {', '.join(sorted(OUTPUT_KEYS))})", output[key])
     every = _int_field(output, "every", DEFAULT_EVERY, bad, minimum=1, prefix="output.")
 
+    seen_targets: dict[str, str] = {}
     for p in params:
-        if p.path in fixed:
-            bad(f"parameters.{p.path}", "also fixed in [set]; vary it or fix it, not both", p.path)
+        for target in p.targets:
+            if target in fixed:
+                bad(f"parameters.{p.path}", "also fixed in [set]; vary it or fix it, not both", target)
+            if households is not None and target == "run.households":
+                bad(f"parameters.{p.path}", "the spec also sets households; drop one", target)
+            if target in seen_targets:
+                bad(f"parameters.{p.path}", f"sets a path that parameter {seen_targets[target]} sets too", target)
+            seen_targets[target] = p.path
         if p.path in RESERVED_COLUMNS:
             bad(f"parameters.{p.path}", "clashes with a column of the run files", p.path)
-        if households is not None and p.path == "run.households":
-            bad(f"parameters.{p.path}", "the spec also sets households; drop one", p.path)
     if design is not None:
         _check_design_fits(design, params, bad)
 
@@ -242,6 +273,13 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
     if households is not None:
         base_overrides["run.households"] = households
     base = _load(scenario_ref, base_overrides)
+    if isinstance(base, ScenarioError) and params:
+        # A [set] may need a varied parameter to be valid, e.g. market.price.kind = "constant" with
+        # market.price.initial_usd varied: then check against the first value of each parameter.
+        firsts = {t: p.checkpoints()[0] for p in params for t in p.targets}
+        alt = _load(scenario_ref, {**base_overrides, **firsts})
+        if not isinstance(alt, ScenarioError):
+            base, base_overrides = alt, {**base_overrides, **firsts}
     if isinstance(base, ScenarioError):
         for f_, message, value in base.problems:
             bad(_set_field(f_, fixed), f"{message} [{base.file}]", value)
@@ -249,7 +287,7 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
     cfg = base.config
     for p in params:
         for value in p.checkpoints():
-            err = _load(scenario_ref, {**base_overrides, p.path: value})
+            err = _load(scenario_ref, {**base_overrides, **{t: value for t in p.targets}})
             if isinstance(err, ScenarioError):
                 message = "; ".join(_explain(f_, m, p) for f_, m, _ in err.problems)
                 bad(f"parameters.{p.path}", message, value)
@@ -285,6 +323,12 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
         bad("output.metrics", "lists a metric twice", metrics)
     if len(set(countries)) != len(countries):
         bad("output.countries", "lists a country twice", countries)
+    region = tuple(c for c, cc in cfg.countries.items() if cc.has_households)
+    analysis = None
+    if "analysis" in raw and not problems:
+        from experiments.sweep.outcomes import Context, check_analysis
+        ctx = Context(metrics=tuple(metrics), countries=tuple(countries), region=region, start=start, until=until)
+        analysis = check_analysis(raw["analysis"], ctx, bad)
     if problems:
         raise SpecError(where, problems)
 
@@ -293,7 +337,7 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
         scenario_sha256=base.sha256(), seed=seed, replicates=replicates, design=design,
         parameters=tuple(params), fixed=fixed, start=start, until=until,
         households=cfg.run.households, metrics=tuple(metrics), countries=tuple(countries), every=every,
-        description=description)
+        description=description, region=region, analysis=analysis)
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -369,6 +413,18 @@ def _parameter(path: str, table: dict[str, Any], bad) -> Parameter | None:
         if not isinstance(flag, bool):
             bad(f"{where}.{key}", "must be true or false", flag)
             return None
+    paths = table.get("paths")
+    if paths is not None:
+        if (not isinstance(paths, list) or not paths or not all(isinstance(t, str) and t for t in paths)
+                or len(set(paths)) != len(paths)):
+            bad(f"{where}.paths", "a non-empty list of distinct dotted scenario paths", paths)
+            return None
+        paths = tuple(paths)
+    group = table.get("group")
+    if group is not None and (not isinstance(group, str) or not group.strip()):
+        bad(f"{where}.group", "must be a non-empty string", group)
+        return None
+    extra = {"paths": paths, "group": group}
     if "values" in table:
         if "low" in table or "high" in table:
             bad(where, "give either values = [...] or low/high, not both")
@@ -385,7 +441,7 @@ def _parameter(path: str, table: dict[str, Any], bad) -> Parameter | None:
         if len(set(map(repr, values))) != len(values):
             bad(f"{where}.values", "lists a value twice", values)
             return None
-        return Parameter(path, values=tuple(values), integer=integer)
+        return Parameter(path, values=tuple(values), integer=integer, **extra)
     if "low" not in table or "high" not in table:
         bad(where, "give values = [...] or both low and high")
         return None
@@ -404,8 +460,8 @@ def _parameter(path: str, table: dict[str, Any], bad) -> Parameter | None:
         bad(f"{where}.low", "log = true needs low > 0", low)
         return None
     if integer:
-        return Parameter(path, low=int(low), high=int(high), log=log, integer=True)
-    return Parameter(path, low=float(low), high=float(high), log=log)
+        return Parameter(path, low=int(low), high=int(high), log=log, integer=True, **extra)
+    return Parameter(path, low=float(low), high=float(high), log=log, **extra)
 
 
 def _uniform_values(values: list[Any], integer: bool, where: str, bad) -> list[Any] | None:
@@ -457,6 +513,12 @@ def _flatten_set(value: Any, bad) -> dict[str, Any]:
 
 
 def _check_design_fits(design: DesignSettings, params: list[Parameter], bad) -> None:
+    grouped = [p for p in params if p.group is not None]
+    if grouped and design.kind not in ("sobol", "morris"):
+        bad(f"parameters.{grouped[0].path}.group", "groups are for sobol and morris designs", grouped[0].group)
+    elif grouped and len({p.group if p.group is not None else p.path for p in params}) < 2:
+        bad(f"parameters.{grouped[0].path}.group", "groups need at least two groups (a parameter without a "
+                                                   "group is a group of its own)", grouped[0].group)
     if design.kind == "grid":
         for p in params:
             if p.is_range:
@@ -473,11 +535,12 @@ def _check_design_fits(design: DesignSettings, params: list[Parameter], bad) -> 
 
 
 def _explain(scenario_field: str, message: str, p: Parameter) -> str:
-    if message == "unknown key" and scenario_field == p.path:
-        return "no such parameter in the scenario (check the dotted path)"
+    if message == "unknown key" and scenario_field in p.targets:
+        text = "no such parameter in the scenario (check the dotted path)"
+        return f"{scenario_field}: {text}" if p.paths else text
     if p.is_range and not p.integer and "valid integer" in message:
         message += "; this is a whole-number field: add integer = true"
-    return f"{scenario_field}: {message}" if scenario_field and scenario_field != p.path else message
+    return f"{scenario_field}: {message}" if scenario_field and (scenario_field != p.path or p.paths) else message
 
 
 def _int_field(table: dict[str, Any], key: str, default: int | None, bad, *, minimum: int,

@@ -160,6 +160,7 @@ class SweepFolder:
                                     "differs from the design this spec gives now (a sampler changed with a "
                                     "package upgrade?); resume with the original environment or use another --out")
         old.setdefault("sessions", []).append(manifest["session"])
+        old["analysis"] = manifest.get("analysis")  # not part of the hash: the latest [analysis] table wins
         atomic_write_json(self.manifest_path, old)
         return True
 

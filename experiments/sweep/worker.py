@@ -47,9 +47,15 @@ class RunTask:
     metrics: tuple[str, ...]
     countries: tuple[str, ...]
     every: int
+    links: tuple[tuple[str, tuple[str, ...]], ...] = ()  # linked parameters: name -> the paths it sets
 
     def overrides(self) -> dict[str, Any]:
-        return {**dict(self.fixed), **dict(self.params)}
+        out = dict(self.fixed)
+        links = dict(self.links)
+        for name, value in self.params:
+            for path in links.get(name, (name,)):
+                out[path] = value
+        return out
 
 
 def watch_parent(pid: int, interval: float = 1.0) -> None:

@@ -1,0 +1,20 @@
+"""Research studies: each one a sweep (a spec in ``experiments/sweeps/study_*.toml``) plus an analysis.
+
+``crypto-abm study NAME [--quick] [--out DIR] [--workers N]`` or ``python -m experiments.studies.NAME``
+runs one; ``experiments/studies/common.py`` holds what they share. This ``__init__`` imports
+nothing heavy: the command line reads :data:`STUDIES` on every start.
+"""
+
+STUDIES = {
+    "pak_package": "Pakistan's 2025 package vs no package, paired seeds: PAK hashrate share, regional volume",
+    "contagion": "BGD, LKA, AFG, NPL: probability and timing of stance changes by 2030, with/without the package",
+    "tariff_price": "PAK hashrate and MW filled over mining tariff x BTC price",
+    "halving_2028": "dip and recovery of network and regional hashrate around the 2028 halving",
+    "sensitivity": "Morris screening of every behavioural, mining and market parameter, then Sobol on the top ones",
+}
+
+
+def main_study(args) -> int:
+    import importlib
+    module = importlib.import_module(f"experiments.studies.{args.name}")
+    return module.run_cli(args)

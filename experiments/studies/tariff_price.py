@@ -1,0 +1,144 @@
+"""Study 3, tariff_price: Pakistan's hashrate and MW filled over mining tariff x BTC price.
+
+A grid of the tariff of Pakistan's 2,000 MW allocation (``shocks.pak_allocation.
+tariff_usd_per_kwh``) against the BTC price level. The price is held constant over the
+whole run at each level (``market.price.kind = "constant"``, ``market.price.initial_usd``):
+the question is "what if BTC stayed at $X", and a constant price answers it without the
+noise of a random path (62% a year volatility would blur the grid; scaling the historical
+path would need a price shock that the scenario does not have as a parameter). Difficulty
+and hashprice still respond, since the rest of the world's miners grow or idle with the
+price, and the April 2028 halving still halves the subsidy; so each cell also has "before
+the halving" (end of 2027) and "end of 2030" figures.
+
+    crypto-abm study tariff_price [--quick]          python -m experiments.studies.tariff_price
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+from experiments.studies.common import Study, cli, md_table, parse_args, study_dir
+
+NAME = "tariff_price"
+SPEC = "study_tariff_price.toml"
+TARIFF = "shocks.pak_allocation.tariff_usd_per_kwh"
+PRICE = "market.price.initial_usd"
+ALLOCATION_MW = 2000.0
+QUICK = {"replicates": 2, ("parameters", TARIFF, "values"): [0.04, 0.08],
+         ("parameters", PRICE, "values"): [60000, 120000]}
+
+
+def run(quick: bool = False, out=None, workers: int | None = None, progress: bool = True) -> Study:
+    study = Study(NAME, quick, study_dir(NAME, quick, out), workers=workers, progress=progress)
+    study.sweep(study.write_spec(SPEC, QUICK if quick else None))
+    a = study.analyze()
+    p = a.points
+
+    grids = {}
+    for name in ("pak_mw_peak", "pak_mw_2027", "pak_mw_2030", "pak_ehs_2030", "pak_share_2030", "pak_fills_half"):
+        grids[name] = p.pivot(index=TARIFF, columns=PRICE, values=name).sort_index(ascending=False)
+    study.numbers["grids"] = {k: {f"{t:g}": {f"{int(c)}": v for c, v in row.items()} for t, row in g.iterrows()}
+                              for k, g in grids.items()}
+    # the highest tariff at which Pakistan fills half its allocation (mean peak >= 1,000 MW), per price
+    thresholds = []
+    for price in sorted(p[PRICE].unique()):
+        col = grids["pak_mw_peak"][price]
+        ok = col[col >= ALLOCATION_MW / 2]
+        any_mw = col[col > 1.0]
+        thresholds.append({"BTC price (USD)": int(price),
+                           "highest tariff filling >= 1,000 MW": f"{ok.index.max():g}" if len(ok) else "none",
+                           "highest tariff with any mining (> 1 MW)": f"{any_mw.index.max():g}" if len(any_mw)
+                           else "none",
+                           "peak MW at $0.08": float(col.get(0.08, np.nan))})
+    thr = pd.DataFrame(thresholds)
+    study.numbers["thresholds"] = thresholds
+    _heatmaps(study, grids)
+    _lines(study, p)
+
+    def grid_md(name: str, scale: float = 1.0, fmt: str = ".0f") -> str:
+        g = grids[name] * scale
+        g.index = [f"${t:g}/kWh" for t in g.index]
+        g.columns = [f"${int(c) // 1000}k" for c in g.columns]
+        return md_table(g.reset_index().rename(columns={"index": "tariff \\ BTC price"}), fmt)
+
+    summary = [f"${r['BTC price (USD)']:,}: fills >= 1,000 MW up to tariff {r['highest tariff filling >= 1,000 MW']}, "
+               f"mines at all up to {r['highest tariff with any mining (> 1 MW)']}" for r in thresholds]
+    study.numbers["_summary"] = summary
+    body = ["## Question", "",
+            "How much of its 2,000 MW allocation does Pakistan fill, and with how much hashrate, as a function of the "
+            "tariff it charges miners and the BTC price?", "",
+            "## Result", "",
+            "Replicate means per cell. Peak MW used by Pakistan's miners over 2025-2030:", "", grid_md("pak_mw_peak"),
+            "", "MW in use at the end of 2027 (before the April 2028 halving):", "", grid_md("pak_mw_2027"), "",
+            "MW in use at the end of 2030:", "", grid_md("pak_mw_2030"), "",
+            "Pakistan's hashrate at the end of 2030, EH/s:", "", grid_md("pak_ehs_2030", 1.0, ".1f"), "",
+            "Share of replicates in which Pakistan fills at least half the allocation (1,000 MW) at some point:", "",
+            grid_md("pak_fills_half", 1.0, ".2f"), "",
+            "Thresholds (from the replicate means):", "", md_table(thr, ".0f"), "",
+            "![heatmaps](tariff_price_heatmaps.png)", "", "![peak MW by tariff](peak_mw_by_tariff.png)", "",
+            "The PRIM box of `pak_fills_half` over tariff x price, the fan chart of Pakistan's MW and the replicate "
+            "noise are in [sweep/analysis/report.md](sweep/analysis/report.md).", "",
+            "**Price as a constant.** Each cell holds BTC at one price for the whole run (2025-2030), replacing the "
+            "2025 history and its random continuation; the response of the rest of the network (difficulty, "
+            "hashprice) stays endogenous. Cells are therefore comparative statics of the price *level*; the "
+            "baseline's price path (history, then 62%/year volatility) gives a spread around them (see the "
+            "pak_package study for Pakistan's mining under the baseline path).", ""]
+    study.write_report("Pakistan's mining over tariff x BTC price", body,
+                       f"{study.specs['sweep'].households:,} household agents (the minimum): households do not "
+                       "enter mining decisions, so the layer is kept as small as the scenario allows.")
+    return study
+
+
+def _heatmaps(study: Study, grids: dict[str, pd.DataFrame]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    shown = [("pak_mw_peak", "peak MW (of 2,000 allocated)", "viridis"),
+             ("pak_mw_2030", "MW at end of 2030", "viridis"),
+             ("pak_ehs_2030", "EH/s at end of 2030", "magma"),
+             ("pak_fills_half", "P(fills >= 1,000 MW)", "Blues")]
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.3 * len(shown), 4))
+    for ax, (name, title, cmap) in zip(axes, shown):
+        g = grids[name]
+        im = ax.imshow(g.to_numpy(dtype=float), cmap=cmap, aspect="auto")
+        ax.set_xticks(range(len(g.columns)), [f"{int(c) // 1000}k" for c in g.columns], fontsize=7)
+        ax.set_yticks(range(len(g.index)), [f"{t:g}" for t in g.index], fontsize=7)
+        ax.set(xlabel="BTC price (USD, constant)", ylabel="PAK tariff (USD/kWh)", title=title)
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                v = g.iat[i, j]
+                light = np.isfinite(v) and im.norm(v) > 0.55  # a bright cell in viridis/magma, a dark one in Blues
+                dark_text = light if cmap != "Blues" else not light
+                ax.text(j, i, "-" if not np.isfinite(v) else (f"{v:.2f}" if name == "pak_fills_half" else f"{v:.0f}"),
+                        ha="center", va="center", fontsize=6, color="black" if dark_text else "white")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    study.figure(fig, "tariff_price_heatmaps.png")
+
+
+def _lines(study: Study, p: pd.DataFrame) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for i, (price, g) in enumerate(p.groupby(PRICE)):
+        g = g.sort_values(TARIFF)
+        sd = g["pak_mw_peak__sd"].fillna(0).to_numpy()
+        ax.errorbar(g[TARIFF], g["pak_mw_peak"], yerr=sd, marker="o", ms=3, capsize=2, color=f"C{i}",
+                    label=f"${int(price):,}")
+    ax.axhline(ALLOCATION_MW, color="grey", ls=":", label="allocation (2,000 MW)")
+    ax.axvline(0.08, color="grey", ls="--", lw=0.8, label="proposed tariff ~$0.08")
+    ax.set(xlabel="PAK mining tariff (USD/kWh)", ylabel="peak MW in use (mean +- sd over replicates)",
+           title="Pakistan's peak mining load by tariff, one line per constant BTC price")
+    ax.legend(fontsize=7, ncol=2)
+    study.figure(fig, "peak_mw_by_tariff.png")
+
+
+def run_cli(args) -> int:
+    return cli(run, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(parse_args(NAME)))
