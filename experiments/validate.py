@@ -127,12 +127,27 @@ def check_adoption(adoption: AdoptionReport | None) -> list[str]:
     return out
 
 
-def figure(report: Report, path: Path = FIGURE) -> Path:
+def _pyplot(path: Path):
+    """matplotlib's pyplot without a display, with the figure's folder made."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def figure(report: Report, path: Path = FIGURE) -> Path:
+    plt = _pyplot(path)
     band = report.band
     x = pd.to_datetime(pd.Series(band.index))
     fig, ax = plt.subplots(figsize=(10, 5))
@@ -147,18 +162,11 @@ def figure(report: Report, path: Path = FIGURE) -> Path:
     ax.axvline(pd.Timestamp(HALVING), color="grey", ls=":", lw=1)
     ax.set(yscale="log", ylabel="network hashrate, EH/s", title="Backtest: network hashrate 2019-2025")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def figure_el_salvador(slv: ElSalvadorReport, path: Path = FIGURE_SLV) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt = _pyplot(path)
     band = slv.band[slv.band.index >= dt.date(2019, 1, 1)]
     x = pd.to_datetime(pd.Series(band.index))
     fig, ax = plt.subplots(figsize=(10, 4.5))
@@ -174,18 +182,11 @@ def figure_el_salvador(slv: ElSalvadorReport, path: Path = FIGURE_SLV) -> Path:
     ax.axvline(pd.Timestamp(2025, 1, 29), color="grey", ls=":", lw=1)
     ax.set(ylabel="% of people", title="Backtest: El Salvador's legal-tender episode")
     ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def figure_adoption(adoption: AdoptionReport, path: Path = FIGURE_ADOPTION) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt = _pyplot(path)
     pts = adoption.points
     labels = [f"{r.country} {str(r.date)[:7]}" for r in pts.itertuples()]
     x = range(len(pts))
@@ -198,10 +199,7 @@ def figure_adoption(adoption: AdoptionReport, path: Path = FIGURE_ADOPTION) -> P
     ax.set_xticks(list(x), labels, rotation=30, fontsize=8)
     ax.set(ylabel="% of people owning crypto", title="Backtest: cross-country ownership")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def markdown_el_salvador(slv: ElSalvadorReport) -> list[str]:
