@@ -1,5 +1,7 @@
 """The five research studies, each in its ``--quick`` variant, end to end.
 
+About 10-15 s each on 2 free cores (the sensitivity one ~40 s, marked slow).
+
 A quick variant is small (a handful of runs, the minimum household count), so it checks
 the machinery (spec, sweep, analysis, figures, report), not the conclusions. Each writes
 a folder with its spec, its sweep, ``report.md``, figures and ``numbers.json``.
@@ -36,7 +38,6 @@ def test_every_study_is_registered():
     assert set(STUDIES) == {"pak_package", "contagion", "tariff_price", "halving_2028", "sensitivity"}
 
 
-@pytest.mark.slow
 def test_pak_package_quick(tmp_path):
     from experiments.studies import pak_package
     study = pak_package.run(quick=True, out=tmp_path / "s", workers=2, progress=False)
@@ -49,7 +50,6 @@ def test_pak_package_quick(tmp_path):
     assert paired["pak_share_2030"]["mean_off"] == 0
 
 
-@pytest.mark.slow
 def test_contagion_quick(tmp_path):
     from experiments.studies import contagion
     study = contagion.run(quick=True, out=tmp_path / "s", workers=2, progress=False)
@@ -61,7 +61,6 @@ def test_contagion_quick(tmp_path):
         assert -1 <= numbers["countries"][c]["package_effect"]["diff"] <= 1
 
 
-@pytest.mark.slow
 def test_tariff_price_quick_and_its_rerun_resumes(tmp_path, capsys):
     out = tmp_path / "s"
     assert main(["study", "tariff_price", "--quick", "--out", str(out), "--workers", "2", "--quiet"]) == 0
@@ -81,7 +80,6 @@ def test_tariff_price_quick_and_its_rerun_resumes(tmp_path, capsys):
     assert manifest["sessions"][-1]["ran"] == 0
 
 
-@pytest.mark.slow
 def test_halving_2028_quick(tmp_path):
     from experiments.studies import halving_2028
     study = halving_2028.run(quick=True, out=tmp_path / "s", workers=2, progress=False)

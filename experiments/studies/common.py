@@ -127,10 +127,12 @@ class Study:
     def size_text(self) -> str:
         parts = []
         for label, spec in self.specs.items():
-            d = json.loads((self.sweeps[label] / "manifest.json").read_text())["design"]
+            m = json.loads((self.sweeps[label] / "manifest.json").read_text())
+            d = m["design"]
+            wall = sum(float(x.get("seconds") or 0.0) for x in m.get("sessions", []))
             parts.append(f"`{label}`: {d['kind']} design, {d['points']} points x {d['replicates']} replicates = "
-                         f"{d['runs']} runs ({self.runs[label]} finished), {spec.households:,} household agents, "
-                         f"{spec.start} to {spec.until}, root seed {spec.seed}")
+                         f"{d['runs']} runs ({self.runs[label]} finished, {wall / 60:.1f} min of wall time), "
+                         f"{spec.households:,} household agents, {spec.start} to {spec.until}, root seed {spec.seed}")
         return "; ".join(parts)
 
     def reproduce_text(self) -> str:

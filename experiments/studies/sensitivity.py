@@ -18,11 +18,13 @@ parameter in one "screened out" group, which tests the screening: its total inde
 be small. All parameters still vary over their ranges in stage 2 (a grouped parameter
 moves with its group).
 
-Run budget (runs of 2025-2030 at 5,000 household agents, ~1.6 s each on one core of this
-machine; 2 workers): stage 1 ``trajectories`` x (D + 1) points x 2 replicates; stage 2
-N x (G + 2) points x 2 replicates (G groups). Full: 8 trajectories and N = 32, about
-1,800 runs, 25-30 minutes on 2 free cores. ``--quick``: 2 trajectories, one replicate,
-to the end of 2025, 1,800 households, then N = 4 on 3 parameters: ~150 short runs, a minute or two.
+Run budget (runs of 2025-2030 at 5,000 household agents, 2 workers): stage 1
+``trajectories`` x (D + 1) points x 2 replicates, stage 2 N x (G + 2) points x 2
+replicates (G groups). Full: 8 trajectories and N = 32; with the 64 parameters of
+2026-11 that is 1,040 + 960 = 2,000 runs, measured at 43 minutes wall on this machine's 2
+cores while other jobs shared them (about 1.3 s of wall time per run). ``--quick``: 2
+trajectories, one replicate, to the end of 2025, 1,800 households, then N = 4 on 3
+parameters: ~150 short runs, a minute or two.
 
     crypto-abm study sensitivity [--quick]          python -m experiments.studies.sensitivity
 """

@@ -664,7 +664,9 @@ def report_text(a: Analysis, fan_series: list[Series]) -> str:
         "variance over all runs. `noise_share_of_means`: the same within-point variance divided by the number "
         "of replicates, as a share of the variance of the replicate means the indices are computed on (near 1: "
         "the indices mostly see noise). Both are estimates: above 1 means the design points differ less than "
-        "seed noise alone would make them differ.",
+        "seed noise alone would make them differ. With common random numbers, Morris and Sobol compare points "
+        "run with the same seed, so the indices see less noise than these shares suggest; the indices "
+        "recomputed from single replicates (below) show how far the seed actually moves them.",
         "",
         _md_table(a.noise),
         "",
