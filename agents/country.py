@@ -28,9 +28,9 @@ its cause by the model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import datetime as dt
 import math
+from typing import TYPE_CHECKING
 
 import mesa
 
@@ -70,6 +70,7 @@ class Country(mesa.Agent):
         self.winter_peak_month = cfg.winter_peak_month
         self.aml_oversight = cfg.aml_oversight
         self.reserve_btc = cfg.reserve_btc
+        self.reserve_programmes: list[tuple[str, float, dt.date | None]] = []  # (shock id, BTC/week, until)
         self.signals: list[tuple[float, float, float]] = []  # (time in weeks, strength, half-life)
         # Updated by the model each step.
         self.adoption_rate = self.ownership_pct / 100.0

@@ -297,8 +297,20 @@ class EnergyAllocation(_ShockBase):
 
 
 class ReservePurchase(_ShockBase):
+    """A state buys ``btc`` on the date and, with ``btc_per_week``, keeps buying at that pace
+    until ``until`` (or the end of the run): El Salvador's daily purchases, for example."""
     kind: Literal["reserve_purchase"]
-    btc: NonNeg
+    btc: NonNeg = 0.0
+    btc_per_week: NonNeg = 0.0
+    until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _programme(self) -> "ReservePurchase":
+        if self.until is not None and self.btc_per_week == 0:
+            raise ValueError("until is for recurring purchases: set btc_per_week too")
+        if self.until is not None and self.until <= self.date:
+            raise ValueError(f"until ({self.until}) must come after the shock's date ({self.date})")
+        return self
 
 
 class AllianceEdge(_ShockBase):

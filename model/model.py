@@ -176,6 +176,17 @@ class CryptoAdoptionModel(mesa.Model):
             if c.power_emergency_until is not None and c.power_emergency_until <= upto:
                 c.power_emergency_until = None
                 self._log(code, "power_emergency_end", None, None, "power emergency ended: mining may draw power again")
+            self._buy_reserves(c, upto)
+
+    def _buy_reserves(self, c, upto: dt.date) -> None:
+        """Recurring state purchases: a step's worth of each programme, which ends after its date."""
+        for programme in list(c.reserve_programmes):
+            sid, per_week, until = programme
+            if until is not None and until < upto:
+                c.reserve_programmes.remove(programme)
+                self._log(c.code, "reserve_programme_end", per_week, 0, f"shock {sid}: purchases end on {until}")
+                continue
+            c.reserve_btc += per_week * self.step_days / 7.0
 
     def _apply_dated(self, after: dt.date, upto: dt.date) -> None:
         for sid, shock in self.config.shocks.items():
@@ -198,6 +209,9 @@ class CryptoAdoptionModel(mesa.Model):
             elif shock.kind == "reserve_purchase":
                 old = c.reserve_btc
                 c.reserve_btc += shock.btc
+                if shock.btc_per_week > 0:
+                    c.reserve_programmes.append((sid, shock.btc_per_week, shock.until))
+                    cause += f" (then {shock.btc_per_week:g} BTC a week until {shock.until or 'the end'})"
                 self._log(c.code, "reserve", old, c.reserve_btc, cause)
             elif shock.kind == "alliance_edge":
                 self.country_graph.add_edge(c.code, shock.partner, key=sid, kind="alliance", weight=shock.weight)
