@@ -13,8 +13,9 @@ Each step, in this order:
    mining and have room), ``underground_share`` keeps running illegally and is seized at
    the host's ``mining_enforcement_per_year``, the rest exits. Orders in the pipeline
    are cancelled. When the ban ends, the underground fleet becomes legal again.
-3. **Operate.** A vintage runs when the hashprice beats its power cost,
-   ``J/TH x PUE x 24 h x tariff``; sites' tariffs spread by ``+-cost_spread`` around the
+3. **Operate.** A vintage runs when the hashprice beats its cash operating cost, the
+   power bill ``J/TH x PUE x 24 h x tariff`` over ``power_share_of_cash_cost`` (power is
+   ~80% of miners' cash costs, CCAF 2025); sites' tariffs spread by ``+-cost_spread`` around the
    country's, so a vintage switches off gradually, and each week miners close only
    ``switch_share_per_week`` of the gap between the share running and the share that
    pays (curtailment and restart take time; without it the fleet and difficulty
@@ -58,6 +59,12 @@ def energy_cost_usd_per_th_day(efficiency_j_per_th, pue: float, tariff_usd_per_k
     return np.asarray(efficiency_j_per_th) * pue * KWH_PER_TH_DAY_PER_J * tariff_usd_per_kwh
 
 
+def cash_cost_usd_per_th_day(efficiency_j_per_th, cfg: MiningConfig, tariff_usd_per_kwh: float):
+    """Cash operating cost of one TH/s for a day: power, plus the other cash costs (staff,
+    maintenance, hosting), which ``power_share_of_cash_cost`` sizes from the power bill."""
+    return energy_cost_usd_per_th_day(efficiency_j_per_th, cfg.pue, tariff_usd_per_kwh) / cfg.power_share_of_cash_cost
+
+
 def power_mw(ths, efficiency_j_per_th, pue: float) -> float:
     """Wall power of a fleet: TH/s x J/TH = W, times PUE."""
     return float(np.sum(np.asarray(ths) * np.asarray(efficiency_j_per_th)) * pue / W_PER_MW)
@@ -69,7 +76,7 @@ def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, 
 
 
 def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: float) -> np.ndarray:
-    """Share of a vintage that covers its power cost.
+    """Share of a vintage that covers its cash operating cost.
 
     Sites of one vintage pay tariffs spread uniformly within ``+-spread`` of the mean, so
     the share running rises linearly from 0 (revenue at ``(1 - spread) x cost``) to 1
@@ -162,7 +169,7 @@ class MinerFleet(mesa.Agent):
 
     def wanted_mw(self, hashprice_usd_per_ph_day: float, tariff: float, cfg: MiningConfig) -> float:
         """MW the legal fleet would draw at a hashprice, with no cap."""
-        cost = energy_cost_usd_per_th_day(self.eff, cfg.pue, tariff)
+        cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
         share = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
         return power_mw(share * self.legal_ths, self.eff, cfg.pue)
 
@@ -174,7 +181,7 @@ class MinerFleet(mesa.Agent):
     def supply_ths(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
                    cfg: MiningConfig) -> float:
         """TH/s this fleet would run at a given hashprice (no switching delay)."""
-        cost = energy_cost_usd_per_th_day(self.eff, cfg.pue, tariff)
+        cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
         share = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
         legal = share * self.legal_ths
         mw = power_mw(legal, self.eff, cfg.pue)
@@ -184,10 +191,10 @@ class MinerFleet(mesa.Agent):
     def operate(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
                 cfg: MiningConfig, dt_years: float, step_days: float, enforcement_per_year: float,
                 revenue_hashprice_usd_per_ph_day: float | None = None) -> None:
-        """Run the vintages that cover their power cost at ``hashprice``; idle (and retire)
+        """Run the vintages that cover their cash operating cost at ``hashprice``; idle (and retire)
         the others. Revenue is earned at ``revenue_hashprice`` (the difficulty's), which
         defaults to the same hashprice."""
-        cost = energy_cost_usd_per_th_day(self.eff, cfg.pue, tariff)
+        cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
         target = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / 7.0)
         on = self.running + speed * (target - self.running)
@@ -214,7 +221,7 @@ class MinerFleet(mesa.Agent):
               frontier_j_per_th: float, cfg: MiningConfig, dt_years: float, step: int,
               lead_steps: int) -> float:
         """Order new frontier machines; returns the MW ordered."""
-        cost = float(energy_cost_usd_per_th_day(frontier_j_per_th, cfg.pue, tariff))
+        cost = float(cash_cost_usd_per_th_day(frontier_j_per_th, cfg, tariff))
         a = attractiveness(hashprice_usd_per_ph_day, cost, cfg)
         if a <= 0:
             return 0.0

@@ -37,7 +37,7 @@ FIGURE_SLV = PROJECT_ROOT / "docs" / "figures" / "validation_el_salvador.png"
 FIGURE_ADOPTION = PROJECT_ROOT / "docs" / "figures" / "validation_adoption.png"
 
 # Bounds a backtest must stay within (checked by the tests): log-RMSE, halving dip.
-BOUNDS = {"rmse_log_fit": 0.30, "rmse_log_test": 0.30, "dip_min": -0.40, "dip_max": 0.05,
+BOUNDS = {"rmse_log_fit": 0.30, "rmse_log_test": 0.30, "dip_min": -0.40, "dip_max": -0.01,
           "volume_ratio_low": 0.1, "volume_ratio_high": 10.0,
           # El Salvador (logit RMSE of the yearly share; the model's 2024 share over its 2021 share)
           "slv_rmse_logit_fit": 0.30, "slv_rmse_logit_test": 0.90, "slv_decay_max": 0.75,
@@ -360,11 +360,19 @@ def markdown(report: Report) -> str:
         f"{d['trough_ehs']:.0f} EH/s within 2.5 months ({d['dip']:+.1%}); above the pre-halving "
         f"level {weeks}. Bound: between {BOUNDS['dip_min']:+.0%} and {BOUNDS['dip_max']:+.0%}.",
         "",
-        "The model does not reproduce the ~10% dip: its fleet before the halving is smaller",
-        "than the data's (the pre-halving error above), so fewer machines are pushed below",
-        "break-even, and fees are a constant 0.33 BTC per block in this backtest where the",
-        "halving month saw fee spikes. The bound guards against drift; it is not a pass on",
-        "this pattern. Treat the model's short-run response to a halving as weak evidence.",
+        "Machines switch off when the hashprice no longer covers their cash operating cost (power",
+        "over its 80% share of cash costs, CCAF 2025), so the halving pushes the older vintages",
+        "off, but the model's dip is shallower than the data's and its recovery slower. What we",
+        "measured (seed 0, 2026-11-21): the depth depends on two assumed parameters that the",
+        "level fit cannot identify, the switching speed (`switch_share_per_week` 0.6 instead of",
+        "0.3 gave -6.5%) and the spread of sites' tariffs (`cost_spread` 0.4 instead of 0.25 gave",
+        "-4.7%); we left them assumed rather than fit two parameters to one dip. The recovery",
+        "needs machines ordered at post-halving hashprices: the model orders on today's margin",
+        "over cash cost above a fitted hurdle, which the post-halving hashprice barely clears,",
+        "while real miners kept deploying (737 EH/s by October 2024), on expectations the model",
+        "does not have. Fees are a constant 0.33 BTC per block here, where the halving month saw",
+        "fee spikes. The bound guards against drift; treat the model's short-run response to a",
+        "halving as weak evidence.",
         "",
     ]
     if report.el_salvador is not None:

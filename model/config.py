@@ -87,6 +87,7 @@ class MiningConfig(Strict):
     frontier_efficiency_j_per_th: Pos
     efficiency_improvement_per_year: Prob
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
+    power_share_of_cash_cost: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     cost_spread: Prob = 0.25
     switch_share_per_week: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
     hurdle_margin: NonNeg

@@ -361,7 +361,8 @@ class CryptoAdoptionModel(mesa.Model):
             centres = [d for d in self.datacentres if d.country == code]
             wanted = fleet.wanted_mw(hashprice, c.mining_tariff_usd_per_kwh, cfg)
             bids = [(str(i), d.built_mw(self.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
-            self._mining_bid[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue)
+            self._mining_bid[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue,
+                                                             cfg.power_share_of_cash_cost)
             bids.append(("mining", wanted, self._mining_bid[code]))
             served = merit_order(cap, bids)
             for i, d in enumerate(centres):

@@ -47,7 +47,9 @@ def merit_order(cap_mw: float | None, bids: list[tuple[str, float, float]]) -> d
     return served
 
 
-def mining_bid_usd_per_mwh(hashprice_usd_per_ph_day: float, efficiency_j_per_th: float, pue: float) -> float:
-    """What one MWh earns a miner: revenue per TH-day over the MWh a TH-day uses."""
+def mining_bid_usd_per_mwh(hashprice_usd_per_ph_day: float, efficiency_j_per_th: float, pue: float,
+                           power_share_of_cash_cost: float = 1.0) -> float:
+    """The most a miner can pay for a MWh: revenue per TH-day over the MWh a TH-day uses,
+    less the other cash costs that come with it (power is ``power_share_of_cash_cost`` of them)."""
     mwh_per_th_day = efficiency_j_per_th * pue * 24.0 / 1e6
-    return hashprice_usd_per_ph_day / 1000.0 / mwh_per_th_day
+    return hashprice_usd_per_ph_day / 1000.0 / mwh_per_th_day * power_share_of_cash_cost

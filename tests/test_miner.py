@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from agents.miner import (MinerFleet, attractiveness, choose_destination, clearing_hashprice,
-                          energy_cost_usd_per_th_day, power_mw, running_share)
+from agents.miner import (MinerFleet, attractiveness, cash_cost_usd_per_th_day, choose_destination,
+                          clearing_hashprice, energy_cost_usd_per_th_day, power_mw, running_share)
 from conftest import MIN_HOUSEHOLDS, series, wide, write_scenario
 from model import build_model
 
@@ -30,9 +30,9 @@ def cfg(host):
     return host.config.mining
 
 
-def hashprice_at(ratio: float, eff: float, pue: float, tariff: float = TARIFF) -> float:
-    """The hashprice (USD/PH/day) at which revenue per TH is ``ratio`` x its power cost."""
-    return ratio * float(energy_cost_usd_per_th_day(eff, pue, tariff)) * 1000.0
+def hashprice_at(ratio: float, eff: float, cfg, tariff: float = TARIFF) -> float:
+    """The hashprice (USD/PH/day) at which revenue per TH is ``ratio`` x its cash operating cost."""
+    return ratio * float(cash_cost_usd_per_th_day(eff, cfg, tariff)) * 1000.0
 
 
 def operate(fleet, hashprice, cfg, allowance=None, enforcement=0.0, tariff=TARIFF):
@@ -48,6 +48,18 @@ def test_energy_cost_and_power_follow_their_units():
     # 1e6 TH/s at 20 J/TH = 20 MW at the chip, 22 MW at the wall.
     assert power_mw(1e6, 20.0, 1.1) == pytest.approx(22.0)
     assert power_mw([1e6, 2e6], [20.0, 10.0], 1.0) == pytest.approx(40.0)
+
+
+def test_cash_cost_adds_the_other_costs_to_the_power_bill(cfg):
+    """Power is ``power_share_of_cash_cost`` of the cash cost, so a machine whose revenue
+    beats its power bill by 10% still idles when power is 80% of its costs."""
+    assert float(cash_cost_usd_per_th_day(20.0, cfg, 0.05)) == pytest.approx(
+        float(energy_cost_usd_per_th_day(20.0, cfg.pue, 0.05)) / cfg.power_share_of_cash_cost)
+    revenue = 1.1 * float(energy_cost_usd_per_th_day(20.0, cfg.pue, 0.05))
+    power_only = cfg.model_copy(update={"power_share_of_cash_cost": 1.0, "cost_spread": 0.0})
+    with_other_costs = cfg.model_copy(update={"power_share_of_cash_cost": 0.8, "cost_spread": 0.0})
+    assert running_share(revenue, cash_cost_usd_per_th_day(20.0, power_only, 0.05), 0.0) == 1.0
+    assert running_share(revenue, cash_cost_usd_per_th_day(20.0, with_other_costs, 0.05), 0.0) == 0.0
 
 
 def test_running_share_ramps_linearly_across_the_tariff_spread():
@@ -80,7 +92,7 @@ def test_attractiveness_is_zero_up_to_the_hurdle_and_saturates(cfg):
 def test_unprofitable_fleet_switches_off_gradually_then_idle_machines_retire(host, cfg):
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
-    hp = hashprice_at(0.5, eff, cfg.pue)  # revenue is half the power cost: nothing pays
+    hp = hashprice_at(0.5, eff, cfg)  # revenue is half the cash cost: nothing pays
     operate(fleet, hp, cfg)
     # One week closes switch_share_per_week of the gap to zero, no more.
     assert fleet.operating_ths == pytest.approx(1e6 * (1.0 - cfg.switch_share_per_week))
@@ -102,7 +114,7 @@ def test_unprofitable_fleet_switches_off_gradually_then_idle_machines_retire(hos
 def test_profitable_fleet_keeps_running_and_does_not_retire(host, cfg):
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
-    hp = hashprice_at(2.0, eff, cfg.pue)
+    hp = hashprice_at(2.0, eff, cfg)
     for _ in range(20):
         operate(fleet, hp, cfg)
     assert fleet.operating_ths == pytest.approx(1e6)
@@ -115,7 +127,7 @@ def test_only_the_vintages_that_do_not_pay_switch_off(host, cfg):
     fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.5), (15.0, 0.5)])
     # Revenue is 1.4 x the power cost of the 15 J/TH vintage (all its sites pay) and
     # 0.7 x that of the 30 J/TH one (none of its sites pays, with a +-25% spread).
-    hp = hashprice_at(1.4, 15.0, cfg.pue)
+    hp = hashprice_at(1.4, 15.0, cfg)
     for _ in range(80):
         operate(fleet, hp, cfg)
     assert fleet.running[0] < 1e-6
@@ -125,7 +137,7 @@ def test_only_the_vintages_that_do_not_pay_switch_off(host, cfg):
 
 def test_allowance_caps_legal_operation(host, cfg):
     eff = 20.0
-    hp = hashprice_at(3.0, eff, cfg.pue)
+    hp = hashprice_at(3.0, eff, cfg)
     installed_mw = power_mw(1e6, eff, cfg.pue)  # 22 MW
     for allowance in (None, 50.0, 10.0, 0.0):
         fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
@@ -138,7 +150,7 @@ def test_allowance_caps_legal_operation(host, cfg):
 def test_machines_held_back_by_the_allowance_do_not_retire(host, cfg):
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
-    hp = hashprice_at(3.0, eff, cfg.pue)
+    hp = hashprice_at(3.0, eff, cfg)
     for _ in range(52):
         operate(fleet, hp, cfg, allowance=5.0)  # a quarter of the 22 MW installed
     assert fleet.operating_mw == pytest.approx(5.0)
@@ -147,7 +159,7 @@ def test_machines_held_back_by_the_allowance_do_not_retire(host, cfg):
 
 def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance(host, cfg):
     frontier = 13.5
-    hp = hashprice_at(5.0, frontier, cfg.pue)  # far above the hurdle
+    hp = hashprice_at(5.0, frontier, cfg)  # far above the hurdle
     # With an absurd fill rate the first order takes exactly the free MW, the next nothing.
     greedy = cfg.model_copy(update={"fill_per_year": 1e6})
     fleet = MinerFleet(host, "TST", 0.0, [(frontier, 1.0)])
@@ -180,7 +192,7 @@ def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance
 
 def test_uncapped_orders_scale_with_the_installed_fleet(host, cfg):
     frontier = 13.5
-    hp = hashprice_at(5.0, frontier, cfg.pue)
+    hp = hashprice_at(5.0, frontier, cfg)
     small = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
     big = MinerFleet(host, "TST", 2e6, [(20.0, 1.0)])
     a = small.order(hp, TARIFF, None, frontier, cfg, DT, 0, 4)
@@ -195,10 +207,10 @@ def test_uncapped_orders_scale_with_the_installed_fleet(host, cfg):
 def test_no_orders_when_margin_is_below_the_hurdle(host, cfg, allowance):
     frontier = 13.5
     fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
-    below = hashprice_at(1.0 + cfg.hurdle_margin - 0.05, frontier, cfg.pue)
+    below = hashprice_at(1.0 + cfg.hurdle_margin - 0.05, frontier, cfg)
     assert fleet.order(below, TARIFF, allowance, frontier, cfg, DT, 0, 4) == 0.0
     assert fleet.pipeline == []
-    above = hashprice_at(1.0 + cfg.hurdle_margin + 0.05, frontier, cfg.pue)
+    above = hashprice_at(1.0 + cfg.hurdle_margin + 0.05, frontier, cfg)
     assert fleet.order(above, TARIFF, allowance, frontier, cfg, DT, 0, 4) > 0.0
     assert len(fleet.pipeline) == 1
     arrival, ths, eff = fleet.pipeline[0]
@@ -219,7 +231,7 @@ def test_arrivals_join_the_fleet_at_their_step(host, cfg):
 # ------------------------------------------------------------------ clearing hashprice
 def test_supply_is_what_operate_would_converge_to(host, cfg):
     fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.5), (15.0, 0.5)])
-    hps = [hashprice_at(r, 15.0, cfg.pue) for r in (0.2, 1.0, 1.4, 2.2, 5.0)]
+    hps = [hashprice_at(r, 15.0, cfg) for r in (0.2, 1.0, 1.4, 2.2, 5.0)]
     supplies = [fleet.supply_ths(hp, TARIFF, None, cfg) for hp in hps]
     assert supplies[0] == 0.0 and supplies[-1] == pytest.approx(2e6)
     assert all(a <= b for a, b in zip(supplies, supplies[1:]))
@@ -278,7 +290,7 @@ def test_ban_splits_the_fleet_by_relocate_and_underground_shares(host, cfg, relo
 def test_underground_fleet_ignores_the_allowance_and_is_seized_at_the_enforcement_rate(host, cfg):
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)], underground=True)
-    hp = hashprice_at(3.0, eff, cfg.pue)
+    hp = hashprice_at(3.0, eff, cfg)
     operate(fleet, hp, cfg, allowance=0.0, enforcement=2.0)
     kept = math.exp(-2.0 * DT)
     assert fleet.underground_ths.sum() == pytest.approx(1e6 * kept)
