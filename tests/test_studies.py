@@ -1,4 +1,4 @@
-"""The five research studies, each in its ``--quick`` variant, end to end.
+"""The six research studies, each in its ``--quick`` variant, end to end.
 
 About 10-15 s each on 2 free cores (the sensitivity one ~40 s, marked slow).
 
@@ -35,7 +35,7 @@ def _check_folder(out: Path, name: str, figures: list[str]) -> dict:
 
 
 def test_every_study_is_registered():
-    assert set(STUDIES) == {"pak_package", "contagion", "tariff_price", "halving_2028", "sensitivity"}
+    assert set(STUDIES) == {"pak_package", "contagion", "tariff_price", "halving_2028", "sensitivity", "ai_demand"}
 
 
 def test_pak_package_quick(tmp_path):
@@ -88,6 +88,32 @@ def test_halving_2028_quick(tmp_path):
         effect = numbers["measures"][key]["effect"]
         assert effect["pairs"] == 4
         assert 0 < effect["+12 mo: median"] <= 1.05  # a halving does not raise hashrate
+
+
+def test_ai_demand_quick(tmp_path, capsys):
+    from experiments.sweep.results import query
+    out = tmp_path / "s"
+    assert main(["study", "ai_demand", "--quick", "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    assert "ai_demand: wrote" in capsys.readouterr().out
+    numbers = _check_folder(out, "ai_demand", ["ai_demand_heatmaps.png", "mining_mw_by_ai_load.png",
+                                               "mw_over_time.png"])
+    grids = numbers["grids"]
+    assert set(grids["pak_mw_mean"]) == {"0.03", "0.08"} and set(grids["pak_mw_mean"]["0.03"]) == {"0", "1500"}
+    for tariff in ("0.03", "0.08"):
+        assert grids["pak_ai_mw_mean"][tariff]["0"] == 0          # no AI load, no AI served
+        assert 0 < grids["pak_ai_mw_mean"][tariff]["1500"] <= 1500
+        assert grids["power_sales_usd_m"][tariff]["1500"] > 0
+    # at $0.03 mining uses much of the allocation without AI, and AI crowds it out (paired, same seeds)
+    assert grids["pak_mw_mean"]["0.03"]["0"] > 500
+    crowd = numbers["paired"]["0.03"]["1500"]["pak_mw_mean"]
+    assert crowd["n"] == 2 and crowd["diff"] < 0 and crowd["ci_low"] <= crowd["diff"] <= crowd["ci_high"]
+    # mining and AI together never exceed the 2,000 MW allocation, in any week of any run
+    peak = query(out / "sweep", "SELECT max(v) AS v FROM (SELECT sum(value) AS v FROM runs WHERE country = 'PAK' "
+                                "AND metric IN ('mining_power_mw', 'ai_power_mw') GROUP BY run_id, step)")
+    assert 1000 < peak["v"].iloc[0] <= 2000 + 1e-6
+    report = (out / "report.md").read_text()
+    assert "State's power sales under the allocation" in report and "no tax" in report
+    assert "| $0.03 | 1,500 |" in report  # the paired crowd-out table
 
 
 @pytest.mark.slow

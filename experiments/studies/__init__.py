@@ -11,6 +11,7 @@ STUDIES = {
     "tariff_price": "PAK hashrate and MW filled over mining tariff x BTC price",
     "halving_2028": "dip and recovery of network and regional hashrate around the 2028 halving",
     "sensitivity": "Morris screening of every behavioural, mining and market parameter, then Sobol on the top ones",
+    "ai_demand": "PAK mining MW, hashrate share and revenue under its 2,000 MW over AI load x mining tariff",
 }
 
 

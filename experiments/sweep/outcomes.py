@@ -458,6 +458,8 @@ def load_panel(folder, pairs: set[tuple[str, str]], run_ids: list[str] | None = 
         con.close()
     if run_ids is None:
         run_ids = sorted(df["run_id"].unique())
+    else:
+        df = df[df["run_id"].isin(run_ids)]
     steps = np.sort(df["step"].unique())
     by_step = df.drop_duplicates("step").set_index("step")["date"]
     dates = pd.DatetimeIndex(pd.to_datetime(by_step.reindex(steps).to_numpy()))
