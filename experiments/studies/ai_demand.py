@@ -31,13 +31,12 @@ import sys
 import numpy as np
 import pandas as pd
 
-from experiments.studies.common import Study, cli, md_table, overlay_fans, paired_ci, parse_args, study_dir
+from experiments.studies.common import (PAK_ALLOCATION_MW as ALLOCATION_MW, PAK_TARIFF as TARIFF, Study, cli,
+                                        heatmaps, md_table, overlay_fans, paired_ci, parse_args, study_dir)
 
 NAME = "ai_demand"
 SPEC = "study_ai_demand.toml"
 AI = "shocks.pak_ai_phase1.mw"
-TARIFF = "shocks.pak_allocation.tariff_usd_per_kwh"
-ALLOCATION_MW = 2000.0
 PROPOSED_TARIFF = 0.08
 MIN_MW = 100.0   # "mining survives": a mean of at least this many MW over the window
 HOURS_PER_YEAR = 8760.0
@@ -208,23 +207,10 @@ def what_it_shows(grids: dict[str, pd.DataFrame], paired: dict, runs: pd.DataFra
 
 
 def _heatmaps(study: Study, grids: dict[str, pd.DataFrame]) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    shown = ["pak_mw_mean", "pak_ai_mw_mean", "pak_share_end", "power_sales_usd_m"]
-    titles = ["mining MW (mean)", "AI MW served (mean)", "PAK hashrate share at end, %", "power sales, USD m/yr"]
-    fig, axes = plt.subplots(1, len(shown), figsize=(4.3 * len(shown), 4))
-    for ax, name, title in zip(axes, shown, titles):
-        g = grids[name] * GRIDS[name][1]
-        im = ax.imshow(g.to_numpy(dtype=float), cmap="viridis", aspect="auto")
-        ax.set_xticks(range(len(g.columns)), [f"{int(c):,}" for c in g.columns], fontsize=7)
-        ax.set_yticks(range(len(g.index)), [f"{t:g}" for t in g.index], fontsize=7)
-        ax.set(xlabel="AI load (MW)", ylabel="PAK mining tariff (USD/kWh)", title=title)
-        for (i, j), v in np.ndenumerate(g.to_numpy(dtype=float)):
-            ax.text(j, i, f"{v:{GRIDS[name][2]}}", ha="center", va="center", fontsize=6,
-                    color="black" if im.norm(v) > 0.55 else "white")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-    study.figure(fig, "ai_demand_heatmaps.png")
+    shown = {"pak_mw_mean": "mining MW (mean)", "pak_ai_mw_mean": "AI MW served (mean)",
+             "pak_share_end": "PAK hashrate share at end, %", "power_sales_usd_m": "power sales, USD m/yr"}
+    heatmaps(study, [(grids[k] * GRIDS[k][1], title, "viridis", GRIDS[k][2]) for k, title in shown.items()],
+             "ai_demand_heatmaps.png", "AI load (MW)", "PAK mining tariff (USD/kWh)")
 
 
 def _lines(study: Study, runs: pd.DataFrame) -> None:

@@ -40,6 +40,9 @@ SPECS = PROJECT_ROOT / "experiments" / "sweeps"
 #: The seven dated shocks of Pakistan's 2025 package, switched on and off together.
 PAK_PACKAGE = ("pak_council_proposal", "pak_council", "pak_pdaa", "pak_allocation", "pak_reserve", "pak_vao",
                "pak_slv_alliance")
+#: Pakistan's 2,000 MW allocation (shock ``pak_allocation``) and the path of its mining tariff.
+PAK_TARIFF = "shocks.pak_allocation.tariff_usd_per_kwh"
+PAK_ALLOCATION_MW = 2000.0
 COUNTRY_NAMES = {"PAK": "Pakistan", "IND": "India", "BGD": "Bangladesh", "LKA": "Sri Lanka", "AFG": "Afghanistan",
                  "NPL": "Nepal", "BTN": "Bhutan", "MDV": "Maldives", "SLV": "El Salvador"}
 
@@ -325,4 +328,27 @@ def overlay_fans(study: Study, a: Analysis, series: list[str], split: str, label
             ax.set_ylabel(ylabels[s.metric])
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
+    return study.figure(fig, name)
+
+
+def heatmaps(study: Study, panels: list[tuple[pd.DataFrame, str, str, str]], name: str, xlabel: str,
+             ylabel: str, xtick: str = "{:,.0f}") -> Path:
+    """A row of annotated heatmaps of grids (rows: y values, columns: x values), one per
+    (grid, title, colour map, number format); the text is dark on light cells."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels), 4), squeeze=False)
+    for ax, (g, title, cmap, fmt) in zip(axes[0], panels):
+        values = g.to_numpy(dtype=float)
+        im = ax.imshow(values, cmap=cmap, aspect="auto")
+        ax.set_xticks(range(len(g.columns)), [xtick.format(c) for c in g.columns], fontsize=7)
+        ax.set_yticks(range(len(g.index)), [f"{t:g}" for t in g.index], fontsize=7)
+        ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+        for (i, j), v in np.ndenumerate(values):
+            light = np.isfinite(v) and im.norm(v) > 0.55  # a bright cell in viridis/magma, a dark one in Blues
+            dark_text = light if cmap != "Blues" else not light
+            ax.text(j, i, "-" if not np.isfinite(v) else f"{v:{fmt}}", ha="center", va="center", fontsize=6,
+                    color="black" if dark_text else "white")
+        fig.colorbar(im, ax=ax, shrink=0.8)
     return study.figure(fig, name)

@@ -20,13 +20,12 @@ import sys
 import numpy as np
 import pandas as pd
 
-from experiments.studies.common import Study, cli, md_table, parse_args, study_dir
+from experiments.studies.common import (PAK_ALLOCATION_MW as ALLOCATION_MW, PAK_TARIFF as TARIFF, Study, cli,
+                                        heatmaps, md_table, parse_args, study_dir)
 
 NAME = "tariff_price"
 SPEC = "study_tariff_price.toml"
-TARIFF = "shocks.pak_allocation.tariff_usd_per_kwh"
 PRICE = "market.price.initial_usd"
-ALLOCATION_MW = 2000.0
 QUICK = {"replicates": 2, ("parameters", TARIFF, "values"): [0.04, 0.08],
          ("parameters", PRICE, "values"): [60000, 120000]}
 
@@ -93,29 +92,12 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
 
 
 def _heatmaps(study: Study, grids: dict[str, pd.DataFrame]) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    shown = [("pak_mw_peak", "peak MW (of 2,000 allocated)", "viridis"),
-             ("pak_mw_2030", "MW at end of 2030", "viridis"),
-             ("pak_ehs_2030", "EH/s at end of 2030", "magma"),
-             ("pak_fills_half", "P(fills >= 1,000 MW)", "Blues")]
-    fig, axes = plt.subplots(1, len(shown), figsize=(4.3 * len(shown), 4))
-    for ax, (name, title, cmap) in zip(axes, shown):
-        g = grids[name]
-        im = ax.imshow(g.to_numpy(dtype=float), cmap=cmap, aspect="auto")
-        ax.set_xticks(range(len(g.columns)), [f"{int(c) // 1000}k" for c in g.columns], fontsize=7)
-        ax.set_yticks(range(len(g.index)), [f"{t:g}" for t in g.index], fontsize=7)
-        ax.set(xlabel="BTC price (USD, constant)", ylabel="PAK tariff (USD/kWh)", title=title)
-        for i in range(g.shape[0]):
-            for j in range(g.shape[1]):
-                v = g.iat[i, j]
-                light = np.isfinite(v) and im.norm(v) > 0.55  # a bright cell in viridis/magma, a dark one in Blues
-                dark_text = light if cmap != "Blues" else not light
-                ax.text(j, i, "-" if not np.isfinite(v) else (f"{v:.2f}" if name == "pak_fills_half" else f"{v:.0f}"),
-                        ha="center", va="center", fontsize=6, color="black" if dark_text else "white")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-    study.figure(fig, "tariff_price_heatmaps.png")
+    shown = [("pak_mw_peak", "peak MW (of 2,000 allocated)", "viridis", ".0f"),
+             ("pak_mw_2030", "MW at end of 2030", "viridis", ".0f"),
+             ("pak_ehs_2030", "EH/s at end of 2030", "magma", ".0f"),
+             ("pak_fills_half", "P(fills >= 1,000 MW)", "Blues", ".2f")]
+    heatmaps(study, [(grids[k], title, cmap, fmt) for k, title, cmap, fmt in shown], "tariff_price_heatmaps.png",
+             "BTC price (USD, constant)", "PAK tariff (USD/kWh)", xtick="{:,.0f}")
 
 
 def _lines(study: Study, p: pd.DataFrame) -> None:
