@@ -107,8 +107,8 @@ def test_controls_exist_for_shocks_and_focus(page):
     focus = rc.find(v.Select, class_="viz-focus-country").widget
     assert focus.v_model == "PAK"
     assert [item["value"] for item in focus.items] == [code for code, _ in base.countries]
-    for cls in ("viz-seed", "viz-households", "viz-price-level", "viz-price-vol", "viz-tariff", "viz-mw",
-                "viz-diffusion", "viz-innovation", "viz-imitation"):
+    for cls in ("viz-seed", "viz-households", "viz-price-level", "viz-price-vol", "viz-price-drift", "viz-tariff",
+                "viz-mw", "viz-diffusion", "viz-innovation", "viz-imitation"):
         text_field(rc, cls)
     for cls in ("viz-scenario", "viz-price-kind"):
         rc.find(v.Select, class_=cls).assert_single()
@@ -194,6 +194,13 @@ def test_controls_become_dotted_overrides(page):
     rc.find(v.Select, class_="viz-price-kind").widget.v_model = "gbm"
     over = ctl.settings.value.overrides
     assert over["market.price.kind"] == "gbm" and over["market.price.initial_usd"] > 1000
+    # the drift field edits the GBM mu; its hint says which value keeps the median flat
+    drift = text_field(rc, "viz-price-drift")
+    vol = ctl.model.config.market.price.volatility_per_year
+    assert f"{vol * vol / 2:.3g}" in str(drift.messages)
+    type_into(rc, "viz-price-drift", "0")
+    assert ctl.settings.value.overrides["market.price.drift_per_year"] == 0.0
+    assert ctl.model.config.market.price.drift_per_year == 0.0
     type_into(rc, "viz-households", "5000")
     assert ctl.model.config.run.households == 5000
 

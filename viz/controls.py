@@ -17,8 +17,8 @@ import shlex
 import reacton.ipyvuetify as rv
 import solara
 
-from viz.settings import (DIFFUSION, IMITATION, INNOVATION, PRICE_KIND, PRICE_KINDS, PRICE_LEVEL, PRICE_VOL,
-                          format_number, parse_float, parse_int, scenario_choices)
+from viz.settings import (DIFFUSION, IMITATION, INNOVATION, PRICE_DRIFT, PRICE_KIND, PRICE_KINDS, PRICE_LEVEL,
+                          PRICE_VOL, format_number, parse_float, parse_int, scenario_choices)
 from viz.state import Controller
 
 KIND_NAMES = {"stance_change": "stance change", "energy_allocation": "energy allocation", "signal": "signal",
@@ -106,6 +106,11 @@ def Controls(ctl: Controller, s, errors: dict, generation: int):
         NumberField("Volatility per year", format_number(s.value(PRICE_VOL)),
                     on_commit=param_text(PRICE_VOL, "volatility"), error=errors.get(PRICE_VOL),
                     classes=["viz-price-vol"])
+        vol = s.value(PRICE_VOL)
+        NumberField("Drift per year (GBM mu)", format_number(s.value(PRICE_DRIFT)),
+                    on_commit=param_text(PRICE_DRIFT, "drift"), error=errors.get(PRICE_DRIFT),
+                    classes=["viz-price-drift"],
+                    hint=(f"{vol * vol / 2:.3g} keeps the median path flat, 0 the mean" if vol is not None else None))
 
         # ------------------------------------------------ focus country
         _section("Focus country")

@@ -36,6 +36,7 @@ PRICE_KINDS = ("csv", "gbm", "constant")
 PRICE_KIND = "market.price.kind"
 PRICE_LEVEL = "market.price.initial_usd"
 PRICE_VOL = "market.price.volatility_per_year"
+PRICE_DRIFT = "market.price.drift_per_year"
 DIFFUSION = "policy.diffusion_strength"
 INNOVATION = "households.innovation_per_year"
 IMITATION = "households.imitation_per_year"
