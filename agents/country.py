@@ -24,6 +24,9 @@ Each step a country whose ``stance_dynamics`` is ``"diffusion"`` may move one le
 Diffusion never moves a stance above ``max_diffusion_stance`` (3); legal tender comes only
 from a dated shock. Dated shocks override at their date. Every change is logged with
 its cause by the model.
+
+The share of people online, ``internet_pct``, is constant or, with an ``internet_path``,
+follows the date (:meth:`Country.follow_internet`, called by the model each step).
 """
 
 from __future__ import annotations
@@ -33,10 +36,21 @@ import math
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 if TYPE_CHECKING:  # agents see the model only through self.model
     from model.config import CountryConfig, PolicyConfig
 
+
+# A year's internet figure (WDI/ITU: the share of people who used the internet in the year)
+# stands for 1 July, the middle of its year; an assumption, docs/ODD.md 7.4.
+PATH_DAY = (7, 1)
+
+
+def dated_path(by_year: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """A yearly path as (day ordinals, values), sorted by date, for ``np.interp``."""
+    points = sorted((dt.date(int(year), *PATH_DAY).toordinal(), value) for year, value in by_year.items())
+    return np.array([d for d, _ in points], dtype=float), np.array([v for _, v in points])
 
 
 class Country(mesa.Agent):
@@ -57,7 +71,9 @@ class Country(mesa.Agent):
         self.gdp_usd = self.population * self.gdp_per_capita_usd
         self.inflation_pct = cfg.inflation_pct or 0.0
         self.remittances_pct_gdp = cfg.remittances_pct_gdp or 0.0
-        self.internet_pct = cfg.internet_pct or 0.0
+        self.internet_path = None if cfg.internet_path is None else dated_path(cfg.internet_path)
+        self.internet_pct = cfg.internet_pct or 0.0  # with a path: today's share, see follow_internet
+        self.follow_internet(model.dates[0])
         self.ownership_pct = cfg.ownership_pct or 0.0
         self.mining_tariff_usd_per_kwh = cfg.mining_tariff_usd_per_kwh
         self.mining_allowance_mw: float | None = cfg.mining_allowance_mw
@@ -76,6 +92,16 @@ class Country(mesa.Agent):
         self.adoption_rate = self.ownership_pct / 100.0
         self.mining_revenue_usd_per_year = 0.0
         self.exchange_access = False
+
+    def follow_internet(self, date: dt.date) -> bool:
+        """Take the share online on ``date`` from ``internet_path`` (linear between its
+        years, held before the first and after the last); True if it moved. Without a path
+        ``internet_pct`` is constant."""
+        if self.internet_path is None:
+            return False
+        pct = float(np.interp(date.toordinal(), *self.internet_path))
+        moved, self.internet_pct = pct != self.internet_pct, pct
+        return moved
 
     # ----------------------------------------------------------- derived state
     @property

@@ -18,12 +18,14 @@ where ``f_i`` is the adopting share of its ties (Bass imitation over the social 
 receives remittances, ``gdp_pc_c`` its country's GDP per capita, ``internet_share_c`` the
 share of its country online (0-1), and ``m_c`` the country's multiplier for its stance
 times ``no_exchange_access_factor`` when no licensed exchange serves it. Households
-without internet access never adopt. Adopters abandon with hazard ``a_i``: the
-households' ``abandonment_per_year``, except for adopters recruited by an
-``adoption_incentive`` shock with its own rate, who keep that rate until they first stop;
-from then on their adoption hazard is multiplied by the shock's ``readoption_factor``
-(their ``propensity``; 1 for everyone else). A step's probability is
-``1 - exp(-hazard x dt)``.
+without internet access never adopt; where the country's share online follows a dated
+path, households come online (or go offline) in a fixed random order drawn at the start
+(``online_rank``), so the online set grows with the share and nobody is redrawn.
+Adopters abandon with hazard ``a_i``: the households' ``abandonment_per_year``, except
+for adopters recruited by an ``adoption_incentive`` shock with its own rate, who keep
+that rate until they first stop; from then on their adoption hazard is multiplied by the
+shock's ``readoption_factor`` (their ``propensity``; 1 for everyone else). A step's
+probability is ``1 - exp(-hazard x dt)``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class HouseholdArrays:
 
     country: np.ndarray      # int16, index into the model's household countries
     adopted: np.ndarray      # bool
-    internet: np.ndarray     # bool
+    internet: np.ndarray     # bool, online now
+    online_rank: np.ndarray  # int64, 0..n_c-1: order in which its country's households come online
     receiver: np.ndarray     # bool, receives remittances
     innovation: np.ndarray   # float32, p_i per year (0 without internet)
     adjacency: sp.csr_matrix  # symmetric social ties
@@ -61,10 +64,11 @@ INCOME_REFERENCE_USD = 10_000.0  # GDP per capita at which the income term is 0 
 
 
 def innovation_rates(innovation_per_year: float, inflation_weight: float, remittance_weight: float,
-                     income_weight: float, internet_weight: float, inflation: np.ndarray,
-                     receiver: np.ndarray, gdp_per_capita_usd: np.ndarray, internet_share: np.ndarray,
-                     internet: np.ndarray) -> np.ndarray:
-    """``p_i`` per household (float32, 0 without internet); arguments are per household.
+                     income_weight: float, internet_weight: float, inflation: float | np.ndarray,
+                     receiver: np.ndarray, gdp_per_capita_usd: float | np.ndarray,
+                     internet_share: float | np.ndarray, internet: np.ndarray) -> np.ndarray:
+    """``p_i`` per household (float32, 0 without internet); arguments are per household, or
+    one value for all of them (the model passes a country's covariates as one value).
 
     ``inflation`` is a fraction per year (negative values count as 0), ``internet_share``
     the country's share online (0-1), ``internet`` the household's own access.
@@ -102,6 +106,24 @@ def adoption_step(adopted: np.ndarray, adjacency: sp.csr_matrix, degree: np.ndar
     return np.where(adopted, u >= p_abandon, u < p_adopt)
 
 
+def block_rank(block: np.ndarray, rng: np.random.Generator, eligible: np.ndarray | None = None) -> np.ndarray:
+    """A random order of the households within each block: rank 0..n_b-1, eligible ones first.
+
+    One uniform per household whatever the shares later asked of it, so "rank below k" marks
+    k households at random, and raising k only adds households (the online set grows with
+    the share without redrawing anyone).
+    """
+    sizes = np.bincount(block)
+    keys = rng.random(len(block))
+    if eligible is not None:
+        keys[~eligible] = 2.0  # sorts after every eligible household
+    order = np.lexsort((keys, block))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.empty(len(block), dtype=np.int64)
+    rank[order] = np.arange(len(block)) - starts[block[order]]
+    return rank
+
+
 def exact_share(block: np.ndarray, share: np.ndarray, rng: np.random.Generator,
                 eligible: np.ndarray | None = None) -> np.ndarray:
     """Mark exactly ``round(share[b] x n_b)`` households of each block ``b``, drawn at
@@ -110,16 +132,8 @@ def exact_share(block: np.ndarray, share: np.ndarray, rng: np.random.Generator,
     Starting states drawn this way match the data exactly even in a country with a few
     hundred household agents, where independent draws would be off by whole points.
     """
-    n_blocks = len(share)
-    sizes = np.bincount(block, minlength=n_blocks)
-    keys = rng.random(len(block))
-    if eligible is not None:
-        keys[~eligible] = 2.0  # sorts after every eligible household
-    order = np.lexsort((keys, block))
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    rank = np.empty(len(block), dtype=np.int64)
-    rank[order] = np.arange(len(block)) - starts[block[order]]
-    wanted = np.rint(np.asarray(share) * sizes).astype(np.int64)
+    rank = block_rank(block, rng, eligible)
+    wanted = np.rint(np.asarray(share) * np.bincount(block, minlength=len(share))).astype(np.int64)
     marked = rank < wanted[block]
     return marked & eligible if eligible is not None else marked
 

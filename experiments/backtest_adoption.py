@@ -5,10 +5,11 @@ Shared by ``crypto-abm calibrate households`` (experiments/calibrate_households.
 
 **Cross-country adoption** (scenario ``calibration_adoption``): every country with a
 measured ownership share (Triple-A, ``data/crypto_activity.csv``) and its covariates in
-``data/`` runs from the same small seed on 2015-01-01 under the historical BTC price and
-the dated stance changes; the modelled share of people adopting is compared with the
-measured share at the measurement's date on the logit scale (a 10% relative error weighs
-about alike at 5% and at 30% ownership). Each country weighs alike (USA and ARE have two
+``data/`` runs from the same small seed on 2015-01-01 under the historical BTC price, the
+dated stance changes and the yearly share of people online (``internet_path``); the
+modelled share of people adopting is compared with the measured share at the
+measurement's date on the logit scale (a 10% relative error weighs about alike at 5% and
+at 30% ownership). Each country weighs alike (USA and ARE have two
 Triple-A figures, the others one). Countries without an ownership figure but with
 Chainalysis adoption ranks (BGD, NPL, AFG) run along for the rank check, not fitted.
 

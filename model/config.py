@@ -10,15 +10,26 @@ Field documentation lives in ``docs/SCENARIOS.md``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Iso3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Pos = Annotated[float, Field(gt=0.0)]
 Stance = Annotated[int, Field(ge=0, le=4)]
+Pct = Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+def _year(key: str) -> str:
+    if not re.fullmatch(r"(19|20)[0-9]{2}", key):
+        raise ValueError("must be a year, four digits (e.g. 2015)")
+    return key
+
+
+Year = Annotated[str, AfterValidator(_year)]  # a TOML key; four digits, so no two keys name one year
 
 STANCE_NAMES = ("ban", "restricted", "unclear", "regulated", "legal_tender")
 
@@ -210,8 +221,11 @@ class CountryConfig(Strict):
     gdp_per_capita_usd: Pos | None = None
     inflation_pct: float | None = None
     remittances_pct_gdp: NonNeg | None = None
-    internet_pct: Annotated[float, Field(ge=0, le=100)] | None = None
-    ownership_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+    internet_pct: Pct | None = None
+    # The share online by year (one figure a year, % of people), instead of a constant
+    # internet_pct; the model joins the years linearly in time (docs/SCENARIOS.md).
+    internet_path: Annotated[dict[Year, Pct], Field(min_length=1)] | None = None
+    ownership_pct: Pct | None = None
     has_households: bool = False
     hashrate_ehs: NonNeg = 0.0
     mining_tariff_usd_per_kwh: Pos
@@ -230,12 +244,21 @@ class CountryConfig(Strict):
             raise ValueError("power_surplus_winter_mw and power_surplus_summer_mw go together")
         return self
 
+    @field_validator("internet_path")
+    @classmethod
+    def _one_internet(cls, path, info: ValidationInfo):
+        if path is not None and info.data.get("internet_pct") is not None:
+            raise ValueError("give internet_pct (constant) or internet_path (by year), not both")
+        return path
+
     @model_validator(mode="after")
     def _household_fields(self) -> "CountryConfig":
         needed = ("population_millions", "gdp_per_capita_usd", "inflation_pct",
-                  "remittances_pct_gdp", "internet_pct", "ownership_pct")
+                  "remittances_pct_gdp", "ownership_pct")
         if self.has_households:
             missing = [f for f in needed if getattr(self, f) is None]
+            if self.internet_pct is None and self.internet_path is None:
+                missing.append("internet_pct (or internet_path)")
             if missing:
                 raise ValueError(f"has_households = true needs {', '.join(missing)}")
         return self

@@ -18,8 +18,8 @@ import pandas as pd
 from agents.country import Country
 from agents.datacentre import DataCentre
 from agents.exchange import P2P, Exchange, split_volume
-from agents.household import (Household, HouseholdArrays, adoption_by_block, adoption_step, exact_share,
-                              incentive_recruits, innovation_rates)
+from agents.household import (Household, HouseholdArrays, adoption_by_block, adoption_step, block_rank,
+                              exact_share, incentive_recruits, innovation_rates)
 from agents.miner import MinerFleet, choose_destination, clearing_hashprice
 from agents.remittance import crypto_share
 from model.config import STANCE_NAMES, ScenarioConfig
@@ -116,13 +116,15 @@ class CryptoAdoptionModel(mesa.Model):
 
     # ================================================================= the step
     def step(self) -> None:
-        """One week: market, shocks, countries, exchanges, miners, households, trade, record."""
+        """One week: market and internet access, shocks, countries, exchanges, miners,
+        households, trade, record."""
         if self.t >= len(self.dates) - 1:
             self.running = False
             return
         previous = self.date
         self.t += 1
         self.market.advance()
+        self._update_internet()
         self._apply_shocks(previous, self.date)
         self._update_countries()
         self._update_exchanges()
@@ -436,20 +438,20 @@ class CryptoAdoptionModel(mesa.Model):
             return
         pops = np.array([self.countries[c].population for c in codes])
         sizes = share_households(n_total, cfg.run.household_floor, pops)
+        self._household_sizes = sizes
+        self._household_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self._household_blocks = [slice(a, a + n) for a, n in zip(self._household_starts, sizes)]
         country = np.repeat(np.arange(len(codes), dtype=np.int16), sizes)
         h = cfg.households
-        internet = exact_share(country, np.array([self.countries[c].internet_pct / 100.0 for c in codes]), rng)
+        # Each country's households come online in a fixed random order: the first
+        # round(share x n_c) are online, at the start and whenever the share moves.
+        online_rank = block_rank(country, rng)
+        internet = online_rank < self._online_counts()[country]
         receiver = exact_share(country, np.array([min(1.0, self.countries[c].remittances_pct_gdp / 100.0
                                                       * h.remittance_receiver_scale) for c in codes]), rng)
         # Starting adopters: the measured ownership share, drawn among internet users.
         adopted = exact_share(country, np.array([self.countries[c].ownership_pct / 100.0 for c in codes]), rng,
                               eligible=internet)
-        inflation = np.array([max(self.countries[c].inflation_pct, 0.0) / 100.0 for c in codes])[country]
-        income = np.array([self.countries[c].gdp_per_capita_usd for c in codes])[country]
-        online = np.array([self.countries[c].internet_pct / 100.0 for c in codes])[country]
-        innovation = innovation_rates(h.innovation_per_year, h.inflation_weight, h.remittance_weight,
-                                      h.income_weight, h.internet_weight, inflation, receiver, income, online,
-                                      internet)
         index = {c: i for i, c in enumerate(codes)}
         corridors = [(index[e.a], index[e.b], e.weight) for e in cfg.network.edges.values()
                      if e.kind == "remittance" and e.a in index and e.b in index]
@@ -457,14 +459,15 @@ class CryptoAdoptionModel(mesa.Model):
                                  pareto_shape=h.graph.pareto_shape, corridors=corridors,
                                  cross_border_ties_per_household=h.graph.cross_border_ties_per_household, rng=rng)
         degree = np.maximum(np.diff(adj.indptr), 1).astype(np.float32)
-        self.households = HouseholdArrays(country=country, adopted=adopted, internet=internet, receiver=receiver,
-                                          innovation=innovation, adjacency=adj, degree=degree,
-                                          persons=pops / sizes,
+        self.households = HouseholdArrays(country=country, adopted=adopted, internet=internet, online_rank=online_rank,
+                                          receiver=receiver, innovation=np.empty(n_total, dtype=np.float32),
+                                          adjacency=adj, degree=degree, persons=pops / sizes,
                                           abandonment=np.full(n_total, h.abandonment_per_year),
                                           propensity=np.ones(n_total, dtype=np.float32),
                                           readoption=np.ones(n_total, dtype=np.float32))
-        self._household_sizes = sizes
         self._internet_f = internet.astype(np.float32)
+        for b in range(len(codes)):
+            self._set_innovation(b)
         self._stance_mult = np.array(h.stance_multiplier.as_tuple())
         self.household_agents_created = n_total <= cfg.run.household_agents_max
         self._household_views: dict[int, Household] = {}
@@ -472,6 +475,37 @@ class CryptoAdoptionModel(mesa.Model):
             for i in range(n_total):
                 Household(self, i)
         self._set_adoption()
+
+    def _online_counts(self) -> np.ndarray:
+        """Household agents online per household country today: round(share online x n_c)."""
+        shares = np.array([self.countries[c].internet_pct / 100.0 for c in self.household_countries])
+        return np.rint(shares * self._household_sizes).astype(np.int64)
+
+    def _set_innovation(self, b: int) -> None:
+        """``p_i`` of household country ``b``'s agents, from their own access and remittances
+        and the country's covariates today (docs/ODD.md 7.4)."""
+        hh, h = self.households, self.config.households
+        c, part = self.countries[self.household_countries[b]], self._household_blocks[b]
+        hh.innovation[part] = innovation_rates(h.innovation_per_year, h.inflation_weight, h.remittance_weight,
+                                               h.income_weight, h.internet_weight, max(c.inflation_pct, 0.0) / 100.0,
+                                               hh.receiver[part], c.gdp_per_capita_usd, c.internet_pct / 100.0,
+                                               hh.internet[part])
+
+    def _update_internet(self) -> None:
+        """Countries with an ``internet_path`` take today's share online. Where it moved,
+        the households ranked below round(share x n_c) are online (the set only grows
+        while the share grows, shrinks in reverse order if it falls; nobody is redrawn)
+        and the country's ``p_i`` is recomputed: one slice per country, no household loop."""
+        moved = {code for code, c in self.countries.items() if c.follow_internet(self.date)}
+        if self.households is None or not moved:
+            return
+        hh, wanted = self.households, self._online_counts()
+        for b, code in enumerate(self.household_countries):
+            if code in moved:
+                part = self._household_blocks[b]
+                hh.internet[part] = hh.online_rank[part] < wanted[b]
+                self._internet_f[part] = hh.internet[part]
+                self._set_innovation(b)
 
     def household(self, index: int) -> Household:
         """The Mesa agent of household ``index`` (made on demand above ``household_agents_max``)."""
@@ -485,8 +519,7 @@ class CryptoAdoptionModel(mesa.Model):
         hh = self.households
         sizes = self._household_sizes
         if sizes.min() > 0:  # blocks are contiguous: one pass of reduceat, no bincount
-            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-            rates = np.add.reduceat(hh.adopted.view(np.int8), starts, dtype=np.int64) / sizes
+            rates = np.add.reduceat(hh.adopted.view(np.int8), self._household_starts, dtype=np.int64) / sizes
         else:
             rates = adoption_by_block(hh.country, hh.adopted, len(self.household_countries))
         for code, r in zip(self.household_countries, rates):

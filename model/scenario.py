@@ -227,6 +227,8 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str, Any]:
     # Drop the discriminator tag pydantic inserts after a shock id.
     if len(loc) >= 3 and loc[0] == "shocks" and loc[2] in SHOCK_KINDS:
         del loc[2]
+    if loc and loc[-1] == "[key]":  # a bad key of a table keyed by value (a year): the key is the path
+        del loc[-1]
     path = ".".join(str(p) for p in loc)
     message = error.get("msg", "invalid")
     if message.startswith("Value error, "):

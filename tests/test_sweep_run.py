@@ -193,10 +193,11 @@ def test_same_numbers_with_one_worker(tmp_path, reference):
     pd.testing.assert_frame_equal(read_runs(tmp_path / "one"), expected)
     # replicates differ, and common random numbers: replicate r shares its seed across points
     assert expected.groupby("replicate")["seed"].nunique().eq(1).all()
-    adoption = expected[(expected.metric == "adoption_rate") & (expected.country == "WORLD")
-                        & (expected.step == expected.step.max())]
-    by_point = adoption.pivot(index="point", columns="replicate", values="value")
-    assert (by_point[0] != by_point[1]).all()  # replicates are not copies
+    # replicates are not copies: each point's adoption paths differ somewhere (two months
+    # of 1,800 households see only a few adoptions, so one end value may coincide)
+    adoption = expected[expected.metric == "adoption_rate"]
+    by_point = adoption.pivot_table(index=["point", "country", "step"], columns="replicate", values="value")
+    assert (by_point[0] != by_point[1]).groupby(level="point").any().all()
 
 
 def test_same_numbers_on_a_local_dask_cluster_threads(tmp_path, reference):
