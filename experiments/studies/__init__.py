@@ -17,5 +17,6 @@ STUDIES = {
 
 def main_study(args) -> int:
     import importlib
-    module = importlib.import_module(f"experiments.studies.{args.name}")
-    return module.run_cli(args)
+
+    from experiments.studies.common import cli
+    return cli(importlib.import_module(f"experiments.studies.{args.name}").run, args)

@@ -230,9 +230,5 @@ def _lines(study: Study, runs: pd.DataFrame) -> None:
     study.figure(fig, "mining_mw_by_ai_load.png")
 
 
-def run_cli(args) -> int:
-    return cli(run, args)
-
-
 if __name__ == "__main__":
-    sys.exit(run_cli(parse_args(NAME)))
+    sys.exit(cli(run, parse_args(NAME)))

@@ -151,9 +151,5 @@ def _timing_figure(study, runs, a, panel) -> None:
     study.figure(fig, "first_change_dates.png")
 
 
-def run_cli(args) -> int:
-    return cli(run, args)
-
-
 if __name__ == "__main__":
-    sys.exit(run_cli(parse_args(NAME)))
+    sys.exit(cli(run, parse_args(NAME)))

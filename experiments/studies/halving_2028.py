@@ -181,9 +181,5 @@ def _ratio_figure(study: Study, dates, ratios: dict[str, np.ndarray], pre_i: int
     study.figure(fig, "halving_ratio.png")
 
 
-def run_cli(args) -> int:
-    return cli(run, args)
-
-
 if __name__ == "__main__":
-    sys.exit(run_cli(parse_args(NAME)))
+    sys.exit(cli(run, parse_args(NAME)))

@@ -141,9 +141,5 @@ def _difference_over_time(study: Study, a) -> None:
     study.figure(fig, "difference_over_time.png")
 
 
-def run_cli(args) -> int:
-    return cli(run, args)
-
-
 if __name__ == "__main__":
-    sys.exit(run_cli(parse_args(NAME)))
+    sys.exit(cli(run, parse_args(NAME)))

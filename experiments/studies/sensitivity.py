@@ -407,9 +407,5 @@ def _sobol_figure(study: Study, aso) -> None:
     study.figure(fig, "sobol_indices.png")
 
 
-def run_cli(args) -> int:
-    return cli(run, args)
-
-
 if __name__ == "__main__":
-    sys.exit(run_cli(parse_args(NAME)))
+    sys.exit(cli(run, parse_args(NAME)))

@@ -118,9 +118,5 @@ def _lines(study: Study, p: pd.DataFrame) -> None:
     study.figure(fig, "peak_mw_by_tariff.png")
 
 
-def run_cli(args) -> int:
-    return cli(run, args)
-
-
 if __name__ == "__main__":
-    sys.exit(run_cli(parse_args(NAME)))
+    sys.exit(cli(run, parse_args(NAME)))
