@@ -96,6 +96,14 @@ def wait(predicate, timeout=30.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def choose_focus(rc, code: str) -> None:
+    """Pick the focus country and wait until its fields are drawn. A counterfactual thread
+    finishing at that moment may be rendering, and then the focus redraw comes from that
+    thread a little later: typing before it would go to the old country's field."""
+    rc.find(v.Select, class_="viz-focus-country").widget.v_model = code
+    wait(lambda: text_field(rc, "viz-mw").label.startswith(f"{code} "), 30, f"the {code} fields")
+
+
 def test_controls_exist_for_shocks_and_focus(page):
     rc, ctl = page
     base = ctl.settings.value.base()
@@ -185,7 +193,7 @@ def test_controls_become_dotted_overrides(page):
     toml = ctl.model.spec.to_toml()
     assert "World Bank WDI" in toml
     # a country without an allocation shock: the controls edit the country itself
-    rc.find(v.Select, class_="viz-focus-country").widget.v_model = "IND"
+    choose_focus(rc, "IND")
     assert ctl.settings.value.focus == "IND"
     type_into(rc, "viz-mw", "300")
     assert ctl.settings.value.overrides["countries.IND.mining_allowance_mw"] == 300.0
@@ -309,7 +317,7 @@ def test_another_scenario_brings_its_own_controls(page, tmp_path):
     ok = ctl.apply(ctl.settings.value.with_scenario(str(path)))
     assert ok, ctl.message.value
     rc.find(v.Switch, label="ind_power").assert_single()
-    rc.find(v.Select, class_="viz-focus-country").widget.v_model = "IND"
+    choose_focus(rc, "IND")
     mw_path, tariff_path, sid = viz.settings.baseline(str(path)).focus_paths("IND")
     assert sid == "ind_power"
     type_into(rc, "viz-mw", "900")
