@@ -420,6 +420,14 @@ def _plt():
     return plt
 
 
+def _save(fig, path: Path) -> Path:
+    """Lay out, write and close one figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:80]
 
@@ -475,11 +483,7 @@ def fan_charts(a: Analysis, panel: Panel, series: list[Series], fan_by: str) -> 
             ax.set_title(f"{s.label()}: median, 25-75% and 5-95% over {len(y)} runs (pooled over design points)",
                          fontsize=9)
             ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = a.out / f"fan_{_slug(s.label())}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(fig, a.out / f"fan_{_slug(s.label())}.png"))
     return paths
 
 
@@ -508,11 +512,7 @@ def index_charts(a: Analysis) -> list[Path]:
         ax.set_title(f"{name}: {title} on replicate means, {int(a.manifest['spec']['replicates'])} replicates; "
                      f"bars = {a.conf:.0%} CI", fontsize=8)
         ax.legend(fontsize=7, loc="lower right")
-        fig.tight_layout()
-        path = a.out / f"indices_{_slug(name)}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(fig, a.out / f"indices_{_slug(name)}.png"))
     return paths
 
 
@@ -547,11 +547,7 @@ def prim_charts(a: Analysis) -> list[Path]:
         ax.set_title(f"chosen box: coverage {res.box.coverage:.2f}, density {res.box.density:.2f} "
                      f"(outside {res.box.density_outside:.2f})", fontsize=8)
         ax.set_xlabel("share of each parameter's range (red: restricted)")
-        fig.tight_layout()
-        path = a.out / f"prim_{_slug(name)}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(fig, a.out / f"prim_{_slug(name)}.png"))
     return paths
 
 
