@@ -328,13 +328,17 @@ class ReservePurchase(_ShockBase):
     btc_per_week: NonNeg = 0.0
     until: dt.date | None = None
 
-    @model_validator(mode="after")
-    def _programme(self) -> "ReservePurchase":
-        if self.until is not None and self.btc_per_week == 0:
+    @field_validator("until")
+    @classmethod
+    def _programme(cls, until, info: ValidationInfo):
+        """Checked on the field itself, so the error names ``until`` and its value."""
+        if until is None:
+            return until
+        if not info.data.get("btc_per_week"):
             raise ValueError("until is for recurring purchases: set btc_per_week too")
-        if self.until is not None and self.until <= self.date:
-            raise ValueError(f"until ({self.until}) must come after the shock's date ({self.date})")
-        return self
+        if "date" in info.data and until <= info.data["date"]:
+            raise ValueError(f"must come after the shock's date ({info.data['date']})")
+        return until
 
 
 class AllianceEdge(_ShockBase):

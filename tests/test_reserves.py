@@ -50,4 +50,4 @@ def test_switching_the_purchases_off_keeps_the_holdings_flat():
 def test_bad_purchase_programmes_are_refused(override, field):
     with pytest.raises(ScenarioError) as err:
         build_model("south_asia_2025", seed=0, households=1800, overrides=override)
-    assert "slv_purchases" in str(err.value)
+    assert f"shocks.slv_purchases.{field}" in str(err.value)
