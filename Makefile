@@ -34,11 +34,10 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(ARGS)
 
-# The dashboard, served on 127.0.0.1 only; it needs no internet access.
+# The dashboard, served on 127.0.0.1 only; it needs no internet access. `crypto-abm dashboard`
+# runs Solara on viz/app.py (production mode, no browser opened, no version check, no telemetry).
 dashboard: $(STAMP)
-	@echo "crypto-abm dashboard: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(VENV)/bin/solara run viz/app.py --host $(HOST) --port $(PORT) \
-	  --production --no-open --no-check-version
+	$(VENV)/bin/crypto-abm dashboard --host $(HOST) --port $(PORT)
 
 # The browser test drives Debian's Chromium (Playwright cannot download a browser here).
 chromium:
@@ -49,7 +48,7 @@ chromium:
 # Re-pin the whole environment from pyproject's direct pins (needs network access to PyPI).
 lock:
 	rm -rf .venv-lock && python3.12 -m venv .venv-lock
-	.venv-lock/bin/pip install -q '.[test]' setuptools wheel
+	.venv-lock/bin/pip install -q '.[test,ema]' setuptools wheel
 	.venv-lock/bin/pip freeze --exclude crypto-abm > requirements.lock
 	rm -rf .venv-lock
 

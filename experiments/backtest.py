@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from data import table
 from model.model import CryptoAdoptionModel
-from model.scenario import PROJECT_ROOT, load_scenario
+from model.scenario import load_scenario
 
 SCENARIO = "backtest_hashrate_2019"
-HISTORY = PROJECT_ROOT / "data" / "hashrate_history.csv"
+HISTORY = table("hashrate_history.csv")
 HELD_OUT = (dt.date(2021, 5, 1), dt.date(2022, 2, 1))  # [start, end): never used
 FIT_UNTIL = dt.date(2025, 1, 1)  # fit on 2019-2024, test on 2025 (the baseline's first year)
 HALVING = dt.date(2024, 4, 20)

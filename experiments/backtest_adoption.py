@@ -33,11 +33,11 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from model.model import CryptoAdoptionModel
-from model.scenario import PROJECT_ROOT, load_scenario
+from model.scenario import load_scenario, package_file
 
 SCENARIO = "calibration_adoption"
 EL_SALVADOR = "backtest_el_salvador_2021"
-DATA = PROJECT_ROOT / "data"
+DATA = package_file("data")
 LOGIT_FLOOR = 1e-4  # shares are clipped to [floor, 1 - floor] before the logit
 
 # When a figure is compared with the model: Triple-A's "2023 data" at the end of 2023; its
@@ -216,7 +216,7 @@ def el_salvador_errors(usage: pd.DataFrame) -> dict[str, float]:
 
 
 # ===================================================================== validation reports
-FIT_TABLE = PROJECT_ROOT / "experiments" / "calibration" / "households_fit.csv"
+FIT_TABLE = package_file("experiments", "calibration", "households_fit.csv")
 RANK_YEARS = (2020, 2021, 2022, 2023, 2024)
 
 

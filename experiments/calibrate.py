@@ -13,6 +13,7 @@ its provenance, to ``experiments/calibration/mining.toml``, which the scenarios 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,9 @@ import tomli_w
 from scipy.optimize import minimize
 
 from experiments.backtest import FIT_UNTIL, HELD_OUT, SCENARIO, compare, network_series, run_backtest
-from model.scenario import PROJECT_ROOT
+from model.scenario import IN_CHECKOUT, package_file
 
-CALIBRATION_FILE = PROJECT_ROOT / "experiments" / "calibration" / "mining.toml"
+CALIBRATION_FILE = package_file("experiments", "calibration", "mining.toml")
 # name: (start, low, high) in natural units; the search runs on [0, 1] scaled values.
 PARAMETERS = {
     "mining.growth_per_year": (0.6, 0.1, 3.0),
@@ -76,7 +77,18 @@ def write_calibration(values: dict[str, float], errors: dict[str, float], path: 
     return path
 
 
+def outside_checkout(target: str) -> int:
+    """Refuse a calibration in an installed copy (exit status 2): it would rewrite the package's
+    own files, and one written elsewhere would be used by no scenario."""
+    print(f"error: crypto-abm calibrate {target} rewrites experiments/calibration/, which the shipped scenarios "
+          "include; an installed copy does not change its own files: run it in a source checkout "
+          "(git clone, then make setup)", file=sys.stderr)
+    return 2
+
+
 def main(max_evaluations: int = 60) -> int:
+    if not IN_CHECKOUT:
+        return outside_checkout("mining")
     values, errors = fit(max_evaluations)
     path = write_calibration(values, errors)
     print("fitted:", ", ".join(f"{k} = {v:.4g}" for k, v in values.items()))

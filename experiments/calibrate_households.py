@@ -56,9 +56,9 @@ from scipy.stats import qmc
 from experiments.backtest_adoption import (EL_SALVADOR, SCENARIO, SLV_FIT_YEARS, SLV_USAGE, compare_ownership,
                                            logit, ownership_targets, rmse_logit, run_adoption, run_el_salvador,
                                            el_salvador_errors)
-from model.scenario import PROJECT_ROOT
+from model.scenario import IN_CHECKOUT, package_file
 
-CALIBRATION_DIR = PROJECT_ROOT / "experiments" / "calibration"
+CALIBRATION_DIR = package_file("experiments", "calibration")
 HOUSEHOLDS_FILE = CALIBRATION_DIR / "households.toml"
 EL_SALVADOR_FILE = CALIBRATION_DIR / "el_salvador_2021.toml"
 FIT_TABLE = CALIBRATION_DIR / "households_fit.csv"
@@ -390,6 +390,9 @@ def write_table(fit: HouseholdFit, path: Path = FIT_TABLE) -> Path:
 
 
 def main(max_evaluations: int = SLV_EVALUATIONS) -> int:
+    if not IN_CHECKOUT:
+        from experiments.calibrate import outside_checkout
+        return outside_checkout("households")
     print(f"calibrate households: {GLOBAL_RUNS} + {LOCAL_RUNS} design runs of {SCENARIO}, then checks")
     fit = fit_households()
     e = fit.errors

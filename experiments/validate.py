@@ -29,12 +29,13 @@ from experiments.backtest import FIT_UNTIL, HALVING, HELD_OUT, compare, halving_
 from experiments.backtest_adoption import (SLV_FIT_YEARS, SLV_TEST_YEARS, AdoptionReport, ElSalvadorReport,
                                            adoption_backtest, el_salvador_backtest)
 from model.model import build_model
-from model.scenario import PROJECT_ROOT
+from model.scenario import output_root
 
-DOC = PROJECT_ROOT / "docs" / "VALIDATION.md"
-FIGURE = PROJECT_ROOT / "docs" / "figures" / "validation_hashrate.png"
-FIGURE_SLV = PROJECT_ROOT / "docs" / "figures" / "validation_el_salvador.png"
-FIGURE_ADOPTION = PROJECT_ROOT / "docs" / "figures" / "validation_adoption.png"
+# The report and its figures: the checkout's docs/, or ./docs/ in an installed copy (model.scenario.output_root).
+DOC = output_root() / "docs" / "VALIDATION.md"
+FIGURE = DOC.parent / "figures" / "validation_hashrate.png"
+FIGURE_SLV = DOC.parent / "figures" / "validation_el_salvador.png"
+FIGURE_ADOPTION = DOC.parent / "figures" / "validation_adoption.png"
 
 # Bounds a backtest must stay within (checked by the tests): log-RMSE, halving dip.
 BOUNDS = {"rmse_log_fit": 0.30, "rmse_log_test": 0.30, "dip_min": -0.40, "dip_max": -0.01,

@@ -1,11 +1,11 @@
 """crypto-abm dashboard: explore a scenario week by week in the browser (Solara, works offline).
 
-Serve it with::
+Serve it with ``crypto-abm dashboard [--port N] [--host H]`` (``make dashboard`` runs it), which
+runs Solara on this module (127.0.0.1 by default)::
 
-    solara run viz/app.py --host 127.0.0.1 --port 8765 --production --no-open --no-check-version
+    solara run viz.app --host 127.0.0.1 --port 8765 --production --no-open --no-check-version
 
-(``make dashboard`` does this). The page is ``Page`` below; the code is split into small
-modules:
+The page is ``Page`` below; the code is split into small modules:
 
 * ``viz/settings.py``  what the controls mean: :class:`Settings` (immutable), dotted
   overrides that differ from the scenario file, ``build()`` of

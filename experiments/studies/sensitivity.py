@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 
 from experiments.studies.common import Study, cli, md_table, parse_args, study_dir
-from model.scenario import PROJECT_ROOT, load_scenario
+from model.scenario import SCENARIO_DIR, load_scenario
 
 NAME = "sensitivity"
-BEHAVIOUR = PROJECT_ROOT / "experiments" / "scenarios" / "parts" / "behaviour.toml"
+BEHAVIOUR = SCENARIO_DIR / "parts" / "behaviour.toml"
 SCENARIO = "south_asia_2025"
 #: Beyond behaviour.toml: the market, the frontier machine, Pakistan's allocation.
 EXTRA = ("mining.frontier_efficiency_j_per_th", "market.fees_btc_per_block", "market.difficulty_lag_steps",
