@@ -39,10 +39,13 @@ def _ident(name: str) -> str:
 
 
 def open_folder(path: str | Path) -> tuple[SweepFolder, dict[str, Any]]:
+    """The folder and its manifest; refuses (exit 2) a folder that is not a sweep's, or one
+    with a broken run file, which would otherwise fail inside DuckDB."""
     folder = SweepFolder(path)
     manifest = folder.read_manifest()
     if manifest is None:
         raise SpecError.one(str(folder.root), "DIR", "not a sweep folder (no manifest.json)")
+    folder.refuse_broken(manifest)
     return folder, manifest
 
 

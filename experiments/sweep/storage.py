@@ -16,9 +16,20 @@ Rules:
   dot and end in ``.tmp-<pid>-<n>``, never in ``.parquet``/``.json``, so a glob such as
   ``runs/*.parquet`` (DuckDB's) never reads a half-written file; leftovers of a killed
   sweep are removed on the next start.
-- A run is done if and only if its Parquet file exists; a rerun skips it and never
-  repeats it. A failure record is removed once its run succeeds, and failed runs are
-  retried on every rerun.
+- A run is done if and only if its Parquet file exists and is whole; a rerun skips it and
+  never repeats it. "Whole" is checked from the file's footer alone (cheap: no data is
+  read): the footer must parse (a truncated or empty file has none), its row groups must
+  add up to its row count and lie inside the file, and that count must equal the one the
+  worker recorded in the footer's key-value metadata (``crypto_abm.rows``, with
+  ``crypto_abm.run_id``). A rerun deletes a broken run file of its own design and
+  recomputes the run; ``results``/``analyze`` refuse a folder with a broken file (exit 2),
+  naming it (:meth:`SweepFolder.broken_runs` is the one check both use). A failure record
+  is removed once its run succeeds, and failed runs are retried on every rerun.
+- One sweep at a time writes a folder: it holds an exclusive ``flock`` on
+  ``DIR/sweep.lock`` (which records its pid, host and start) from before it reads the
+  manifest until it ends, and removes the file on exit. A second sweep into the folder is
+  refused (exit 2) naming the holder. The kernel drops the lock when its process dies,
+  however it dies, so a lock file left by a killed sweep is simply taken over.
 - The manifest is written before any run starts. Resuming compares the spec's SHA-256
   with the manifest's and refuses a different spec (exit 2), because mixing two specs'
   runs in one folder would silently corrupt every summary.
@@ -27,9 +38,14 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
 import itertools
 import json
 import os
+import socket
+import sys
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +60,10 @@ DESIGN = "design.parquet"
 SAMPLE = "sample.npy"
 RUNS = "runs"
 FAILED = "failed"
+LOCK = "sweep.lock"
+#: Footer key-value metadata of a run file (written by the worker): whose run, how many rows.
+RUN_ID_KEY = b"crypto_abm.run_id"
+RUN_ROWS_KEY = b"crypto_abm.rows"
 _counter = itertools.count()
 
 
@@ -131,9 +151,7 @@ class SweepFolder:
         """
         old = self.read_manifest()
         if old is None:
-            if self.root.exists() and any(self.root.iterdir()):
-                raise SpecError.one(str(self.root), "--out", "exists, is not empty and has no manifest.json: "
-                                    "not a sweep folder; choose another --out")
+            self._refuse_foreign()
             self.root.mkdir(parents=True, exist_ok=True)
             self.runs.mkdir(exist_ok=True)
             self.failed.mkdir(exist_ok=True)
@@ -163,6 +181,65 @@ class SweepFolder:
         old["analysis"] = manifest.get("analysis")  # not part of the hash: the latest [analysis] table wins
         atomic_write_json(self.manifest_path, old)
         return True
+
+    def _refuse_foreign(self) -> None:
+        """Refuse a folder that exists, holds something besides a lock file and has no manifest."""
+        if self.root.is_dir() and any(p.name != LOCK for p in self.root.iterdir()):
+            raise SpecError.one(str(self.root), "--out", "exists, is not empty and has no manifest.json: "
+                                "not a sweep folder; choose another --out")
+
+    # ------------------------------------------------------------------ one sweep at a time
+    def acquire(self) -> "FolderLock":
+        """Create the folder if needed and take its lock, or raise :class:`SpecError` (exit 2)
+        naming the process that holds it. Nothing is created in a folder that is not a sweep's."""
+        if not self.manifest_path.is_file():
+            self._refuse_foreign()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise SpecError.one(str(self.root), "--out", f"cannot create the sweep folder: {err.strerror}") from None
+        return FolderLock.take(self.root / LOCK)
+
+    # ------------------------------------------------------------------ whole run files
+    def broken_runs(self) -> list[tuple[Path, str]]:
+        """Every file a reader's ``runs/*.parquet`` glob would read that is not whole, with why."""
+        if not self.runs.is_dir():
+            return []
+        out = []
+        for path in sorted(self.runs.glob("*.parquet")):
+            run_id = path.name[4:-8] if path.name.startswith("run_") else None
+            why = check_run_file(path, run_id)
+            if why is not None:
+                out.append((path, why))
+        return out
+
+    def refuse_broken(self, manifest: dict[str, Any] | None = None) -> None:
+        """Raise :class:`SpecError` (exit 2) naming the broken run files, if there are any."""
+        broken = self.broken_runs()
+        if not broken:
+            return
+        spec = (manifest or {}).get("spec_file")
+        again = f"crypto-abm sweep {spec} --out {self.root}" if spec else "the same crypto-abm sweep command"
+        names = ", ".join(f"{p.name} ({why})" for p, why in broken[:10])
+        more = f" and {len(broken) - 10} more" if len(broken) > 10 else ""
+        raise SpecError.one(str(self.runs), "run files",
+                            f"{len(broken)} broken run file(s), truncated or damaged: {names}{more}; rerunning "
+                            f"the sweep ({again}) recomputes them")
+
+    def remove_broken_runs(self, run_ids: set[str]) -> list[str]:
+        """Delete the broken run files of this design (only ``runs/run_<id>.parquet`` with an id
+        in ``run_ids``: files the sweep wrote), so they are run again; return their ids.
+        A broken file the design does not name is left alone, with a warning."""
+        removed = []
+        for path, why in self.broken_runs():
+            run_id = path.name[4:-8] if path.name.startswith("run_") else None
+            if run_id in run_ids and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(run_id)
+            else:
+                print(f"warning: {path} is broken ({why}) and is not a run of this sweep: left in place; "
+                      "results and analyze refuse the folder until it is removed", file=sys.stderr)
+        return removed
 
     def _write_design(self, design: Design) -> None:
         import io
@@ -197,6 +274,152 @@ class SweepFolder:
 
     def write_failure(self, run_id: str, record: dict[str, Any]) -> None:
         atomic_write_json(self.failure_path(run_id), record)
+
+
+def check_run_file(path: Path, run_id: str | None = None) -> str | None:
+    """Why the run file at ``path`` cannot be used, or ``None`` if it is whole.
+
+    Reads the Parquet footer only (tens of microseconds a file): a truncated, empty or
+    non-Parquet file has no footer that parses; the row groups must add up to the row
+    count and lie inside the file; and the count must be the one the worker recorded in
+    the footer (files written before that record existed are checked without it).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    try:
+        size = path.stat().st_size
+        meta = pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as err:
+        text = str(err).split(". ")[0].splitlines()[0] if str(err).strip() else type(err).__name__
+        return f"unreadable: {text}"
+    if sum(meta.row_group(i).num_rows for i in range(meta.num_row_groups)) != meta.num_rows:
+        return "row groups do not add up to the row count"
+    end = size - 8 - meta.serialized_size  # data ends where the footer (and its length and magic) begins
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        for j in range(group.num_columns):
+            col = group.column(j)
+            start = min((o for o in (col.dictionary_page_offset, col.data_page_offset) if o), default=0)
+            if start + col.total_compressed_size > end:
+                return "data runs past the end of the file"
+    kv = meta.metadata or {}
+    if RUN_ROWS_KEY in kv:
+        try:
+            expected = int(kv[RUN_ROWS_KEY])
+        except ValueError:
+            return "unreadable row count record"
+        if expected != meta.num_rows:
+            return f"{meta.num_rows} rows, {expected} written"
+    if run_id is not None and RUN_ID_KEY in kv and kv[RUN_ID_KEY].decode(errors="replace") != run_id:
+        return f"holds run {kv[RUN_ID_KEY].decode(errors='replace')}, not {run_id}"
+    return None
+
+
+class FolderLock:
+    """An exclusive ``flock`` on a sweep folder's lock file, which records the holder.
+
+    Why ``flock``: the kernel releases it when the holding process ends, however it ends
+    (``kill -9`` included), so there is no stale lock to guess about; the pid in the file
+    is only for the message. Python opens files close-on-exec, so worker processes do not
+    inherit it. :meth:`release` (also run when the object is collected, and at exit)
+    removes the file while still holding the lock; :meth:`take` checks that the file it
+    locked is still the one at the path, so a sweep that opened the file just before it
+    was removed does not lock an orphan.
+    """
+
+    def __init__(self, path: Path, fd: int | None, previous: dict[str, Any] | None = None):
+        self.path = path
+        self.previous = previous  # what a killed holder left in the file, if anything
+        self._finalizer = weakref.finalize(self, _release_lock, path, fd)
+
+    @classmethod
+    def take(cls, path: Path) -> "FolderLock":
+        path = Path(path)
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as err:
+                raise SpecError.one(str(path.parent), "--out", f"cannot create the lock file {path.name}: "
+                                    f"{err.strerror}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _holder_text(_read_holder(fd))
+                os.close(fd)
+                raise SpecError.one(str(path.parent), "--out",
+                                    f"in use by another sweep ({holder}, lock file {path}); wait for it to finish "
+                                    "or stop it, then rerun this command to resume") from None
+            except OSError as err:  # a file system without locks (some network mounts): go on, unlocked
+                if err.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
+                    os.close(fd)
+                    raise
+                os.close(fd)
+                print(f"warning: cannot lock {path.parent} ({err.strerror}): make sure no other sweep writes "
+                      "to this folder at the same time", file=sys.stderr)
+                return cls(path, None)
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+            if not same:  # released and removed between our open and our flock: lock the new file
+                os.close(fd)
+                continue
+            break
+        previous = _read_holder(fd)
+        me = {"pid": os.getpid(), "host": socket.gethostname(),
+              "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "command": sys.argv}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
+        lock = cls(path, fd, previous if previous and previous.get("pid") != os.getpid() else None)
+        if lock.previous:
+            print(f"note: {path} was left by a sweep that has ended ({_holder_text(lock.previous)}); "
+                  "taken over", file=sys.stderr)
+        return lock
+
+    @property
+    def held(self) -> bool:
+        return self._finalizer.alive
+
+    def release(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> "FolderLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _release_lock(path: Path, fd: int | None) -> None:
+    if fd is None:  # not locked (see take)
+        return
+    try:
+        if os.path.samestat(os.fstat(fd), os.stat(path)):  # still ours (not replaced by hand)
+            path.unlink()
+    except OSError:
+        pass
+    finally:
+        os.close(fd)  # closing the only descriptor of the open file drops the flock
+
+
+def _read_holder(fd: int) -> dict[str, Any] | None:
+    try:
+        data = os.pread(fd, 4096, 0)
+        holder = json.loads(data) if data.strip() else None
+    except (OSError, ValueError):
+        return None
+    return holder if isinstance(holder, dict) else None
+
+
+def _holder_text(holder: dict[str, Any] | None) -> str:
+    if not holder:
+        return "a process that has not yet written its pid"
+    text = f"pid {holder.get('pid')} on host {holder.get('host')}"
+    return text + (f", started {holder['started']}" if holder.get("started") else "")
 
 
 def _same_design(stored: pd.DataFrame, table: pd.DataFrame) -> bool:

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from experiments.sweep.storage import RUN_ID_KEY, RUN_ROWS_KEY
 from model.model import CryptoAdoptionModel
 
 
@@ -127,7 +128,8 @@ def run_table(ts, task: RunTask) -> pa.Table:
     columns["country"] = pa.array(ts["country"].astype(str).to_numpy(), pa.string())
     columns["metric"] = pa.array(ts["metric"].astype(str).to_numpy(), pa.string())
     columns["value"] = pa.array(ts["value"].to_numpy(dtype=np.float64))
-    return pa.table(columns)
+    # recorded in the file's footer, so a resume can tell a whole file from a damaged one
+    return pa.table(columns).replace_schema_metadata({RUN_ID_KEY: task.run_id.encode(), RUN_ROWS_KEY: str(n).encode()})
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
