@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -31,17 +31,35 @@ def _year(key: str) -> str:
 
 Year = Annotated[str, AfterValidator(_year)]  # a TOML key; four digits, so no two keys name one year
 
+# A date, validated lax in a strict schema (an ISO string from a Python caller is a date).
+Date = Annotated[dt.date, Field(strict=False)]
+
 STANCE_NAMES = ("ban", "restricted", "unclear", "regulated", "legal_tender")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    """The base of every table of the schema.
+
+    * ``extra="forbid"``: a misspelt key is an error naming its path.
+    * ``strict=True``: a number is a number: ``true`` is not 1, ``"0.1"`` is not 0.1, and an
+      int field takes no 3.0 (a whole-number field written with a decimal point is a typo
+      worth reporting). An int is still a valid float (``price = 100`` is fine), and a bool
+      field takes only ``true``/``false``. Dates (:data:`Date`) stay lax, so a Python caller
+      may pass ``"2025-09-01"``; TOML and ``--set`` give real dates anyway.
+    * ``allow_inf_nan=False``: every float of the schema, including those inside tables,
+      lists and tuples, is finite (``nan``, ``inf`` and ``-inf`` are TOML floats, and would
+      otherwise flow into the run and silently blank or corrupt its output). A field that
+      needs a non-finite value must say so itself with ``Field(allow_inf_nan=True)``;
+      none does today.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=False, strict=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- run
 class RunConfig(Strict):
-    start: dt.date
-    end: dt.date
+    start: Date
+    end: Date
     step_days: Annotated[int, Field(ge=1, le=366)] = 7
     households: Annotated[int, Field(ge=0)] = 20_000
     household_floor: Annotated[int, Field(ge=0)] = 200
@@ -73,7 +91,7 @@ class PriceConfig(Strict):
 
 
 class Halving(Strict):
-    date: dt.date
+    date: Date
     subsidy_btc: Pos
 
 
@@ -96,7 +114,9 @@ class Vintage(Strict):
 class MiningConfig(Strict):
     vintages: dict[str, Vintage]
     frontier_efficiency_j_per_th: Pos
-    efficiency_improvement_per_year: Prob
+    # Below 1: the frontier is frontier_efficiency x (1 - rate)^years, so a rate of 1 makes
+    # new machines need 0 J/TH (free hashing) after a year and orders divide by zero.
+    efficiency_improvement_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
     power_share_of_cash_cost: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     cost_spread: Prob = 0.25
@@ -297,13 +317,26 @@ class NetworkConfig(Strict):
 
 # ------------------------------------------------------------------------ shocks
 class _ShockBase(Strict):
-    date: dt.date
+    #: The fields of the shock's country (:class:`CountryConfig`, the model's ``Country``)
+    #: this kind overwrites on its date, each with the field of the shock whose value it puts
+    #: there: what ``model.model``'s ``_apply_dated`` does, said once, here. An override of
+    #: such a country field holds only until the shock's date (``model.scenario`` warns and
+    #: names the shock's field, the path that acts). Kinds that add to the country (a
+    #: signal, a reserve purchase, an alliance, a data centre) or act elsewhere overwrite none.
+    overwrites: ClassVar[dict[str, str]] = {}
+
+    date: Date
     country: Iso3
     enabled: bool = True
     description: str = ""
 
+    def sets(self) -> dict[str, tuple[str, object]]:
+        """``{country field: (shock field, the value the shock puts there)}`` (see :attr:`overwrites`)."""
+        return {target: (source, getattr(self, source)) for target, source in self.overwrites.items()}
+
 
 class StanceChange(_ShockBase):
+    overwrites: ClassVar[dict[str, str]] = {"stance": "to"}
     kind: Literal["stance_change"]
     to: Stance
 
@@ -315,6 +348,8 @@ class Signal(_ShockBase):
 
 
 class EnergyAllocation(_ShockBase):
+    overwrites: ClassVar[dict[str, str]] = {"mining_allowance_mw": "mw",
+                                            "mining_tariff_usd_per_kwh": "tariff_usd_per_kwh"}
     kind: Literal["energy_allocation"]
     mw: NonNeg
     tariff_usd_per_kwh: Pos
@@ -326,7 +361,7 @@ class ReservePurchase(_ShockBase):
     kind: Literal["reserve_purchase"]
     btc: NonNeg = 0.0
     btc_per_week: NonNeg = 0.0
-    until: dt.date | None = None
+    until: Date | None = None
 
     @field_validator("until")
     @classmethod
@@ -353,14 +388,17 @@ class PriceShock(_ShockBase):
 
 
 class MiningBan(_ShockBase):
+    # A ban sets ``mining_banned`` to true, which is what its ``enabled`` says (the path that
+    # switches it off); with ``until`` it sets it back to false then.
+    overwrites: ClassVar[dict[str, str]] = {"mining_banned": "enabled"}
     kind: Literal["mining_ban"]
-    until: dt.date | None = None
+    until: Date | None = None
 
 
 class PowerEmergency(_ShockBase):
     """Mining switched off for a power shortage until a date; fleets stay (no relocation)."""
     kind: Literal["power_emergency"]
-    until: dt.date
+    until: Date
 
 
 class AiDemand(_ShockBase):

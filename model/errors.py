@@ -26,6 +26,23 @@ class ScenarioError(ValueError):
         return cls(file, [(field, message, _MISSING if value is None else value)])
 
 
+class ModelError(RuntimeError):
+    """A bug in the model, not in its inputs: a computed value that is not finite.
+
+    Raised by the recorder, so the run stops at the step where it went wrong instead of
+    writing a series with a silent hole (the tidy table has no row where a metric does
+    not apply, so a NaN there would look like "not applicable").
+    """
+
+    def __init__(self, metric: str, country: str, step: int, date: object, value: float):
+        self.metric, self.country, self.step, self.date, self.value = metric, country, step, date, value
+        super().__init__(f"model bug: {metric} of {country} at step {step} ({date}) is {value!r}, not a "
+                         "finite number; the inputs were checked, so the model computed it (please report it)")
+
+    def __reduce__(self):  # picklable, so it survives a trip through a worker process
+        return (type(self), (self.metric, self.country, self.step, self.date, self.value))
+
+
 class _Missing:
     def __repr__(self) -> str:  # pragma: no cover - never shown
         return "<missing>"

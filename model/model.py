@@ -25,15 +25,21 @@ from agents.remittance import crypto_share
 from model.config import STANCE_NAMES, ScenarioConfig
 from model.country_network import build_country_graph, neighbour_weights
 from model.market import Market
+from model.memory import check_fits, expected_ties
 from model.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
 from model.recorder import WORLD, Recorder
-from model.scenario import Scenario, load_scenario
+from model.scenario import Scenario, load_scenario, show_value
 from model.social_graph import build_social_graph
 
 # Spawned in this order from the run's seed; a new stream goes at the end, so adding one
 # leaves the others' draws unchanged.
 STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents")
 EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
+
+
+def _amount(x: float) -> str:
+    """A quantity for the event log: 4000.0 -> "4,000", 2500.5 -> "2,500.5"."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
 
 
 def run_dates(start: dt.date, end: dt.date, step_days: int) -> list[dt.date]:
@@ -53,20 +59,36 @@ def share_households(total: int, floor: int, populations: np.ndarray) -> np.ndar
     return n + floor
 
 
+def root_seed(rng: Any) -> int:
+    """The run's root seed from Mesa's ``rng`` argument: a whole number >= 0 as given,
+    ``None`` for fresh entropy from the OS (recorded as ``model.seed``, so the run can be
+    repeated), or a numpy Generator to draw one from."""
+    if rng is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise ValueError(f"rng/seed must be a whole number >= 0, None or a numpy Generator (got {rng!r})")
+    return int(rng)
+
+
 class CryptoAdoptionModel(mesa.Model):
     """Countries, miner fleets, exchanges and households over a country network.
 
-    All arguments are keyword-only with defaults, so SolaraViz can rebuild the model
-    from them. ``scenario_name`` is a name in ``experiments/scenarios/`` or a path;
-    ``overrides`` maps dotted parameter paths to values; ``config`` (a loaded
-    :class:`~model.scenario.Scenario`) takes precedence over both.
+    Arguments are keyword-only with defaults, as Mesa's ``batch_run`` passes them.
+    ``scenario_name`` is a name in ``experiments/scenarios/`` or a path; ``overrides`` maps
+    dotted parameter paths to values; ``config`` (a loaded :class:`~model.scenario.Scenario`)
+    takes precedence over both. ``rng`` is the root seed as in Mesa 3.5 (``seed`` is its
+    alias): ``None`` draws one from the OS and records it as ``model.seed``.
     """
 
-    def __init__(self, *, scenario_name: str = "south_asia_2025", seed: int = 0,
+    def __init__(self, *, scenario_name: str = "south_asia_2025", rng: Any = None, seed: Any = None,
                  households: int | None = None,
                  overrides: Mapping[str, Any] | Iterable[str] | None = None,
                  config: Scenario | None = None):
-        seed = int(seed)
+        if rng is not None and seed is not None:
+            raise ValueError("give rng or seed (its alias), not both")
+        seed = root_seed(rng if rng is not None else seed)
         if config is None:
             extra = dict(_as_mapping(overrides))
             if households is not None:
@@ -113,11 +135,15 @@ class CryptoAdoptionModel(mesa.Model):
         self._operate_fleets(order=False)
         self._trade()
         self._record()
+        self.datacollector = mesa.DataCollector(model_reporters=self._headline_reporters())
+        self.datacollector.collect(self)
+        self.agents_removed = False
 
     # ================================================================= the step
     def step(self) -> None:
         """One week: market and internet access, shocks, countries, exchanges, miners,
         households, trade, record."""
+        self._refuse_if_removed()
         if self.t >= len(self.dates) - 1:
             self.running = False
             return
@@ -132,11 +158,18 @@ class CryptoAdoptionModel(mesa.Model):
         self._update_households()
         self._trade()
         self._record()
+        self.datacollector.collect(self)
         if self.t >= len(self.dates) - 1:
             self.running = False
 
+    def _refuse_if_removed(self) -> None:
+        if self.agents_removed:
+            raise RuntimeError("this model's agents were removed (remove_all_agents): it cannot step; "
+                               "build a new model")
+
     def run(self, until: dt.date | None = None, progress: bool = False) -> "CryptoAdoptionModel":
         """Step to ``until`` (inclusive of the last step on or before it) or to the end."""
+        self._refuse_if_removed()
         last = len(self.dates) - 1
         if until is not None:
             last = max(i for i, d in enumerate(self.dates) if d <= until) if until >= self.dates[0] else 0
@@ -165,6 +198,51 @@ class CryptoAdoptionModel(mesa.Model):
 
     def network_hashrate_ehs(self) -> float:
         return sum(f.operating_ths for f in self.fleets.values()) / 1e6
+
+    # ================================================================= the public read API
+    # What the dashboard, reporters and users read of a running model: recorded values,
+    # never private attributes. Country codes are ISO3, ``ROW`` or ``WORLD``.
+    def value(self, metric: str, country: str = WORLD, step: int | None = None) -> float | None:
+        """A recorded metric at this step (or ``step``); None where it does not apply
+        (adoption where there are no households, an allowance where power is not capped)."""
+        return self.recorder.value(self.t if step is None else step, metric, country)
+
+    def exchange_volumes_usd(self, country: str, step: int | None = None) -> dict[str, float]:
+        """This step's trading volume in ``country`` by exchange (``P2P`` last); empty for a
+        country without households."""
+        return self.recorder.volumes_of(self.t if step is None else step, country)
+
+    def remittances_usd(self, country: str) -> tuple[float, float]:
+        """This step's remittance inflow into ``country`` and the part over crypto rails."""
+        return float(self._remit_usd.get(country, 0.0)), float(self._remit_crypto_usd.get(country, 0.0))
+
+    def _headline_reporters(self) -> dict[str, Any]:
+        """Mesa DataCollector reporters: network hashrate, each region country's share of
+        it, the region's trading volume and adoption, and the BTC price (read from the
+        recorder, so they equal the tidy table)."""
+        reporters: dict[str, Any] = {
+            "network_hashrate_ehs": lambda m: m.value("hashrate_ehs"),
+            "btc_price_usd": lambda m: m.value("btc_price_usd"),
+            "trading_volume_usd": lambda m: m.value("trading_volume_usd"),
+            "adoption_rate": lambda m: m.value("adoption_rate"),
+        }
+        for code in self.household_countries:
+            reporters[f"hashrate_share_{code}"] = lambda m, c=code: m.value("hashrate_share", c)
+        return reporters
+
+    def remove_all_agents(self) -> None:
+        """Mesa's removal, and the model's own views of its agents emptied: stepping after it
+        is refused (a model without its agents has nothing to step)."""
+        super().remove_all_agents()
+        self.countries.clear()
+        self.fleets.clear()
+        self.exchanges.clear()
+        self.datacentres.clear()
+        self._household_views.clear()
+        self.households = None
+        self.household_countries = []
+        self.agents_removed = True
+        self.running = False
 
     # ================================================================= shocks
     def _apply_shocks(self, after: dt.date, upto: dt.date) -> None:
@@ -195,7 +273,7 @@ class CryptoAdoptionModel(mesa.Model):
             if not shock.enabled or not (after < shock.date <= upto):
                 continue
             c = self.countries[shock.country]
-            cause = f"shock {sid}: {shock.description}".rstrip(": ")
+            cause = self._shock_cause(sid, shock)
             if shock.kind == "stance_change":
                 old, c.stance = c.stance, shock.to
                 self._log(c.code, "stance", old, c.stance, cause)
@@ -207,7 +285,7 @@ class CryptoAdoptionModel(mesa.Model):
                 c.mining_allowance_mw = shock.mw
                 c.mining_tariff_usd_per_kwh = shock.tariff_usd_per_kwh
                 self._log(c.code, "energy_allocation", old, shock.mw,
-                          f"{cause} (tariff ${shock.tariff_usd_per_kwh}/kWh)")
+                          f"{cause} ({_amount(shock.mw)} MW at ${shock.tariff_usd_per_kwh}/kWh)")
             elif shock.kind == "reserve_purchase":
                 old = c.reserve_btc
                 c.reserve_btc += shock.btc
@@ -227,7 +305,7 @@ class CryptoAdoptionModel(mesa.Model):
                 self._log(c.code, "price_shock", round(old, 2), round(self.market.price_usd, 2), cause)
             elif shock.kind == "mining_ban":
                 c.mining_banned, c.mining_ban_until = True, shock.until
-                self._log(c.code, "mining_ban", False, True, cause)
+                self._log(c.code, "mining_ban", False, True, cause + (f" (until {shock.until})" if shock.until else ""))
             elif shock.kind == "adoption_incentive":
                 self._adoption_incentive(sid, shock, cause)
             elif shock.kind == "power_emergency":
@@ -239,6 +317,16 @@ class CryptoAdoptionModel(mesa.Model):
                                                    ready, name=sid))
                 self._log(c.code, "ai_demand", None, shock.mw,
                           f"{cause} (${shock.willingness_to_pay_usd_per_mwh}/MWh, ready {self.dates[min(ready, len(self.dates) - 1)]})")
+
+    def _shock_cause(self, sid: str, shock) -> str:
+        """"shock ID: description", the description marked when a field of the shock was
+        overridden: it was written for the file's values, the event shows those in force."""
+        cause = f"shock {sid}: {shock.description}".rstrip(": ")
+        changed = {k: v for k, v in self.spec.overridden_fields(f"shocks.{sid}").items()
+                   if k not in ("enabled", "description")}
+        if changed:
+            cause += " [overridden: " + ", ".join(f"{k}={show_value(v)}" for k, v in changed.items()) + "]"
+        return cause
 
     # ================================================================= countries
     def _update_countries(self) -> None:
@@ -438,7 +526,16 @@ class CryptoAdoptionModel(mesa.Model):
             return
         pops = np.array([self.countries[c].population for c in codes])
         sizes = share_households(n_total, cfg.run.household_floor, pops)
+        self._check_memory(sizes)
         self._household_sizes = sizes
+        # With run.household_floor = 0 a small country may get no agent: nothing simulates its
+        # households, so it keeps its measured ownership (the run's starting value everywhere)
+        # rather than a made-up 0, and its trading volume follows from that.
+        self._measured_ownership = np.array([self.countries[c].ownership_pct / 100.0 for c in codes])
+        for code in (c for c, k in zip(codes, sizes) if k == 0):
+            self._log(code, "no_household_agents", None, None,
+                      f"no household agent ({n_total:,} in all, run.household_floor = {cfg.run.household_floor}): "
+                      f"adoption held at the measured ownership, {self.countries[code].ownership_pct:g}%")
         self._household_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         self._household_blocks = [slice(a, a + n) for a, n in zip(self._household_starts, sizes)]
         country = np.repeat(np.arange(len(codes), dtype=np.int16), sizes)
@@ -461,7 +558,9 @@ class CryptoAdoptionModel(mesa.Model):
         degree = np.maximum(np.diff(adj.indptr), 1).astype(np.float32)
         self.households = HouseholdArrays(country=country, adopted=adopted, internet=internet, online_rank=online_rank,
                                           receiver=receiver, innovation=np.empty(n_total, dtype=np.float32),
-                                          adjacency=adj, degree=degree, persons=pops / sizes,
+                                          adjacency=adj, degree=degree,
+                                          persons=np.divide(pops, sizes, out=np.full(len(sizes), np.nan),
+                                                            where=sizes > 0),
                                           abandonment=np.full(n_total, h.abandonment_per_year),
                                           propensity=np.ones(n_total, dtype=np.float32),
                                           readoption=np.ones(n_total, dtype=np.float32))
@@ -475,6 +574,16 @@ class CryptoAdoptionModel(mesa.Model):
             for i in range(n_total):
                 Household(self, i)
         self._set_adoption()
+
+    def _check_memory(self, sizes: np.ndarray) -> None:
+        """Refuse, before allocating, a household population that cannot fit in memory."""
+        cfg = self.config
+        index = {c: i for i, c in enumerate(self.household_countries)}
+        g = cfg.households.graph
+        corridors = [(index[e.a], index[e.b], e.weight) for e in cfg.network.edges.values()
+                     if e.kind == "remittance" and e.a in index and e.b in index]
+        ties = expected_ties(sizes, g.local_degree, g.random_degree, corridors, g.cross_border_ties_per_household)
+        check_fits(sizes, ties, int(sizes.sum()) <= cfg.run.household_agents_max, str(self.spec.file))
 
     def _online_counts(self) -> np.ndarray:
         """Household agents online per household country today: round(share online x n_c)."""
@@ -520,8 +629,9 @@ class CryptoAdoptionModel(mesa.Model):
         sizes = self._household_sizes
         if sizes.min() > 0:  # blocks are contiguous: one pass of reduceat, no bincount
             rates = np.add.reduceat(hh.adopted.view(np.int8), self._household_starts, dtype=np.int64) / sizes
-        else:
-            rates = adoption_by_block(hh.country, hh.adopted, len(self.household_countries))
+        else:  # a country without agents keeps its measured ownership (see _build_households)
+            rates = np.where(sizes > 0, adoption_by_block(hh.country, hh.adopted, len(self.household_countries)),
+                             self._measured_ownership)
         for code, r in zip(self.household_countries, rates):
             self.countries[code].adoption_rate = float(r)
 
@@ -547,7 +657,8 @@ class CryptoAdoptionModel(mesa.Model):
         """A share of the country's internet households not adopting adopt at once (drawn
         from a generator of the seed and the shock's id, so no stream's draws move)."""
         c = self.countries[shock.country]
-        if self.households is None or shock.country not in self.household_countries:
+        if (self.households is None or shock.country not in self.household_countries
+                or self._household_sizes[self.household_countries.index(shock.country)] == 0):
             self._log(c.code, "adoption_incentive", None, None, f"{cause} (no household agents: no effect)")
             return
         hh = self.households
@@ -600,6 +711,9 @@ class CryptoAdoptionModel(mesa.Model):
         adopting = np.bincount(hh.country, weights=hh.receiver & hh.adopted, minlength=n_blocks)
         share_adopting = dict(zip(self.household_countries,
                                   np.divide(adopting, receivers, out=np.zeros(n_blocks), where=receivers > 0)))
+        for code, size in zip(self.household_countries, self._household_sizes):
+            if size == 0:  # no agents: its receivers adopt as its people do (the measured ownership)
+                share_adopting[code] = self.countries[code].adoption_rate
         for e in self.config.network.edges.values():
             if e.kind != "remittance" or e.flow_usd_per_year is None or e.b not in share_adopting:
                 continue
@@ -616,6 +730,9 @@ class CryptoAdoptionModel(mesa.Model):
         hashrate = np.array([self.fleets[c].operating_ths / 1e6 for c in self.codes])
         total = hashrate.sum()
         nan = np.full(n + 1, np.nan)
+        # Where a metric applies is said explicitly (``where=``); the recorder raises on a
+        # value that is not finite where it applies (NaN left below is never written).
+        world_only_rows = np.arange(n + 1) == n
 
         def with_world(values, world):
             return np.append(np.asarray(values, dtype=float), world)
@@ -626,9 +743,10 @@ class CryptoAdoptionModel(mesa.Model):
         rec.put(t, "underground_hashrate_ehs", with_world(ug, ug.sum()))
         mw = np.array([self.fleets[c].operating_mw for c in self.codes])
         rec.put(t, "mining_power_mw", with_world(mw, mw.sum()))
-        allowed = np.array([np.nan if self.countries[c].mining_allowance_mw is None
-                            else self.countries[c].mining_allowance_mw for c in self.codes])
-        rec.put(t, "mining_power_allowed_mw", with_world(allowed, np.nan))
+        capped = [self.countries[c].mining_allowance_mw is not None for c in self.codes]  # not world
+        allowed = np.array([self.countries[c].mining_allowance_mw if cap else np.nan
+                            for c, cap in zip(self.codes, capped)])
+        rec.put(t, "mining_power_allowed_mw", with_world(allowed, np.nan), where=capped + [False])
         ai = np.array([sum(d.served_mw for d in self.datacentres if d.country == c) for c in self.codes])
         rec.put(t, "ai_power_mw", with_world(ai, ai.sum()))
         curtailed = np.array([self.fleets[c].curtailed_mw for c in self.codes])
@@ -640,12 +758,14 @@ class CryptoAdoptionModel(mesa.Model):
         rec.put(t, "reserve_btc", with_world(reserve, reserve.sum()))
         rec.put(t, "reserve_usd", with_world(reserve * self.market.price_usd, reserve.sum() * self.market.price_usd))
 
-        # Household-country metrics (NaN elsewhere, so no row).
+        # Household-country metrics (and WORLD, their total): no row elsewhere.
         pos = {c: i for i, c in enumerate(self.codes)}
         vol, p2p, rate, adopters = (nan.copy() for _ in range(4))
         stance_world = np.nan
+        household_rows = np.zeros(n + 1, dtype=bool)
         if self.household_countries:
             idx = [pos[c] for c in self.household_countries]
+            household_rows[idx] = household_rows[-1] = True
             pops = np.array([self.countries[c].population for c in self.household_countries])
             rates = np.array([self.countries[c].adoption_rate for c in self.household_countries])
             vol[idx] = self._volumes.sum(axis=1)
@@ -657,29 +777,30 @@ class CryptoAdoptionModel(mesa.Model):
             rate[-1] = adopters[-1] / pops.sum()
             stance_world = float(np.dot(stance[idx], pops) / pops.sum())
             rec.put_volumes(t, self._volumes)
-        rec.put(t, "trading_volume_usd", vol)
+        rec.put(t, "trading_volume_usd", vol, where=household_rows)
         if self.config.remittances is not None and self.household_countries:
             crypto, share = nan.copy(), nan.copy()
             for code in self.household_countries:
                 crypto[pos[code]] = self._remit_crypto_usd.get(code, 0.0)
                 total = self._remit_usd.get(code, 0.0)
                 share[pos[code]] = crypto[pos[code]] / total if total > 0 else 0.0
-            crypto[-1] = np.nansum(crypto[:-1])
+            crypto[-1] = np.sum(np.where(household_rows[:-1], crypto[:-1], 0.0))
             total = sum(self._remit_usd.values())
             share[-1] = crypto[-1] / total if total > 0 else 0.0
-            rec.put(t, "remittance_crypto_usd", crypto)
-            rec.put(t, "remittance_crypto_share", share)
-        rec.put(t, "p2p_volume_usd", p2p)
-        rec.put(t, "adoption_rate", rate)
-        rec.put(t, "adopters", adopters)
-        rec.put(t, "stance", with_world(stance, stance_world))
+            rec.put(t, "remittance_crypto_usd", crypto, where=household_rows)
+            rec.put(t, "remittance_crypto_share", share, where=household_rows)
+        rec.put(t, "p2p_volume_usd", p2p, where=household_rows)
+        rec.put(t, "adoption_rate", rate, where=household_rows)
+        rec.put(t, "adopters", adopters, where=household_rows)
+        rec.put(t, "stance", with_world(stance, stance_world),
+                where=np.append(np.ones(n, dtype=bool), bool(self.household_countries)))
         m = self.market
         for metric, value in (("btc_price_usd", m.price_usd), ("hashprice_usd_per_ph_day", self._hashprice_seen),
                               ("clearing_hashprice_usd_per_ph_day", self._clearing_seen),
                               ("difficulty", self._difficulty_seen), ("block_subsidy_btc", m.subsidy_btc)):
             world_only = nan.copy()
             world_only[-1] = value
-            rec.put(t, metric, world_only)
+            rec.put(t, metric, world_only, where=world_only_rows)
 
     def _log(self, country: str, kind: str, old, new, cause: str) -> None:
         self.events.append({"date": self.date, "country": country, "kind": kind,

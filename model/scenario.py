@@ -8,7 +8,10 @@ why). The loader strips the wrapping and keeps the provenance beside the values,
 model sees plain numbers and the written ``scenario.toml`` keeps every source.
 
 Overrides use dotted paths keyed by name, never by list position, e.g.
-``countries.PAK.mining_tariff_usd_per_kwh=0.1`` or ``shocks.pak_allocation.enabled=false``.
+``shocks.pak_allocation.tariff_usd_per_kwh=0.1`` or ``shocks.pak_allocation.enabled=false``.
+An override of a country field that a dated shock overwrites (the tariff of a country
+whose energy allocation sets its own) holds only until the shock: the loader lists each
+such override in ``Scenario.shadowed`` / ``Scenario.warnings``, naming the path that acts.
 """
 
 from __future__ import annotations
@@ -17,28 +20,148 @@ import copy
 import datetime as dt
 import hashlib
 import tomllib
+import typing
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import tomli_w
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from model.config import SHOCK_KINDS, ScenarioConfig
 from model.errors import _MISSING, ScenarioError
 
+#: The folder that holds the packages (model/, experiments/, data/, ...): the source checkout,
+#: or site-packages in an installed copy. Files the commands read are found through the
+#: packages (``package_file``), never through the current folder.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_DIR = PROJECT_ROOT / "experiments" / "scenarios"
+#: A source checkout is a folder with pyproject.toml beside the packages; an installed copy
+#: (site-packages) has none. Only a checkout's own folders are ever written to.
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+
+
+def package_file(package: str, *parts: str) -> Path:
+    """A file or folder shipped in one of the project's packages, e.g.
+    ``package_file("experiments", "sweeps")``: a real path in a checkout and in a regular install."""
+    return Path(files(package).joinpath(*parts))
+
+
+def output_root() -> Path:
+    """Where a command writes what it writes into the project by default (validate's
+    docs/VALIDATION.md and docs/figures/, the studies' runs/studies/): the checkout in a
+    source checkout, the current folder in an installed copy (never site-packages)."""
+    return PROJECT_ROOT if IN_CHECKOUT else Path.cwd()
+
+
+SCENARIO_DIR = package_file("experiments", "scenarios")
 PROVENANCE_KEYS = ("source", "derived", "fitted", "assumption")
+#: The provenance of an override; a resolved scenario.toml writes it as an assumption.
+OVERRIDE_NOTE = "set on the command line or by the caller"
+
+
+def _is_override(prov: tuple[str, str]) -> bool:
+    """An override, or one read back from a run's resolved scenario.toml (so a rerun from it
+    warns and marks its events as the run did)."""
+    return prov[0] == "override" or prov == ("assumption", OVERRIDE_NOTE)
+
+
+def show_value(value: Any) -> str:
+    """A value as ``--set`` takes it (``true``, ``2025-05-25``, ``0.1``, ``4000``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # 4000, not 4000.0 (the schema reads either)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Shadowed:
+    """An override of a country field that a dated shock overwrites during the run.
+
+    The override holds only until ``date``; from then on the shock's own field (``acting``)
+    decides, e.g. ``countries.PAK.mining_tariff_usd_per_kwh`` and the ``pak_allocation``
+    energy allocation's ``shocks.pak_allocation.tariff_usd_per_kwh``. Which kind overwrites
+    which field is :attr:`model.config._ShockBase.overwrites`.
+    """
+
+    path: str               # the override, e.g. countries.PAK.mining_tariff_usd_per_kwh
+    value: Any              # its value
+    shock: str              # the shock's id
+    kind: str               # the shock's kind
+    date: dt.date           # when the shock overwrites the field
+    sets: Any               # the value the shock puts there
+    acting: str             # the path that acts from the date: shocks.<id>.<field>
+    at_start: bool = False  # the shock is dated on the run's first step: the override never acts
+    until: dt.date | None = None  # a temporary mining ban ends then (and sets the field to false)
+    later: tuple[tuple[str, dt.date], ...] = ()  # other shocks that overwrite the field later
+
+    def message(self, subject: str | None = None) -> str:
+        """One line naming the override, the shock, its date, the value it sets and the acting path.
+
+        ``subject`` replaces "override PATH=VALUE" (a sweep names its spec field instead)."""
+        subject = subject or f"override {self.path}={show_value(self.value)}"
+        when = (f"has no effect: shock {self.shock} ({self.kind}, {self.date}, the run's first step)"
+                if self.at_start else f"holds only until {self.date}: shock {self.shock} ({self.kind}) then")
+        sets = f"sets it to {show_value(self.sets)}" + (
+            f" (until {self.until}, when the ban ends and sets it to false)" if self.until else "")
+        later = "".join(f"; shock {sid} ({date}) overwrites it again" for sid, date in self.later)
+        return f"{subject} {when} {sets}{later}; the path that acts instead: {self.acting}"
 
 
 @dataclass
 class Scenario:
-    """A validated scenario with the provenance of each of its numbers."""
+    """A validated scenario with the provenance of each of its numbers.
+
+    ``shadowed`` lists the overrides that a dated shock overwrites (:class:`Shadowed`),
+    ``warnings`` says them in words: the command line prints them, a run's manifest and the
+    dashboard show them.
+    """
 
     config: ScenarioConfig
     file: Path
     provenance: dict[str, tuple[str, str]] = field(default_factory=dict)
+    shadowed: list[Shadowed] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every shadowed override, in words (over the whole run)."""
+        return [s.message() for s in self.shadowed]
+
+    def last_step(self, until: dt.date | None = None) -> dt.date | None:
+        """The last step date a run reaches, stopping at ``until`` (None: at ``run.end``);
+        None if ``until`` is before the start."""
+        run = self.config.run
+        stop = run.end if until is None else min(until, run.end)
+        if stop < run.start:
+            return None
+        return run.start + dt.timedelta(days=(stop - run.start).days // run.step_days * run.step_days)
+
+    def shadowed_until(self, until: dt.date | None = None) -> list[Shadowed]:
+        """The shadowed overrides of a run that stops at ``until``: a shock dated after the
+        run's last step overwrites nothing."""
+        last = self.last_step(until)
+        return [s for s in self.shadowed if last is not None and s.date <= last]
+
+    def warnings_until(self, until: dt.date | None = None) -> list[str]:
+        return [s.message() for s in self.shadowed_until(until)]
+
+    def overridden_fields(self, prefix: str) -> dict[str, Any]:
+        """``{field: value}`` of the overrides under ``prefix`` (e.g. ``shocks.pak_allocation``),
+        as they stand in the validated config (what the event log says was changed)."""
+        out: dict[str, Any] = {}
+        node: Any = self.config
+        for part in prefix.split("."):
+            node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        for path, prov in self.provenance.items():
+            if _is_override(prov) and path.startswith(prefix + ".") and "." not in path[len(prefix) + 1:]:
+                name = path[len(prefix) + 1:]
+                out[name] = getattr(node, name, None)
+        return out
 
     def to_toml(self, price_csv: str | None = None) -> str:
         """The resolved scenario (includes merged, overrides applied), sources kept.
@@ -91,14 +214,19 @@ def load_scenario(
     provenance: dict[str, tuple[str, str]] = {}
     plain = _unwrap(raw, "", provenance, str(file))
     for path, value in _parse_overrides(overrides, str(file)).items():
-        _set_path(plain, path, value, str(file))
-        provenance[path] = ("override", "set on the command line or by the caller")
+        try:
+            _set_path(plain, path, _plain_value(value), str(file))
+        except ScenarioError:
+            _raise_if_file_broken(plain, path, str(file))  # the file's own problem, not the override's
+            raise
+        provenance[path] = ("override", OVERRIDE_NOTE)
     try:
         config = ScenarioConfig.model_validate(plain)
     except ValidationError as err:
         raise ScenarioError(str(file), [_describe(e) for e in err.errors()]) from None
     _check_references(config, str(file))
-    return Scenario(config=config, file=file, provenance=provenance)
+    overridden = [path for path, prov in provenance.items() if _is_override(prov)]
+    return Scenario(config=config, file=file, provenance=provenance, shadowed=_shadowed(config, overridden))
 
 
 # ------------------------------------------------------------------ reading
@@ -108,8 +236,16 @@ def _read_toml(file: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError.one(str(file), "", f"malformed TOML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError.one(str(file), "", not_text_message(err)) from None
     except OSError as err:
         raise ScenarioError.one(str(file), "", f"cannot read: {err.strerror}") from None
+
+
+def not_text_message(err: UnicodeDecodeError) -> str:
+    """A TOML file is UTF-8 text; say where it is not (a binary or a Latin-1 file, say)."""
+    return (f"not a UTF-8 text file (byte 0x{err.object[err.start]:02x} at offset {err.start}); "
+            "a scenario or sweep spec is a TOML text file")
 
 
 def _read_with_includes(file: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
@@ -196,6 +332,15 @@ def _parse_overrides(overrides: Mapping[str, Any] | Iterable[str] | None, file: 
     return parsed
 
 
+def _plain_value(value: Any) -> Any:
+    """A numpy scalar from a Python caller as the plain value it stands for (the schema is
+    strict: ``numpy.int64(3)`` is not an ``int``, ``numpy.bool_`` not a ``bool``)."""
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return item()
+    return value
+
+
 def parse_value(raw: str) -> Any:
     """A command-line value as TOML would read it (numbers, booleans, dates), else a string."""
     try:
@@ -234,6 +379,17 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str, Any]:
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     value = error.get("input")
+    kind = error.get("type")
+    if kind in ("float_type", "int_type") and isinstance(value, bool):
+        message = f"Input should be a {'whole ' if kind == 'int_type' else ''}number, not true/false"
+    elif kind == "int_type" and isinstance(value, float):
+        message += " (a whole number, written without a decimal point)"
+    elif kind == "finite_number":
+        message = "Input should be a finite number, not nan or inf"
+    elif kind in ("model_type", "dict_type") and len(loc) == 1:
+        message = f"must be a table ([{path}] or {path} = {{ ... }})"
+    elif kind == "missing" and len(loc) == 1 and _is_table_field(str(loc[0])):
+        message = f"required section [{loc[0]}] is missing"
     if error.get("type") == "union_tag_invalid" and isinstance(value, dict):
         path, value = f"{path}.kind", value.get("kind")
         message = f"unknown shock kind; expected one of {', '.join(SHOCK_KINDS)}"
@@ -246,6 +402,52 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str, Any]:
     if isinstance(value, dict) and error.get("type") != "extra_forbidden":
         value = {k: v for k, v in list(value.items())[:6]}
     return path, message, value
+
+
+def _is_table_field(name: str) -> bool:
+    """Whether a top-level key of a scenario is a table (``[run]``) rather than a value."""
+    field_ = ScenarioConfig.model_fields.get(name)
+    if field_ is None:
+        return False
+    kinds = (field_.annotation, *typing.get_args(field_.annotation))
+    return any(typing.get_origin(t) is dict or (isinstance(t, type) and issubclass(t, BaseModel)) for t in kinds)
+
+
+def _raise_if_file_broken(plain: dict[str, Any], path: str, file: str) -> None:
+    """An override that cannot be placed because the file lacks the section it goes into
+    (an empty file, ``countries = 5``): report the file's own problems, every one of them,
+    instead of "'run' does not exist" for ``--households``."""
+    try:
+        ScenarioConfig.model_validate(plain)
+    except ValidationError as err:
+        problems = [_describe(e) for e in err.errors()]
+        parts = path.split(".")
+        if any(f and parts[:len(f.split("."))] == f.split(".") for f, _, _ in problems):
+            raise ScenarioError(file, problems) from None
+
+
+def _shadowed(cfg: ScenarioConfig, overridden: Iterable[str]) -> list[Shadowed]:
+    """Overrides of country fields that an enabled dated shock overwrites (the earliest
+    such shock is named, later ones listed); shocks are inside the run (checked before)."""
+    out = []
+    for path in overridden:
+        parts = path.split(".")
+        if len(parts) != 3 or parts[0] != "countries":
+            continue
+        code, name = parts[1], parts[2]
+        hits = sorted(((shock.date, sid, shock) for sid, shock in cfg.shocks.items()
+                       if shock.enabled and shock.country == code and name in shock.overwrites),
+                      key=lambda hit: (hit[0], hit[1]))
+        if not hits:
+            continue
+        date, sid, shock = hits[0]
+        source, value = shock.sets()[name]
+        out.append(Shadowed(path=path, value=getattr(cfg.countries[code], name), shock=sid, kind=shock.kind,
+                            date=date, sets=value, acting=f"shocks.{sid}.{source}",
+                            at_start=date <= cfg.run.start,
+                            until=shock.until if shock.kind == "mining_ban" else None,
+                            later=tuple((s, d) for d, s, _ in hits[1:])))
+    return out
 
 
 def _check_references(cfg: ScenarioConfig, file: str) -> None:

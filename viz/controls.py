@@ -75,6 +75,12 @@ def Controls(ctl: Controller, s, errors: dict, generation: int):
         return commit
 
     with solara.Column(gap="2px", classes=["viz-controls"]):
+        # overrides of the model shown that a dated shock overwrites (model.scenario.Shadowed),
+        # as `crypto-abm run` warns of them. The MW/tariff fields below edit the focus country's
+        # allocation shock while it is on and the country's own fields while it is off, so one
+        # appears when such an edit is followed by switching the shock back on.
+        for text in (model.spec.warnings if model is not None else []):
+            solara.Warning(text, dense=True, classes=["viz-warning"])
         # ------------------------------------------------ model
         _section("Model")
         solara.Select("Scenario (experiments/scenarios/)", values=scenario_choices(), value=s.scenario,
@@ -117,9 +123,11 @@ def Controls(ctl: Controller, s, errors: dict, generation: int):
         items = [{"text": f"{code} {name}", "value": code} for code, name in base.countries]
         rv.Select(label="Country (views, panel and the two fields below)", items=items, v_model=s.focus, dense=True, class_="viz-focus-country",
                   on_v_model=lambda code: code and ctl.apply(s.with_focus(code), "focus"))
-        mw_path, tariff_path, shock_id = base.focus_paths(s.focus)
+        mw_path, tariff_path, shock_id = s.focus_paths()
         shock = base.shock(shock_id) if shock_id else None
-        where = (f"sets shock {shock_id} ({shock.date})" if shock else f"sets countries.{s.focus}")
+        off = [sh.id for sh in base.allocation_shocks(s.focus) if not s.shock_enabled(sh.id)]
+        where = (f"sets shock {shock_id} ({shock.date})" if shock else
+                 f"sets countries.{s.focus}" + (f" (shock {', '.join(off)} is off)" if off else ""))
         NumberField(f"{s.focus} mining tariff, USD/kWh", format_number(s.value(tariff_path)),
                     on_commit=param_text(tariff_path, f"{s.focus} mining tariff"), error=errors.get(tariff_path),
                     hint=where, classes=["viz-tariff"])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import time
 
-import numpy as np
 import reacton.ipyvuetify as rv
 import solara
 
@@ -145,13 +144,12 @@ def FocusFacts(model, code: str, names: dict, t: int):
          + (f"; entering: {', '.join(pending)}" if pending else "")),
     ]
     if code in model.household_countries:
-        row = list(model.household_countries).index(code)
-        vol = model.recorder.volumes[model.t, row] if hasattr(model, "recorder") else np.zeros(1)
-        total = float(vol.sum())
-        p2p = float(vol[-1]) if len(vol) else 0.0
+        vol = model.exchange_volumes_usd(code)
+        total = sum(vol.values())
+        p2p = vol.get("P2P", 0.0)
         rows += [("adoption", f"{c.adoption_rate * 100:.2f}% ({c.adoption_rate * c.population / 1e6:,.1f} M people)"),
                  ("volume", f"{format_usd(total)} per week ({p2p / total * 100 if total else 0:.0f}% P2P)")]
-        remit, crypto = getattr(model, "_remit_usd", {}).get(code, 0.0), getattr(model, "_remit_crypto_usd", {}).get(code, 0.0)
+        remit, crypto = model.remittances_usd(code)
         if remit > 0:
             rows.append(("remittances", f"{format_usd(remit)} per week in; {crypto / remit * 100:.1f}% "
                                         f"({format_usd(crypto)}) over crypto rails"))

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from model.errors import ScenarioError
 from model.model import CryptoAdoptionModel
@@ -82,17 +82,25 @@ class Baseline:
             return DEFAULT_FOCUS
         return (self.household_countries or tuple(codes))[0]
 
-    def focus_paths(self, code: str) -> tuple[str, str, str | None]:
+    def focus_paths(self, code: str, enabled: Callable[[str], bool] | None = None) -> tuple[str, str, str | None]:
         """(MW path, tariff path, shock id or None) that the focus country's controls edit.
 
-        If the scenario has an ``energy_allocation`` shock for the country, the controls
-        act on that shock (the first one by date); otherwise on the country's own
-        ``mining_allowance_mw`` and ``mining_tariff_usd_per_kwh``.
+        If the scenario has an enabled ``energy_allocation`` shock for the country, the
+        controls act on that shock (the first one by date): it overwrites the country's own
+        fields on its date, so an edit of those would hold only until then. Otherwise
+        (none, or all switched off: ``enabled(shock id)``, by default as in the file) they
+        act on the country's own ``mining_allowance_mw`` and ``mining_tariff_usd_per_kwh``,
+        as editing a shock that is off would change nothing.
         """
+        on = enabled or (lambda sid: self.shock(sid).enabled)
         for s in self.shocks:
-            if s.kind == "energy_allocation" and s.country == code:
+            if s.kind == "energy_allocation" and s.country == code and on(s.id):
                 return f"shocks.{s.id}.mw", f"shocks.{s.id}.tariff_usd_per_kwh", s.id
         return f"countries.{code}.mining_allowance_mw", f"countries.{code}.mining_tariff_usd_per_kwh", None
+
+    def allocation_shocks(self, code: str) -> list[ShockInfo]:
+        """The country's ``energy_allocation`` shocks, by date."""
+        return [s for s in self.shocks if s.kind == "energy_allocation" and s.country == code]
 
     def default_counterfactual(self, focus: str) -> frozenset[str]:
         """The focus country's enabled shocks: "what if it had done nothing?"."""
@@ -162,6 +170,10 @@ class Settings:
 
     def shock_enabled(self, sid: str) -> bool:
         return bool(self.value(f"shocks.{sid}.enabled"))
+
+    def focus_paths(self) -> tuple[str, str, str | None]:
+        """The paths the focus country's MW and tariff controls edit, with the shocks as switched here."""
+        return self.base().focus_paths(self.focus, self.shock_enabled)
 
     def cf_shocks(self) -> frozenset[str]:
         """Shocks the counterfactual switches off (chosen, or the focus country's by default)."""

@@ -31,12 +31,15 @@ import numpy as np
 import pandas as pd
 
 from experiments.sweep.analyze import Analysis, _md_table, analyze
+from experiments.sweep.cli_args import STUDY_FORCE_HELP
 from experiments.sweep.runner import execute, open_executor, prepare
 from experiments.sweep.spec import SweepSpec, load_spec
 from experiments.sweep.storage import atomic_write_bytes, atomic_write_json
-from model.scenario import PROJECT_ROOT
+from model.scenario import PROJECT_ROOT, output_root, package_file
 
-SPECS = PROJECT_ROOT / "experiments" / "sweeps"
+SPECS = package_file("experiments", "sweeps")
+#: The first line of a study's spec file (``write_spec``, the study's first write): it marks a study's folder.
+STUDY_MARK = "# Sweep spec of study {name}"
 #: The seven dated shocks of Pakistan's 2025 package, switched on and off together.
 PAK_PACKAGE = ("pak_council_proposal", "pak_council", "pak_pdaa", "pak_allocation", "pak_reserve", "pak_vao",
                "pak_slv_alliance")
@@ -82,7 +85,7 @@ class Study:
             node[parts[-1]] = value
         self.out.mkdir(parents=True, exist_ok=True)
         dest = self.out / (f"{self.name}.toml" if label == "sweep" else f"{self.name}_{label}.toml")
-        text = (f"# Sweep spec of study {self.name}{' (--quick)' if self.quick else ''}, from {source}.\n"
+        text = (f"{STUDY_MARK.format(name=self.name)}{' (--quick)' if self.quick else ''}, from {source}.\n"
                 f"# Rerun: crypto-abm sweep {dest} --out {self.out / label}\n"
                 + "".join(f"# {line}\n" for line in header.splitlines()) + "\n" + tomli_w.dumps(raw))
         atomic_write_bytes(dest, text.encode())
@@ -91,6 +94,8 @@ class Study:
     def sweep(self, spec_path: Path, label: str = "sweep") -> Path:
         """Run (or resume) the sweep of ``spec_path`` into ``out/<label>``; return the folder."""
         spec = load_spec(spec_path)
+        for text in spec.warnings:  # an override a dated shock overwrites (none in the shipped studies)
+            print(f"[{self.name}] warning: {text}", file=sys.stderr)
         folder = self.out / label
         prep = prepare(spec, folder, argv=["crypto-abm", "study", self.name] + (["--quick"] if self.quick else []),
                        label="process")
@@ -200,9 +205,28 @@ class Study:
 
 
 def study_dir(name: str, quick: bool, out: str | Path | None) -> Path:
-    if out is not None:
-        return Path(out).resolve()
-    return (PROJECT_ROOT / "runs" / "studies" / (name + ("-quick" if quick else ""))).resolve()
+    """The study's folder, checked by :func:`experiments.outdir.resumable_out` before any work:
+    new, empty, or this study's own (resumed); anything else is refused (exit 2)."""
+    from experiments.outdir import resumable_out
+    path = out if out is not None else output_root() / "runs" / "studies" / (name + ("-quick" if quick else ""))
+    return resumable_out(path, what=f"study {name}'s folder", foreign=lambda p, names: _not_a_study(p, names, name))
+
+
+def _not_a_study(folder: Path, names: list[str], name: str) -> str | None:
+    """None if ``folder`` holds a spec this study wrote (``NAME.toml`` or ``NAME_LABEL.toml``
+    starting with :data:`STUDY_MARK`), else why it is not this study's folder."""
+    mark = STUDY_MARK.format(name=name)
+    for n in names:
+        if n == f"{name}.toml" or (n.startswith(f"{name}_") and n.endswith(".toml")):
+            try:
+                with open(folder / n, encoding="utf-8") as fh:
+                    first = fh.readline()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if first.startswith(mark + " ") or first.startswith(mark + ","):
+                return None
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"holds {shown} and no {name}.toml written by study {name}"
 
 
 def package_paths() -> list[str]:
@@ -277,6 +301,7 @@ def parse_args(name: str, argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help=f"output folder (default runs/studies/{name}, or {name}-quick)")
     p.add_argument("--workers", type=int, help="runs at once (default: the CPU cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help=STUDY_FORCE_HELP)
     args = p.parse_args(argv)
     args.name = name
     return args

@@ -3,10 +3,34 @@ stays small and its start light (nothing heavy is imported here)."""
 
 from __future__ import annotations
 
+import argparse
+import math
 from pathlib import Path
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONF = 0.95
+STUDY_FORCE_HELP = "as for run; a study's folder is resumed and nothing in it is removed, so it changes nothing"
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {value}")
+    return value
+
+
+def _level(text: str) -> float:
+    """A confidence level: a finite number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.95): {text}")
+    return value
 
 
 def add_analyze_arguments(p) -> None:
@@ -20,8 +44,8 @@ def add_analyze_arguments(p) -> None:
                    help="fan charts per design point or pooled over all runs (default auto)")
     p.add_argument("--prim", action="extend", nargs="+", metavar="NAME",
                    help="yes/no outcomes for PRIM scenario discovery (default: every yes/no outcome)")
-    p.add_argument("--resamples", type=int, help=f"bootstrap resamples of the indices (default {DEFAULT_RESAMPLES})")
-    p.add_argument("--conf-level", type=float, help=f"confidence level of the intervals (default {DEFAULT_CONF})")
+    p.add_argument("--resamples", type=_at_least_one, help=f"bootstrap resamples of the indices (default {DEFAULT_RESAMPLES})")
+    p.add_argument("--conf-level", type=_level, help=f"confidence level of the intervals (default {DEFAULT_CONF})")
     p.add_argument("--no-figures", action="store_true", help="tables and report only, no PNGs")
 
 
@@ -30,5 +54,6 @@ def add_study_arguments(p) -> None:
     p.add_argument("name", choices=list(STUDIES), help="; ".join(f"{k}: {v}" for k, v in STUDIES.items()))
     p.add_argument("--quick", action="store_true", help="a small version that runs in a minute or two")
     p.add_argument("--out", type=Path, help="output folder (default runs/studies/NAME, or NAME-quick)")
-    p.add_argument("--workers", type=int, help="runs at once (default: the CPU cores)")
+    p.add_argument("--force", action="store_true", help=STUDY_FORCE_HELP)
+    p.add_argument("--workers", type=_at_least_one, help="runs at once (default: the CPU cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator
 from experiments.sweep.design import Design, make_design, replicate_seeds, row_parameters, sampler_seed
 from experiments.sweep.errors import SpecError
 from experiments.sweep.spec import SweepSpec, load_spec
-from experiments.sweep.storage import SweepFolder
+from experiments.sweep.storage import FolderLock, SweepFolder
 from experiments.sweep.worker import RunTask, run_task, watch_parent
 
 EXECUTORS = ("process", "dask")
@@ -58,6 +58,13 @@ class Prepared:
     done_before: int
     failed_before: int
     cleaned: int = 0
+    recomputed: int = 0            # broken run files found on resume, deleted to be run again
+    lock: FolderLock | None = None  # the folder's lock, held until release()
+
+    def release(self) -> None:
+        """Release the folder's lock (the sweep is over, or was stopped)."""
+        if self.lock is not None:
+            self.lock.release()
 
 
 @dataclass
@@ -109,7 +116,7 @@ def open_executor(kind: str = "process", workers: int | None = None,
         from distributed import Client, LocalCluster
         cluster = None
         if scheduler:
-            client = Client(scheduler)
+            client = connect_scheduler(Client, scheduler)
             label = f"dask at {scheduler}"
         else:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -125,6 +132,24 @@ def open_executor(kind: str = "process", workers: int | None = None,
                 cluster.close()
     else:
         raise ValueError(f"unknown executor {kind!r} (known: {', '.join(EXECUTORS)})")
+
+
+#: How long to wait for a Dask scheduler to answer (Dask's own default is 30 s, then a traceback).
+SCHEDULER_CONNECT_SECONDS = 5
+
+
+def connect_scheduler(client_class, address: str):
+    """A Dask client of the scheduler at ``address``, or a one-line error (exit 2) fast."""
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return client_class(address, timeout=SCHEDULER_CONNECT_SECONDS)
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        message = (f"not a scheduler address, e.g. tcp://HOST:8786 ({reason})" if isinstance(err, (ValueError, TypeError))
+                   else f"no Dask scheduler answered within {SCHEDULER_CONNECT_SECONDS} s ({reason})")
+        raise SpecError.one("crypto-abm sweep", "--scheduler", message, address) from None
 
 
 def _stop_process_pool(ex) -> None:
@@ -170,6 +195,7 @@ def build_manifest(spec: SweepSpec, design: Design, argv: list[str] | None = Non
                      "start": spec.start.isoformat(), "until": spec.until.isoformat(),
                      "households": spec.households, "region": list(spec.region)},
         "analysis": spec.analysis,
+        "warnings": list(spec.warnings),
         "versions": vers,
         "git": git,
         "created": now,
@@ -196,20 +222,37 @@ def tasks_for(spec: SweepSpec, design: Design, run_ids: set[str] | None = None) 
 
 def prepare(spec: SweepSpec, out: str | Path, *, argv: list[str] | None = None,
             label: str | None = None) -> Prepared:
-    """Make the design, create or check the folder, and list the runs still to do."""
+    """Make the design, lock and create or check the folder, and list the runs still to do.
+
+    The returned :class:`Prepared` holds the folder's lock: call its ``release()`` when the
+    sweep is over (:func:`run_sweep` and the command line do).
+    """
+    from experiments.outdir import sweep_out
+    out = sweep_out(out)  # before the lock: never a file, ".", home, an unwritable place or a run's folder
     design = make_design(spec)
     folder = SweepFolder(out)
-    manifest = build_manifest(spec, design, argv, label)
-    old = folder.read_manifest()
-    resumed = folder.open(manifest, design, str(spec.file))
-    if resumed and old is not None:
-        _warn_if_environment_changed(old, manifest)
-    cleaned = folder.clean_temporary()
-    done = folder.done_ids()
-    all_ids = set(design.run_ids())
-    todo = tasks_for(spec, design, all_ids - done)
-    failed_before = len(folder.failed_ids() - done)
-    return Prepared(spec, design, folder, resumed, todo, len(done & all_ids), failed_before, cleaned)
+    lock = folder.acquire()  # a second sweep into the folder stops here (exit 2)
+    try:
+        manifest = build_manifest(spec, design, argv, label)
+        old = folder.read_manifest()
+        resumed = folder.open(manifest, design, str(spec.file))
+        if resumed and old is not None:
+            _warn_if_environment_changed(old, manifest)
+        cleaned = folder.clean_temporary()
+        all_ids = set(design.run_ids())
+        recomputed = folder.remove_broken_runs(all_ids) if resumed else []
+        if recomputed:
+            folder.finish_session({"recomputed": sorted(recomputed)})  # this session's manifest entry
+            print(f"{folder.runs}: {len(recomputed)} run file(s) broken (truncated or damaged), recomputing: "
+                  + ", ".join(recomputed[:10]) + (" ..." if len(recomputed) > 10 else ""), file=sys.stderr)
+        done = folder.done_ids()
+        todo = tasks_for(spec, design, all_ids - done)
+        failed_before = len(folder.failed_ids() - done)
+    except BaseException:
+        lock.release()
+        raise
+    return Prepared(spec, design, folder, resumed, todo, len(done & all_ids), failed_before, cleaned,
+                    len(recomputed), lock)
 
 
 def _warn_if_environment_changed(old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -329,19 +372,31 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, executor: Executor,
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
     prep = prepare(spec, out, argv=argv, label=label)
-    return execute(prep, executor, slots=slots, progress=progress, on_result=on_result)
+    try:
+        return execute(prep, executor, slots=slots, progress=progress, on_result=on_result)
+    finally:
+        prep.release()
 
 
 # ---------------------------------------------------------------------------- command line
 def main_sweep(args, argv: list[str] | None = None) -> int:
     """``crypto-abm sweep SPEC [--workers N] [--executor process|dask] [--scheduler ADDR] [--out DIR]``."""
     spec = load_spec(args.spec)
+    for text in spec.warnings:  # once, at the start; with --quiet too (a warning is not progress)
+        print(f"warning: {spec.file}: {text}", file=sys.stderr)
     kind = args.executor or ("dask" if args.scheduler else "process")
     if args.scheduler and kind != "dask":
         raise SpecError.one(str(args.spec), "--scheduler", "needs --executor dask", args.scheduler)
     out = args.out or Path("runs") / "sweeps" / spec.file.stem
     argv = ["crypto-abm"] + (argv if argv is not None else sys.argv[1:])
     prep = prepare(spec, out, argv=argv, label=kind)  # refuses a wrong folder before any worker starts
+    try:
+        return _main_prepared(args, spec, kind, prep)
+    finally:
+        prep.release()  # on success, failure, exception or Ctrl-C alike
+
+
+def _main_prepared(args, spec: SweepSpec, kind: str, prep: Prepared) -> int:
     total = len(prep.design.table)
     quiet = getattr(args, "quiet", False)
     if not quiet:

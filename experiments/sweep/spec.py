@@ -149,6 +149,9 @@ class SweepSpec:
     description: str = ""
     region: tuple[str, ...] = ()     # the scenario's countries with households
     analysis: dict[str, Any] | None = None  # the checked [analysis] table (not part of the hash)
+    #: [set] values and parameters that a dated shock overwrites before ``until`` (said once
+    #: when the sweep starts; not part of the hash)
+    warnings: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -191,6 +194,9 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise SpecError.one(str(path), "", "spec file not found") from None
     except tomllib.TOMLDecodeError as err:
         raise SpecError.one(where, "", f"malformed TOML: {err}") from None
+    except UnicodeDecodeError as err:
+        from model.scenario import not_text_message
+        raise SpecError.one(where, "", not_text_message(err)) from None
     except OSError as err:
         raise SpecError.one(where, "", f"cannot read: {err.strerror}") from None
     return parse_spec(raw, file)
@@ -285,6 +291,7 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
             bad(_set_field(f_, fixed), f"{message} [{base.file}]", value)
         raise SpecError(where, problems)
     cfg = base.config
+    shadows = [(base, s, f"[set] {s.path}={_show(s.value)}") for s in base.shadowed if s.path in fixed]
     for p in params:
         for value in p.checkpoints():
             err = _load(scenario_ref, {**base_overrides, **{t: value for t in p.targets}})
@@ -292,6 +299,8 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
                 message = "; ".join(_explain(f_, m, p) for f_, m, _ in err.problems)
                 bad(f"parameters.{p.path}", message, value)
                 break  # one message per parameter is enough
+            shadows += [(err, s, f"parameter {p.path} (varied{', sets ' + s.path if p.paths else ''})")
+                        for s in err.shadowed if s.path in p.targets]
 
     start, end = cfg.run.start, cfg.run.end
     if until is None:
@@ -331,13 +340,17 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
         analysis = check_analysis(raw["analysis"], ctx, bad)
     if problems:
         raise SpecError(where, problems)
+    warnings: dict[str, None] = {}  # in order, once each (a parameter is checked at several values)
+    for loaded, shadow, subject in shadows:
+        if shadow in loaded.shadowed_until(until):
+            warnings[shadow.message(subject)] = None
 
     return SweepSpec(
         file=file, scenario=scenario, scenario_ref=scenario_ref, scenario_name=cfg.name,
         scenario_sha256=base.sha256(), seed=seed, replicates=replicates, design=design,
         parameters=tuple(params), fixed=fixed, start=start, until=until,
         households=cfg.run.households, metrics=tuple(metrics), countries=tuple(countries), every=every,
-        description=description, region=region, analysis=analysis)
+        description=description, region=region, analysis=analysis, warnings=tuple(warnings))
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -449,6 +462,9 @@ def _parameter(path: str, table: dict[str, Any], bad) -> Parameter | None:
     for key, v in (("low", low), ("high", high)):
         if not _is_number(v):
             bad(f"{where}.{key}", "must be a number", v)
+            return None
+        if not math.isfinite(v):
+            bad(f"{where}.{key}", "must be a finite number (not nan or inf)", v)
             return None
     if integer and not (float(low).is_integer() and float(high).is_integer()):
         bad(where, "integer = true needs whole-number low and high", [low, high])
@@ -584,6 +600,11 @@ def _load(scenario_ref: str, overrides: dict[str, Any]):
         return load_scenario(scenario_ref, overrides)
     except ScenarioError as err:
         return err
+
+
+def _show(value: Any) -> str:
+    from model.scenario import show_value
+    return show_value(value)
 
 
 def _set_field(scenario_field: str, fixed: dict[str, Any]) -> str:
