@@ -162,6 +162,7 @@ def _server_steps(log_path: Path) -> list[tuple[int, float]]:
     return [(int(m.group(1)), float(m.group(5))) for m in STEP_LINE.finditer(log_path.read_text(errors="replace"))]
 
 
+@pytest.mark.slow
 def test_dashboard_in_browser(viz_browser, request, tmp_path):
     if viz_browser is None:  # checked in the test itself, so that under CI it is a FAILED test
         _missing(_browser_problem() or "no browser")
