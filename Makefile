@@ -12,7 +12,7 @@ PORT ?= 8765
 CHROMIUM ?= /usr/bin/chromium
 export PYENV_VERSION ?= 3.12.1
 
-.PHONY: setup run test test-fast dashboard chromium lock clean
+.PHONY: setup run test test-fast lint dashboard chromium lock clean
 
 setup: $(STAMP)
 
@@ -28,8 +28,11 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(VENV)/bin/crypto-abm run $(SCENARIO) $(ARGS)
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium lint
 	$(PY) -m pytest -q $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(ARGS)

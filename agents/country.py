@@ -3,23 +3,13 @@
 Stance is an ordered level: 0 ban, 1 restricted, 2 unclear, 3 regulated/legal,
 4 legal tender. A reserve (BTC held by the state) is a separate quantity.
 
-Each step a country whose ``stance_dynamics`` is ``"diffusion"`` may move one level
-(competing hazards, per year, turned into a step probability ``1 - exp(-rate x dt)``):
-
-    up:   base_up   x exp(diffusion_strength x pull_up + adoption_weight x adoption
-                          + inflation_weight x max(inflation, 0) + signal - resistance_weight x R)
-    down: base_down x exp(diffusion_strength x pull_down + resistance_weight x R - signal)
-
-* ``pull_up`` (0-1): edge-weighted mean over neighbours of how much more liberal they are,
-  ``max(0, min(s_j, cap) - s_i) / cap``, each scaled by ``1 + x / (1 + x)`` (between 1
-  and 2) with ``x`` the neighbour's mining revenue as a share of its GDP over
-  ``payoff_scale_pct_gdp`` (learning from neighbours whose liberalisation paid off).
-  ``pull_down`` is the mirror: how much more restrictive the neighbours are.
-* ``adoption`` is the share of the population holding crypto (domestic pressure);
-  ``inflation`` is a fraction per year.
-* ``signal`` is the sum of dated signal shocks, each decaying with its half-life: an
-  institution formed or a statement made moves the hazard without moving the stance.
-* ``R = resistance + imf_weight x imf_programme`` (central bank, lenders).
+Each step a country whose ``stance_dynamics`` is ``"diffusion"`` may move one level, by
+competing hazards of moving up and down (per year, turned into a step probability
+``1 - exp(-rate x dt)``): the pull of more liberal (or more restrictive) neighbours,
+stronger from neighbours whose mining paid off, domestic adoption, inflation, dated
+signals decaying with their half-lives, and resistance (central bank, IMF programme).
+The equations are stated once, in docs/ODD.md 7.1 (:meth:`Country.stance_hazards` is
+their code).
 
 Diffusion never moves a stance above ``max_diffusion_stance`` (3); legal tender comes only
 from a dated shock. Dated shocks override at their date. Every change is logged with
@@ -37,6 +27,9 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+
+from agents.exchange import potential_volume_usd
+from model.units import PER_MILLION, PERCENT, USD_PER_BN
 
 if TYPE_CHECKING:  # agents see the model only through self.model
     from model.config import CountryConfig, PolicyConfig
@@ -66,7 +59,7 @@ class Country(mesa.Agent):
         self.resistance = cfg.resistance
         self.imf_programme = cfg.imf_programme
         self.has_households = cfg.has_households
-        self.population = (cfg.population_millions or 0.0) * 1e6
+        self.population = (cfg.population_millions or 0.0) * PER_MILLION
         self.gdp_per_capita_usd = cfg.gdp_per_capita_usd or 0.0
         self.gdp_usd = self.population * self.gdp_per_capita_usd
         self.inflation_pct = cfg.inflation_pct or 0.0
@@ -89,7 +82,7 @@ class Country(mesa.Agent):
         self.reserve_programmes: list[tuple[str, float, dt.date | None]] = []  # (shock id, BTC/week, until)
         self.signals: list[tuple[float, float, float]] = []  # (time in weeks, strength, half-life)
         # Updated by the model each step.
-        self.adoption_rate = self.ownership_pct / 100.0
+        self.adoption_rate = self.ownership_pct / PERCENT
         self.mining_revenue_usd_per_year = 0.0
         self.exchange_access = False
 
@@ -113,10 +106,10 @@ class Country(mesa.Agent):
         return sum(s * 0.5 ** ((weeks - t0) / hl) for t0, s, hl in self.signals if weeks >= t0)
 
     def payoff(self, policy: PolicyConfig) -> float:
-        """Mining revenue as a share of GDP, in units of ``payoff_scale_pct_gdp``."""
+        """Mining revenue as a share of GDP, in units of ``payoff_scale_pct_gdp`` (``x_j`` of docs/ODD.md 7.1)."""
         if self.gdp_usd <= 0:
             return 0.0
-        return self.mining_revenue_usd_per_year / self.gdp_usd * 100.0 / policy.payoff_scale_pct_gdp
+        return self.mining_revenue_usd_per_year / self.gdp_usd * PERCENT / policy.payoff_scale_pct_gdp
 
     # ----------------------------------------------------------- the rule
     def stance_hazards(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
@@ -138,7 +131,7 @@ class Country(mesa.Agent):
         signal = self.signal_level(weeks)
         r = self.resistance + policy.imf_weight * float(self.imf_programme)
         log_up = (policy.diffusion_strength * pull_up + policy.adoption_weight * self.adoption_rate
-                  + policy.inflation_weight * max(self.inflation_pct, 0.0) / 100.0
+                  + policy.inflation_weight * max(self.inflation_pct, 0.0) / PERCENT
                   + signal - policy.resistance_weight * r)
         log_down = policy.diffusion_strength * pull_down + policy.resistance_weight * r - signal
         up = policy.base_up_per_year * math.exp(min(log_up, 30.0)) if self.stance < cap else 0.0
@@ -168,10 +161,43 @@ class Country(mesa.Agent):
             return self.stance - 1, cause.replace("diffusion:", "retreat:", 1)
         return None
 
-    def step_stance(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
-                    weeks: float, dt_years: float, u: float) -> tuple[int, str] | None:
-        """Decide and apply at once (for a country considered on its own)."""
-        moved = self.decide_stance(neighbours, policy, weeks, dt_years, u)
+
+def update_stances(model) -> None:
+    """Stance moves by diffusion, decided for all countries on last week's stances, then
+    applied; one uniform per country per step from the countries' stream, in scenario order."""
+    u = model.streams["countries"].random(len(model.codes))
+    moves = []
+    for code, draw in zip(model.codes, u):
+        neighbours = [(model.countries[o], w) for o, w in model.neighbours[code].items()]
+        moved = model.countries[code].decide_stance(neighbours, model.config.policy, model.weeks,
+                                                    model.dt_years, float(draw))
         if moved:
-            self.stance = moved[0]
-        return moved
+            moves.append((code, moved))
+    for code, (new, cause) in moves:
+        c = model.countries[code]
+        model.log(code, "stance", c.stance, new, cause)
+        c.stance = new
+
+
+def illicit_finance_incidents(model) -> None:
+    """Incidents likelier with high trading volume and weak AML oversight; each is a
+    negative signal (crackdown pressure) that raises the hazard of a reversal.
+
+    Yearly hazard ``incident_rate_per_year x volume / incident_volume_scale x (1 - aml)``;
+    one uniform per country per step from the incidents stream.
+    """
+    p = model.config.policy
+    u = model.streams["incidents"].random(len(model.codes))
+    if p.incident_rate_per_year <= 0:
+        return
+    for code, draw in zip(model.codes, u):
+        c = model.countries[code]
+        if not c.has_households:
+            continue
+        volume = potential_volume_usd(model, code) / model.dt_years
+        rate = p.incident_rate_per_year * volume / p.incident_volume_scale_usd_per_year * (1.0 - c.aml_oversight)
+        if draw < -math.expm1(-rate * model.dt_years):
+            c.signals.append((model.weeks, p.incident_signal, p.incident_half_life_weeks))
+            model.log(code, "illicit_finance_incident", None, p.incident_signal,
+                      f"incident: trading ${volume / USD_PER_BN:.1f}bn/yr, AML oversight {c.aml_oversight:.2f}; "
+                      f"crackdown pressure {p.incident_signal:+.2f} (half-life {p.incident_half_life_weeks:g} weeks)")

@@ -2,7 +2,7 @@
 
 A data centre is announced (an ``ai_demand`` shock) with a load in MW, a willingness to
 pay in USD/MWh and a build-out lead time; from the step its build-out ends it draws power.
-Power under an allocation goes to the highest bidders first (``model.power``): when AI
+Power under an allocation goes to the highest bidders first (``agents/power.py``): when AI
 pays more per MWh than mining earns, AI is served first and mining gets what is left, so
 a growing AI load can crowd mining out of the same megawatts.
 """

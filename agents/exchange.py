@@ -1,28 +1,39 @@
 """Exchange: enters and leaves national markets by stance and expected volume.
 
-Each step, for each country with a household layer (the markets):
+The markets are the countries with a household layer. Each step (:func:`step_exchanges`)
+each exchange ``e``, in scenario order, decides for each market ``c`` with one uniform
+``u`` per pair from the exchanges' stream (:meth:`Exchange.step_markets`):
 
-* **Exit** when the country's stance falls below ``min_stance_stay`` (a ban or a crackdown).
-* **Entry.** A market qualifies when its stance is at least ``min_stance_enter`` (local
-  exchanges serve only their ``home``) and the expected fee income beats the licence cost:
-  ``fee_pct/100 x yearly volume x weight / (weight + weights already present) >
-  licence_cost_usd_per_year``. A qualifying exchange applies with hazard
-  ``entry_per_year`` and starts operating ``entry_lead_weeks`` later, if the market still
-  qualifies then.
+    V_c       = potential volume of c this step / dt      (USD/year, :func:`potential_volume_usd`:
+                                                           current price, previous step's adoption)
+    others    = sum of the weights of the other exchanges present in c
+    income    = fee_pct / 100 x V_c x weight_e / (weight_e + others)
+    qualifies = (tier != "local" or c == home) and stance_c >= min_stance_enter
+                and income > licence_cost_usd_per_year
 
-Trading volume of a market is shared among the exchanges present in proportion to their
-``weight`` (liquidity). With no licensed exchange present, trade goes P2P and only
-``p2p_volume_factor`` of it happens (see :func:`split_volume`).
+* **Present** in ``c``: ``e`` leaves when ``stance_c < min_stance_stay`` (a ban or a
+  crackdown); otherwise nothing (there is no economic exit).
+* **Pending** application in ``c``: dropped if ``c`` no longer qualifies; otherwise ``e``
+  starts operating once ``t >= t_apply + ceil(entry_lead_weeks x 7 / step_days)``.
+* **Otherwise**, if ``c`` qualifies and ``u < 1 - exp(-entry_per_year x dt)``, ``e``
+  applies (and with a lead of 0 steps starts at once).
+
+Afterwards each market's ``exchange_access`` is whether some exchange is present there
+(:func:`update_access`). The ``regional`` and ``global`` tiers behave the same.
+
+A market's trading volume and crypto remittances are then shared among the exchanges
+present, or go P2P (:func:`route_trade`, by the rule of :func:`split_volume`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+
+from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, PERCENT
 
 if TYPE_CHECKING:  # agents see the model only through self.model
     from model.config import ExchangeConfig
@@ -54,7 +65,7 @@ class Exchange(mesa.Agent):
 
     def expected_income_usd_per_year(self, yearly_volume_usd: float, weights_present: float) -> float:
         share = self.weight / (self.weight + weights_present)
-        return self.fee_pct / 100.0 * yearly_volume_usd * share
+        return self.fee_pct / PERCENT * yearly_volume_usd * share
 
     def step_markets(self, markets: list[tuple[str, int, float, float]], step: int,
                      step_days: float, u: np.ndarray) -> list[tuple[str, str, str]]:
@@ -64,7 +75,7 @@ class Exchange(mesa.Agent):
         exchanges present); ``u`` one uniform per market, drawn every step.
         """
         events = []
-        dt_years = step_days / 365.25
+        dt_years = step_days / DAYS_PER_YEAR
         for (code, stance, volume, others), draw in zip(markets, u):
             if code in self.present:
                 if stance < self.min_stance_stay:
@@ -82,7 +93,7 @@ class Exchange(mesa.Agent):
                     events.append((code, "exchange_entry", f"licensed after stance reached {stance}"))
                 continue
             if qualifies and draw < 1.0 - math.exp(-self.entry_per_year * dt_years):
-                lead = math.ceil(self.entry_lead_weeks * 7 / step_days)
+                lead = math.ceil(self.entry_lead_weeks * DAYS_PER_WEEK / step_days)
                 self.pending[code] = step + lead
                 if lead == 0:
                     del self.pending[code]
@@ -98,3 +109,53 @@ def split_volume(volume_usd: float, present: list[tuple[str, float]], p2p_factor
     if total <= 0:
         return {P2P: volume_usd * p2p_factor}
     return {name: volume_usd * w / total for name, w in present}
+
+
+def potential_volume_usd(model, code: str) -> float:
+    """Trading volume this step in ``code`` if every adopter could trade on a licensed exchange
+    (``V_c`` of docs/ODD.md 7.5, where its equation is stated)."""
+    c = model.countries[code]
+    adopters = c.adoption_rate * c.population
+    price_factor = (model.market.price_usd / model.market.prices[0]) ** model.config.market.volume_price_elasticity
+    return adopters * model.config.households.volume_per_adopter_gdp_pc_per_year * c.gdp_per_capita_usd \
+        * model.dt_years * price_factor
+
+
+def step_exchanges(model) -> None:
+    """The exchanges' phase of the week: each enters and leaves markets
+    (:meth:`Exchange.step_markets`, one uniform per exchange and market from the exchanges'
+    stream), then each market's access to a licensed exchange is updated."""
+    rng = model.streams["exchanges"]
+    u = rng.random((len(model.exchanges), len(model.household_countries)))
+    for (name, ex), draws in zip(model.exchanges.items(), u):
+        markets = []
+        for code in model.household_countries:
+            others = sum(e.weight for e in model.exchanges.values() if code in e.present and e is not ex)
+            markets.append((code, model.countries[code].stance,
+                            potential_volume_usd(model, code) / model.dt_years, others))
+        for code, kind, cause in ex.step_markets(markets, model.t, model.step_days, draws):
+            model.log(code, kind, None, name, cause)
+    update_access(model)
+
+
+def update_access(model) -> None:
+    """Whether each market has a licensed exchange present."""
+    for code in model.household_countries:
+        model.countries[code].exchange_access = any(code in e.present for e in model.exchanges.values())
+
+
+def route_trade(model) -> np.ndarray:
+    """Adopters' trading plus remittances over crypto rails (``model.remit_crypto_usd``),
+    shared among the exchanges present (or P2P: trading at a discount, remittances in
+    full): volume by market (household country) and exchange, ``P2P`` last."""
+    names = list(model.exchanges) + [P2P]
+    col = {n: i for i, n in enumerate(names)}
+    volumes = np.zeros((len(model.household_countries), len(names)))
+    for row, code in enumerate(model.household_countries):
+        present = [(n, e.weight) for n, e in model.exchanges.items() if code in e.present]
+        flows = (split_volume(potential_volume_usd(model, code), present, model.config.households.p2p_volume_factor),
+                 split_volume(model.remit_crypto_usd.get(code, 0.0), present, 1.0))
+        for flow in flows:
+            for name, v in flow.items():
+                volumes[row, col[name]] += v
+    return volumes

@@ -1,6 +1,7 @@
 """Household: adoption of crypto through social ties, vectorised over the population.
 
-State lives in arrays (one entry per household agent) from the start; the rule,
+State lives in the arrays of :class:`HouseholdPopulation` (one entry per household agent,
+``model.households``), which also holds the households' rules for the week; the rule,
 :func:`adoption_step`, is a function from arrays to arrays with no Python loop over
 households, so a million households step in milliseconds. :class:`Household` is the Mesa
 face of one entry: a light view that reads the arrays, so ``model.agents_by_type``
@@ -30,35 +31,13 @@ probability is ``1 - exp(-hazard x dt)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import zlib
 
 import mesa
 import numpy as np
 import scipy.sparse as sp
 
-
-@dataclass
-class HouseholdArrays:
-    """Per-household state and attributes; index ``i`` is household agent ``i``."""
-
-    country: np.ndarray      # int16, index into the model's household countries
-    adopted: np.ndarray      # bool
-    internet: np.ndarray     # bool, online now
-    online_rank: np.ndarray  # int64, 0..n_c-1: order in which its country's households come online
-    receiver: np.ndarray     # bool, receives remittances
-    innovation: np.ndarray   # float32, p_i per year (0 without internet)
-    adjacency: sp.csr_matrix  # symmetric social ties
-    degree: np.ndarray       # float32, number of ties (>= 1 to divide by)
-    persons: np.ndarray      # float64 per country: people one household agent stands for
-    # Filled at the rule's values by the model; only adoption_incentive shocks change them:
-    abandonment: np.ndarray | None = None  # float64 a_i per year
-    propensity: np.ndarray | None = None   # float32 multiplier of the adoption hazard (1 unless changed)
-    readoption: np.ndarray | None = None   # float32 propensity a household takes when it next stops
-
-    @property
-    def n(self) -> int:
-        return len(self.adopted)
-
+from model.units import PERCENT
 
 INCOME_REFERENCE_USD = 10_000.0  # GDP per capita at which the income term is 0 (a unit choice)
 
@@ -145,6 +124,12 @@ def adoption_by_block(country: np.ndarray, adopted: np.ndarray, n_blocks: int) -
     return np.divide(hits, counts, out=np.zeros(n_blocks), where=counts > 0)
 
 
+def online_counts(internet_pct: list[float], sizes: np.ndarray) -> np.ndarray:
+    """Household agents online per household country today: round(share online x n_c)."""
+    shares = np.array([pct / PERCENT for pct in internet_pct])
+    return np.rint(shares * sizes).astype(np.int64)
+
+
 class Household(mesa.Agent):
     """A view of household ``index``: reads the model's household arrays, holds no state."""
 
@@ -153,7 +138,7 @@ class Household(mesa.Agent):
         self.index = index
 
     @property
-    def _arrays(self) -> HouseholdArrays:
+    def _arrays(self) -> HouseholdPopulation:
         return self.model.households
 
     @property
@@ -190,3 +175,151 @@ class Household(mesa.Agent):
     def ties(self) -> np.ndarray:
         adj = self._arrays.adjacency
         return adj.indices[adj.indptr[self.index]:adj.indptr[self.index + 1]]
+
+
+class HouseholdPopulation:
+    """All household agents: their state as arrays (index ``i`` is household agent ``i``,
+    in contiguous blocks by country) and their rules, each a pass over the arrays.
+
+    The model builds the starting arrays (``CryptoAdoptionModel.build_households``); each
+    step the population follows the countries' internet shares (:meth:`follow_internet`)
+    and updates adoption (:meth:`step`); an ``adoption_incentive`` shock recruits adopters
+    (:meth:`recruit`). A country given no agent (``run.household_floor = 0``) keeps its
+    measured ownership as its adoption rate.
+    """
+
+    def __init__(self, model: mesa.Model, *, sizes: np.ndarray, country: np.ndarray, adopted: np.ndarray,
+                 internet: np.ndarray, online_rank: np.ndarray, receiver: np.ndarray, adjacency: sp.csr_matrix,
+                 persons: np.ndarray, abandonment: np.ndarray, create_agents: bool):
+        self.model = model
+        self.codes: list[str] = list(model.household_countries)
+        self.sizes = sizes  # household agents per country block
+        self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.blocks = [slice(a, a + n) for a, n in zip(self.starts, sizes)]
+        self.country = country          # int16, index into the household countries
+        self.adopted = adopted          # bool
+        self.internet = internet        # bool, online now
+        self.internet_f = internet.astype(np.float32)  # the same as float32, for the rule
+        self.online_rank = online_rank  # int64, 0..n_c-1: order in which its country's households come online
+        self.receiver = receiver        # bool, receives remittances
+        self.innovation = np.empty(len(adopted), dtype=np.float32)  # p_i per year (0 without internet)
+        self.adjacency = adjacency      # symmetric social ties
+        self.degree = np.maximum(np.diff(adjacency.indptr), 1).astype(np.float32)  # ties (>= 1 to divide by)
+        self.persons = persons          # float64 per country: people one household agent stands for
+        # Only adoption_incentive shocks change these three from the rule's values:
+        self.abandonment = abandonment  # float64 a_i per year
+        self.propensity = np.ones(len(adopted), dtype=np.float32)  # multiplier of the adoption hazard
+        self.readoption = np.ones(len(adopted), dtype=np.float32)  # propensity taken when it next stops
+        h = model.config.households
+        self.stance_multiplier = np.array(h.stance_multiplier.as_tuple())
+        # A country without agents keeps its measured ownership (see the class docstring).
+        self.measured_ownership = np.array([model.countries[c].ownership_pct / PERCENT for c in self.codes])
+        self.agents_created = create_agents  # one Mesa agent per household, or views made on demand
+        self.views: dict[int, Household] = {}
+        for b in range(len(self.codes)):
+            self.set_innovation(b)
+        if create_agents:
+            for i in range(len(adopted)):
+                Household(model, i)
+        self.set_adoption()
+
+    @property
+    def n(self) -> int:
+        return len(self.adopted)
+
+    def agent(self, index: int) -> Household:
+        """The Mesa agent of household ``index`` (made on demand when not all were created)."""
+        if self.agents_created:
+            return self.model.agents_by_type[Household][index]
+        if index not in self.views:
+            self.views[index] = Household(self.model, index)
+        return self.views[index]
+
+    def online_counts(self) -> np.ndarray:
+        return online_counts([self.model.countries[c].internet_pct for c in self.codes], self.sizes)
+
+    def set_innovation(self, b: int) -> None:
+        """``p_i`` of household country ``b``'s agents, from their own access and remittances
+        and the country's covariates today (:func:`innovation_rates`, the module docstring)."""
+        h = self.model.config.households
+        c, part = self.model.countries[self.codes[b]], self.blocks[b]
+        self.innovation[part] = innovation_rates(h.innovation_per_year, h.inflation_weight, h.remittance_weight,
+                                                 h.income_weight, h.internet_weight,
+                                                 max(c.inflation_pct, 0.0) / PERCENT, self.receiver[part],
+                                                 c.gdp_per_capita_usd, c.internet_pct / PERCENT, self.internet[part])
+
+    def follow_internet(self, moved: set[str]) -> None:
+        """Where a country's share online moved, its households online follow it in their
+        fixed order (``online_rank``, :func:`online_counts`; the rule: docs/ODD.md 7.4) and
+        the country's ``p_i`` is recomputed: one slice per country, no household loop."""
+        if not moved:
+            return
+        wanted = self.online_counts()
+        for b, code in enumerate(self.codes):
+            if code in moved:
+                part = self.blocks[b]
+                self.internet[part] = self.online_rank[part] < wanted[b]
+                self.internet_f[part] = self.internet[part]
+                self.set_innovation(b)
+
+    def set_adoption(self) -> None:
+        """Each household country's adoption rate: the share of its agents adopting."""
+        sizes = self.sizes
+        if sizes.min() > 0:  # blocks are contiguous: one pass of reduceat, no bincount
+            rates = np.add.reduceat(self.adopted.view(np.int8), self.starts, dtype=np.int64) / sizes
+        else:  # a country without agents keeps its measured ownership
+            rates = np.where(sizes > 0, adoption_by_block(self.country, self.adopted, len(self.codes)),
+                             self.measured_ownership)
+        for code, r in zip(self.codes, rates):
+            self.model.countries[code].adoption_rate = float(r)
+
+    def step(self) -> None:
+        """Every household adopts or abandons (:func:`adoption_step`, one draw each from the
+        households' stream); recruits of an incentive who stop take their readoption factor."""
+        model = self.model
+        u = model.streams["households"].random(self.n, dtype=np.float32)
+        h = model.config.households
+        mult_c = np.array([self.stance_multiplier[model.countries[c].stance]
+                           * (1.0 if model.countries[c].exchange_access else h.no_exchange_access_factor)
+                           for c in self.codes], dtype=np.float32)
+        was = self.adopted
+        self.adopted = adoption_step(self.adopted, self.adjacency, self.degree, self.innovation, self.internet_f,
+                                     mult_c[self.country] * self.propensity, h.imitation_per_year, self.abandonment,
+                                     model.dt_years, u)
+        stopped = was & ~self.adopted  # an incentive's rates end when its recruit first stops
+        self.abandonment[stopped] = h.abandonment_per_year
+        self.propensity[stopped] = self.readoption[stopped]
+        self.set_adoption()
+
+    def recruit(self, sid: str, shock, cause: str) -> None:
+        """An ``adoption_incentive``: a share of the country's internet households not
+        adopting adopt at once (drawn from a generator of the seed and the shock's id, so
+        no stream's draws move)."""
+        model = self.model
+        c = model.countries[shock.country]
+        if shock.country not in self.codes or self.sizes[self.codes.index(shock.country)] == 0:
+            model.log(c.code, "adoption_incentive", None, None, f"{cause} (no household agents: no effect)")
+            return
+        block = self.country == self.codes.index(shock.country)
+        u = np.random.default_rng([model.seed, zlib.crc32(sid.encode())]).random(self.n)
+        chosen = incentive_recruits(block & self.internet & ~self.adopted, shock.share, u)
+        before = c.adoption_rate
+        self.adopted[chosen] = True
+        if shock.abandonment_per_year is not None:
+            self.abandonment[chosen] = shock.abandonment_per_year
+        self.readoption[chosen] = shock.readoption_factor
+        self.set_adoption()
+        model.log(c.code, "adoption_incentive", round(before, 4), round(c.adoption_rate, 4),
+                  f"{cause} ({len(chosen)} household agents recruited)")
+
+    def adopting_receivers(self) -> dict[str, float]:
+        """Share of each household country's remittance receivers adopting (a country
+        without agents: its measured ownership, as its people adopt)."""
+        n_blocks = len(self.codes)
+        receivers = np.bincount(self.country, weights=self.receiver, minlength=n_blocks)
+        adopting = np.bincount(self.country, weights=self.receiver & self.adopted, minlength=n_blocks)
+        share = dict(zip(self.codes, np.divide(adopting, receivers, out=np.zeros(n_blocks), where=receivers > 0)))
+        for code, size in zip(self.codes, self.sizes):
+            if size == 0:
+                share[code] = self.model.countries[code].adoption_rate
+        return share

@@ -1,37 +1,43 @@
-"""Miner: a country's mining fleet, by vintage of machine.
+"""Miner: a country's mining fleet (:class:`MinerFleet`), by vintage of machine, and the
+mining sector (:class:`MiningSector`), which holds the fleets and runs the miners' phase
+of the week across them.
 
 Units: hashrate in TH/s (reported in EH/s), efficiency in J/TH, power in MW, prices in
 USD/kWh, hashprice in USD per PH/s per day.
 
-Each step, in this order:
+Each step, in this order (:meth:`MiningSector.step`); each rule's equations are stated
+once, in the docstring of the function named with it (docs/ODD.md 7.3 points here):
 
 1. **Arrivals.** Ordered machines (after ``lead_time_weeks``) and relocated machines
-   (after ``relocation_weeks``) join the fleet as a vintage of their own.
+   (after ``relocation_weeks``) join the fleet (:meth:`MinerFleet.receive_arrivals`).
 2. **Ban.** When the host bans mining (a ``mining_ban`` shock, or stance 0), the legal
-   fleet splits: ``relocate_share`` moves to another country (chosen with probability
-   proportional to ``exp(-tariff / relocation_choice_scale)`` among hosts that allow
-   mining and have room), ``underground_share`` keeps running illegally and is seized at
-   the host's ``mining_enforcement_per_year``, the rest exits. Orders in the pipeline
-   are cancelled. When the ban ends, the underground fleet becomes legal again.
-3. **Operate.** A vintage runs when the hashprice beats its cash operating cost, the
-   power bill ``J/TH x PUE x 24 h x tariff`` over ``power_share_of_cash_cost`` (power is
-   ~80% of miners' cash costs, CCAF 2025); sites' tariffs spread by ``+-cost_spread`` around the
-   country's, so a vintage switches off gradually, and each week miners close only
+   fleet splits (:meth:`MinerFleet.respond_to_ban`): ``relocate_share`` moves to another
+   country, the cheaper its power the likelier, among hosts that allow mining and have
+   room (:meth:`MiningSector.relocate`, :func:`choose_destination`), ``underground_share``
+   keeps running illegally and is seized at the host's ``mining_enforcement_per_year``,
+   the rest exits. Orders in the pipeline are cancelled. When the ban ends, the
+   underground fleet becomes legal again.
+3. **Operate.** First each country's power for the week is split between AI data centres
+   and mining by willingness to pay (:meth:`MiningSector.allocate_power`, ``agents/power.py``).
+   A vintage runs when the hashprice beats its cash operating cost, the power bill plus
+   the other cash costs (:func:`cash_cost_usd_per_th_day`); sites' tariffs spread by
+   ``+-cost_spread`` around the country's, so a vintage switches off gradually
+   (:func:`running_share`), and each week miners close only
    ``switch_share_per_week`` of the gap between the share running and the share that
    pays (curtailment and restart take time; without it the fleet and difficulty
    oscillate). Miners switch on and off against the *clearing* hashprice, the one at which
    the hashrate they would run earns exactly the day's block reward (a fixed point
-   found by bisection), not against last week's difficulty: decisions on a lagged
-   difficulty make the fleet and the difficulty chase each other. Revenue is earned at
-   the difficulty's hashprice, as on the real network. Idle machines retire at
-   ``idle_retire_per_year``. Legal operation never draws more than the host's MW
-   allowance.
-4. **Expand.** Orders are judged at the clearing hashprice. New machines come at the frontier efficiency (improving by
-   ``efficiency_improvement_per_year``). Their margin ``hashprice / cost - 1`` sets an
-   attractiveness ``clip((margin - hurdle_margin) / margin_scale, 0, 1)``. Where the host
-   caps power, orders are ``attractiveness x fill_per_year`` of the free MW per year;
-   where it does not, ``attractiveness x growth_per_year`` of the installed MW per year.
-   Orders never exceed the free MW, so a capped host is never overfilled.
+   found by bisection, :func:`clearing_hashprice`), not against last week's difficulty:
+   decisions on a lagged difficulty make the fleet and the difficulty chase each other.
+   Revenue is earned at the difficulty's hashprice, as on the real network. Idle machines
+   retire at ``idle_retire_per_year``. Legal operation never draws more than the host's
+   MW allowance (:meth:`MinerFleet.operate`).
+4. **Expand.** Orders are judged at the clearing hashprice. New machines come at the
+   frontier efficiency (improving by ``efficiency_improvement_per_year``); the margin
+   they would earn over the hurdle sets an attractiveness (:func:`attractiveness`), which
+   scales orders: a share of the free MW where the host caps power, of the installed MW
+   where it does not (:meth:`MinerFleet.order`). Orders never exceed the free MW, so a
+   capped host is never overfilled.
 
 Rest-of-world fleets follow the same rule, so the region's entry lowers everyone's
 hashprice through difficulty.
@@ -39,39 +45,46 @@ hashprice through difficulty.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+
+from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
+from model.units import DAYS_PER_WEEK, HOURS_PER_DAY, PH_PER_TH, TH_PER_EH, TH_PER_PH, W_PER_KW, W_PER_MW
 
 if TYPE_CHECKING:  # agents see the model only through self.model
     from model.config import MiningConfig
 
 
-W_PER_MW = 1e6
-KWH_PER_TH_DAY_PER_J = 24.0 / 1000.0  # 1 J/TH at 1 TH/s for 24 h = 0.024 kWh
+KWH_PER_TH_DAY_PER_J = HOURS_PER_DAY / W_PER_KW  # 1 J/TH at 1 TH/s for 24 h = 0.024 kWh
 
 
 def energy_cost_usd_per_th_day(efficiency_j_per_th, pue: float, tariff_usd_per_kwh: float):
-    """Power cost of one TH/s for a day."""
+    """Power cost of one TH/s for a day, USD: ``power(e, tariff) = e x pue x 0.024 x tariff``
+    (1 J/TH at 1 TH/s for 24 h is 0.024 kWh)."""
     return np.asarray(efficiency_j_per_th) * pue * KWH_PER_TH_DAY_PER_J * tariff_usd_per_kwh
 
 
 def cash_cost_usd_per_th_day(efficiency_j_per_th, cfg: MiningConfig, tariff_usd_per_kwh: float):
-    """Cash operating cost of one TH/s for a day: power, plus the other cash costs (staff,
-    maintenance, hosting), which ``power_share_of_cash_cost`` sizes from the power bill."""
+    """Cash operating cost of one TH/s for a day, USD: ``cost(e, tariff) = power(e, tariff) /
+    power_share_of_cash_cost``, the power bill plus the other cash costs (staff, maintenance,
+    hosting), which ``power_share_of_cash_cost`` sizes from it (power is ~80% of miners' cash
+    costs, CCAF 2025)."""
     return energy_cost_usd_per_th_day(efficiency_j_per_th, cfg.pue, tariff_usd_per_kwh) / cfg.power_share_of_cash_cost
 
 
 def power_mw(ths, efficiency_j_per_th, pue: float) -> float:
-    """Wall power of a fleet: TH/s x J/TH = W, times PUE."""
+    """Wall power of a fleet, MW: ``MW(ths, e) = sum ths x e x pue / 1e6`` (TH/s x J/TH = W)."""
     return float(np.sum(np.asarray(ths) * np.asarray(efficiency_j_per_th)) * pue / W_PER_MW)
 
 
 def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, cfg: MiningConfig) -> float:
-    margin = hashprice_usd_per_ph_day / 1000.0 / cost_usd_per_th_day - 1.0
+    """How much miners want new machines, 0-1: at hashprice ``H`` (USD/PH/day) and a new
+    machine's cash cost (per TH/s per day),
+    ``margin = (H / 1000) / cost - 1`` and ``A = clip((margin - hurdle_margin) / margin_scale, 0, 1)``."""
+    margin = hashprice_usd_per_ph_day / TH_PER_PH / cost_usd_per_th_day - 1.0
     return float(np.clip((margin - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0))
 
 
@@ -80,7 +93,11 @@ def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: fl
 
     Sites of one vintage pay tariffs spread uniformly within ``+-spread`` of the mean, so
     the share running rises linearly from 0 (revenue at ``(1 - spread) x cost``) to 1
-    (revenue at ``(1 + spread) x cost``) rather than switching all at once.
+    (revenue at ``(1 + spread) x cost``) rather than switching all at once. With revenue
+    per TH/s per day ``H / 1000`` at hashprice ``H`` (USD/PH/day):
+
+        ratio_v = (H / 1000) / cost(e_v, tariff)
+        sigma_v = clip((ratio_v - (1 - spread)) / (2 x spread), 0, 1)   (spread = 0: 1 if ratio_v > 1, else 0)
     """
     ratio = revenue_usd_per_th_day / np.asarray(cost_usd_per_th_day)
     if spread <= 0:
@@ -107,8 +124,14 @@ class MinerFleet(mesa.Agent):
         self.curtailed_mw = 0.0  # MW the running machines wanted but the power cap denied
         self.revenue_usd = 0.0
         self.banned = underground  # the fleet has answered a ban of its host
+        self._relocating = np.zeros(0)  # TH/s by vintage leaving in a ban response, until taken
 
     # ----------------------------------------------------------- bookkeeping
+    @property
+    def host(self):
+        """The country the fleet mines in (its tariff, enforcement): a ``Country`` agent."""
+        return self.model.countries[self.country]
+
     @property
     def installed_ths(self) -> float:
         return float(self.legal_ths.sum() + self.underground_ths.sum())
@@ -125,6 +148,8 @@ class MinerFleet(mesa.Agent):
         return max(0.0, allowance_mw - self.installed_mw(pue) - self.pipeline_mw(pue))
 
     def add_vintage(self, ths: float, eff: float, *, underground: bool = False) -> None:
+        """Add machines to the vintage of the same efficiency (``np.isclose``: relative
+        tolerance 1e-5), or as a new vintage switched on."""
         match = np.flatnonzero(np.isclose(self.eff, eff))
         if match.size:
             target = self.underground_ths if underground else self.legal_ths
@@ -137,16 +162,22 @@ class MinerFleet(mesa.Agent):
 
     # ----------------------------------------------------------- the rule
     def receive_arrivals(self, step: int) -> None:
+        """Pipeline entries due at or before ``step`` join the legal fleet (:meth:`add_vintage`)."""
         due = [p for p in self.pipeline if p[0] <= step]
         self.pipeline = [p for p in self.pipeline if p[0] > step]
         for _, ths, eff in due:
             self.add_vintage(ths, eff)
 
     def respond_to_ban(self, cfg: MiningConfig) -> tuple[float, float, float]:
-        """Split the legal fleet into (relocating, underground, exiting) TH/s by vintage.
+        """Answer a ban of the host: split the legal fleet by vintage, cancel the pipeline.
 
-        Returns the TH/s totals; the relocating machines are handed back by the caller
-        through :meth:`take_relocating`.
+            relocating_v   = legal_ths_v x relocate_share
+            underground_v += legal_ths_v x underground_share
+            legal_ths_v    = 0;   pipeline cancelled
+            exiting        = legal total x (1 - relocate_share - underground_share) + the cancelled pipeline
+
+        Returns the TH/s totals (relocating, underground, exiting); the relocating machines
+        are handed back by the caller through :meth:`take_relocating`.
         """
         legal = self.legal_ths.copy()
         self._relocating = legal * cfg.relocate_share
@@ -164,13 +195,15 @@ class MinerFleet(mesa.Agent):
         return out
 
     def legalise_underground(self) -> None:
+        """Mining is legal again (ban ended, stance above 0): the underground machines become legal."""
         self.legal_ths += self.underground_ths
         self.underground_ths[:] = 0.0
 
-    def wanted_mw(self, hashprice_usd_per_ph_day: float, tariff: float, cfg: MiningConfig) -> float:
+    def wanted_mw(self, hashprice_usd_per_ph_day: float) -> float:
         """MW the legal fleet would draw at a hashprice, with no cap."""
-        cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
-        share = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
+        cfg = self.model.config.mining
+        cost = cash_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
+        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
         return power_mw(share * self.legal_ths, self.eff, cfg.pue)
 
     def mean_efficiency(self) -> float:
@@ -178,25 +211,50 @@ class MinerFleet(mesa.Agent):
         total = self.legal_ths.sum()
         return float((self.legal_ths * self.eff).sum() / total) if total > 0 else float(self.eff.min(initial=20.0))
 
-    def supply_ths(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
-                   cfg: MiningConfig) -> float:
-        """TH/s this fleet would run at a given hashprice (no switching delay)."""
-        cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
-        share = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
+    def supply_ths(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None) -> float:
+        """TH/s this fleet would run at hashprice ``H`` (no switching delay) under a MW cap:
+
+            supply(H) = k(H) x sum_v sigma_v(H) x legal_ths_v + sum_v sigma_v(H) x underground_ths_v
+            k(H)      = min(1, allowance_mw / MW(sigma(H) x legal_ths))      (1 where uncapped: None)
+
+        with ``sigma_v`` the running share (:func:`running_share`) at the host's tariff.
+        """
+        cfg = self.model.config.mining
+        cost = cash_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
+        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
         legal = share * self.legal_ths
         mw = power_mw(legal, self.eff, cfg.pue)
         scale = allowance_mw / mw if allowance_mw is not None and mw > allowance_mw else 1.0
         return float(legal.sum() * scale + (share * self.underground_ths).sum())
 
-    def operate(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
-                cfg: MiningConfig, dt_years: float, step_days: float, enforcement_per_year: float,
+    def operate(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None,
                 revenue_hashprice_usd_per_ph_day: float | None = None) -> None:
-        """Run the vintages that cover their cash operating cost at ``hashprice``; idle (and retire)
-        the others. Revenue is earned at ``revenue_hashprice`` (the difficulty's), which
-        defaults to the same hashprice."""
-        cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
-        target = running_share(hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
-        speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / 7.0)
+        """Run the vintages that cover their cash operating cost at ``hashprice`` (at the
+        host's tariff), legal ones within ``allowance_mw``; idle (and retire) the others; the
+        host seizes underground machines at its enforcement rate. Revenue is earned at
+        ``revenue_hashprice`` (the difficulty's), which defaults to the same hashprice.
+
+        With ``H*`` the hashprice (the clearing one), ``H_d`` the revenue hashprice
+        (docs/ODD.md 7.6) and ``sigma_v`` the running share (:func:`running_share`)::
+
+            speed      = 1 - (1 - switch_share_per_week) ^ (step_days / 7)
+            running_v <- running_v + speed x (sigma_v(H*) - running_v)
+            legal_on_v = running_v x legal_ths_v, scaled down pro rata if MW(legal_on) > allowance_mw
+            underground_ths_v <- underground_ths_v x exp(-mining_enforcement_per_year x dt)
+            ug_on_v    = running_v x underground_ths_v
+            operating_ths = sum legal_on + sum ug_on;   operating_mw = MW(legal_on) + MW(ug_on)
+            revenue_usd   = operating_ths x (H_d / 1000) x step_days
+            retire_v   = (1 - running_v) x (1 - exp(-idle_retire_per_year x dt))
+            legal_ths_v, underground_ths_v <- x (1 - retire_v)       (after the output is computed)
+
+        Underground machines ignore the allowance. Machines held back only by the allowance
+        are not idle and do not retire; the MW they wanted is ``curtailed_mw``.
+        """
+        cfg, host = self.model.config.mining, self.host
+        dt_years, step_days = self.model.dt_years, self.model.step_days
+        cost = cash_cost_usd_per_th_day(self.eff, cfg, host.mining_tariff_usd_per_kwh)
+        target = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
+        speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
         on = self.running + speed * (target - self.running)
         self.running = on
         legal_on = on * self.legal_ths
@@ -205,7 +263,7 @@ class MinerFleet(mesa.Agent):
         if allowance_mw is not None and mw > allowance_mw:
             legal_on *= allowance_mw / mw if mw > 0 else 0.0
             self.curtailed_mw = mw - allowance_mw
-        self.underground_ths *= math.exp(-enforcement_per_year * dt_years)
+        self.underground_ths *= math.exp(-host.mining_enforcement_per_year * dt_years)
         ug_on = on * self.underground_ths
         retire = (1.0 - on) * (1.0 - math.exp(-cfg.idle_retire_per_year * dt_years))
         self.legal_ths = self.legal_ths * (1.0 - retire)
@@ -215,13 +273,26 @@ class MinerFleet(mesa.Agent):
         self.operating_mw = power_mw(legal_on, self.eff, cfg.pue) + power_mw(ug_on, self.eff, cfg.pue)
         earned = hashprice_usd_per_ph_day if revenue_hashprice_usd_per_ph_day is None \
             else revenue_hashprice_usd_per_ph_day
-        self.revenue_usd = self.operating_ths * earned / 1000.0 * step_days
+        self.revenue_usd = self.operating_ths * earned / TH_PER_PH * step_days
 
-    def order(self, hashprice_usd_per_ph_day: float, tariff: float, allowance_mw: float | None,
-              frontier_j_per_th: float, cfg: MiningConfig, dt_years: float, step: int,
+    def order(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None, frontier_j_per_th: float,
               lead_steps: int) -> float:
-        """Order new frontier machines; returns the MW ordered."""
-        cost = float(cash_cost_usd_per_th_day(frontier_j_per_th, cfg, tariff))
+        """Order new frontier machines, arriving ``lead_steps`` from now, within the MW the
+        fleet may plan for (``allowance_mw``, None: uncapped); returns the MW ordered.
+
+        ``A`` is :func:`attractiveness` at ``hashprice`` (the clearing one) and the cash cost
+        of a frontier machine at the host's tariff; no order if ``A = 0``::
+
+            headroom = max(0, allowance_mw - MW(legal_ths) - MW(pipeline))      (infinite where uncapped)
+            uncapped: mw = A x (1 - exp(-growth_per_year x dt)) x MW(legal_ths)
+            capped:   mw = A x (1 - exp(-fill_per_year   x dt)) x headroom
+            mw = min(mw, headroom);   order mw x 1e6 / (frontier x pue) TH/s at the frontier efficiency
+
+        An uncapped country with no legal machines never orders. The caller orders only
+        where mining is legal.
+        """
+        cfg, dt_years, step = self.model.config.mining, self.model.dt_years, self.model.t
+        cost = float(cash_cost_usd_per_th_day(frontier_j_per_th, cfg, self.host.mining_tariff_usd_per_kwh))
         a = attractiveness(hashprice_usd_per_ph_day, cost, cfg)
         if a <= 0:
             return 0.0
@@ -239,18 +310,20 @@ class MinerFleet(mesa.Agent):
 
 
 def clearing_hashprice(reward_usd_per_day: float, supply_ths) -> float:
-    """The hashprice (USD/PH/day) at which the hashrate miners choose to run earns it.
+    """The clearing hashprice ``H*`` (USD/PH/day) at which the hashrate miners choose to run
+    earns the day's reward: ``H x supply(H) / 1000 = reward_usd_per_day`` (``supply`` in TH/s).
 
-    Solves ``hp = reward / (supply(hp) in PH/s)`` by bisection on log(hp); ``supply`` is
-    non-decreasing in hp, so the root is unique. With no machines at all, returns the
-    hashprice one TH/s would earn.
+    Bisection on ``log H`` over [1e-6, 1e9] (at most 80 halvings, to a relative width of
+    1e-9); ``supply`` is non-decreasing in ``H``, so the root is unique. If ``supply(1e9) =
+    0`` (no machine would run), returns ``reward_usd_per_day / 1e-3``, the hashprice one TH/s
+    would earn.
     """
     lo, hi = 1e-6, 1e9
     if supply_ths(hi) <= 0:
-        return reward_usd_per_day / 1e-3
+        return reward_usd_per_day / PH_PER_TH
     for _ in range(80):
         mid = math.sqrt(lo * hi)
-        if mid * supply_ths(mid) / 1000.0 < reward_usd_per_day:
+        if mid * supply_ths(mid) / TH_PER_PH < reward_usd_per_day:
             lo = mid
         else:
             hi = mid
@@ -261,10 +334,11 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths) -> float:
 
 def choose_destination(origin: str, candidates: list[tuple[str, float]], scale_usd_per_kwh: float,
                        u: float) -> str | None:
-    """A relocation destination, chosen with probability ~ exp(-tariff / scale).
+    """A relocation destination among ``candidates`` other than ``origin``; None if there is none.
 
-    ``candidates`` are (country, tariff) pairs that allow mining and have room; ``u`` is a
-    uniform draw from the miners' stream.
+    ``candidates`` are (country ``k``, tariff ``tau_k``) pairs that allow mining and have
+    room; ``u``, a uniform draw from the miners' stream, picks ``k`` with
+    ``P(k)`` proportional to ``exp(-(tau_k - min tau) / scale_usd_per_kwh)``.
     """
     options = [(c, t) for c, t in candidates if c != origin]
     if not options:
@@ -273,3 +347,187 @@ def choose_destination(origin: str, candidates: list[tuple[str, float]], scale_u
     w = np.exp(-(tariffs - tariffs.min()) / scale_usd_per_kwh)
     idx = int(np.searchsorted(np.cumsum(w) / w.sum(), u, side="right"))
     return options[min(idx, len(options) - 1)][0]
+
+
+class MiningSector:
+    """The miners' rules across all fleets, in the order of the miners' phase of the week:
+    arrivals, answers to bans (relocation), power allocation against AI data centres, the
+    clearing hashprice, then every fleet operates and orders (see the module's docstring).
+
+    Holds the fleets (``fleets``, by country, in scenario order) and what the week's
+    clearing saw: the difficulty's hashprice and difficulty, the clearing hashprice, each
+    country's MW cap for mining and mining's bid for power.
+    """
+
+    def __init__(self, model: mesa.Model, fleets: dict[str, MinerFleet]):
+        self.model = model
+        self.fleets = fleets
+        self.hashprice_usd_per_ph_day = 0.0  # the difficulty's, as this week's revenue is earned
+        self.difficulty = 0.0
+        self.clearing_hashprice_usd_per_ph_day: float | None = None  # None before the first clearing
+        self.mining_cap_mw: dict[str, float | None] = {}  # MW legal mining may draw this week (None: no cap)
+        self.mining_bid_usd_per_mwh: dict[str, float] = {}
+
+    @property
+    def network_hashrate_ehs(self) -> float:
+        return sum(f.operating_ths for f in self.fleets.values()) / TH_PER_EH
+
+    def step(self) -> None:
+        """Arrivals, ban transitions, then every fleet operates and orders (:meth:`operate`);
+        finally the network's operating hashrate (EH/s) joins the difficulty history.
+
+        A fleet whose host does not allow mining (``mining_banned`` or stance 0) and has not
+        yet answered a ban responds (:meth:`MinerFleet.respond_to_ban`), its relocating
+        machines arriving ``move = ceil(relocation_weeks x 7 / step_days)`` steps later
+        (:meth:`relocate`); one whose host allows mining again legalises its underground
+        machines.
+        """
+        model = self.model
+        cfg = model.config.mining
+        move = math.ceil(cfg.relocation_weeks * DAYS_PER_WEEK / model.step_days)
+        for fleet in self.fleets.values():
+            fleet.receive_arrivals(model.t)
+        for code, fleet in self.fleets.items():
+            c = model.countries[code]
+            if not c.mining_allowed and not fleet.banned:
+                fleet.banned = True
+                relocating, underground, exiting = fleet.respond_to_ban(cfg)
+                model.log(code, "miners_banned", None, None,
+                          f"ban: {relocating / TH_PER_EH:.1f} EH/s relocating, {underground / TH_PER_EH:.1f} EH/s "
+                          f"underground, {exiting / TH_PER_EH:.1f} EH/s exiting (incl. cancelled orders)")
+                self.relocate(code, fleet.take_relocating(), move, cfg)
+            elif c.mining_allowed and fleet.banned:
+                fleet.banned = False
+                fleet.legalise_underground()
+        self.operate(order=True)
+        model.market.record_hashrate(self.network_hashrate_ehs)
+
+    def operate(self, *, order: bool) -> None:
+        """Switch machines against the clearing hashprice; earn at the difficulty's.
+
+        Power is split (:meth:`allocate_power`) and the clearing hashprice found
+        (:meth:`clearing_hashprice`); every fleet operates (:meth:`MinerFleet.operate`) and,
+        with ``order`` and where mining is legal, orders (:meth:`MinerFleet.order`) at
+
+            frontier(t) = frontier_efficiency_j_per_th
+                          x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
+
+        arriving ``lead = ceil(lead_time_weeks x 7 / step_days)`` steps later. Then each
+        country's ``mining_revenue_usd_per_year = revenue_usd / dt``.
+        """
+        model = self.model
+        cfg = model.config.mining
+        self.hashprice_usd_per_ph_day = model.market.hashprice_usd_per_ph_day
+        self.difficulty = model.market.difficulty
+        self.allocate_power()
+        clearing = self.clearing_hashprice()
+        self.clearing_hashprice_usd_per_ph_day = clearing
+        lead = math.ceil(cfg.lead_time_weeks * DAYS_PER_WEEK / model.step_days)
+        # Machines bought in the same year share a vintage (and an efficiency).
+        years = (model.date.year - model.dates[0].year)
+        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
+        for code, fleet in self.fleets.items():
+            c = model.countries[code]
+            fleet.operate(clearing, self.mining_cap_mw[code],
+                          revenue_hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day)
+            if order and c.mining_allowed:
+                fleet.order(clearing, self.planning_mw(code), frontier, lead)
+            c.mining_revenue_usd_per_year = fleet.revenue_usd / model.dt_years
+
+    def allocate_power(self) -> None:
+        """Split each country's power for the week between AI data centres and mining.
+
+        The cap is the allocation, no more than the seasonal surplus; bidders are served by
+        willingness to pay (miners bid what a MWh earns them at last week's clearing
+        hashprice). A power emergency leaves legal mining nothing.
+        """
+        model = self.model
+        cfg = model.config.mining
+        hashprice = (self.hashprice_usd_per_ph_day if self.clearing_hashprice_usd_per_ph_day is None
+                     else self.clearing_hashprice_usd_per_ph_day)
+        self.mining_cap_mw = {}
+        self.mining_bid_usd_per_mwh = {}
+        for code, c in model.countries.items():
+            fleet = self.fleets[code]
+            cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
+                model.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
+            centres = [d for d in model.datacentres if d.country == code]
+            wanted = fleet.wanted_mw(hashprice)
+            bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
+            self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue,
+                                                                       cfg.power_share_of_cash_cost)
+            bids.append(("mining", wanted, self.mining_bid_usd_per_mwh[code]))
+            served = merit_order(cap, bids)
+            for i, d in enumerate(centres):
+                d.served_mw = served[str(i)]
+            # Mining may use whatever the higher bidders leave (all of it if it outbids them).
+            mining = None if cap is None else max(0.0, cap - sum(d.served_mw for d in centres))
+            self.mining_cap_mw[code] = 0.0 if c.power_emergency_until is not None else mining
+
+    def planning_mw(self, code: str) -> float | None:
+        """The MW miners may plan new machines for: the allocation less the claims (built
+        or not) of data centres that outbid them."""
+        allowance = self.model.countries[code].mining_allowance_mw
+        if allowance is None:
+            return None
+        claimed = sum(d.committed_mw() for d in self.model.datacentres
+                      if d.country == code and d.willingness_to_pay_usd_per_mwh > self.mining_bid_usd_per_mwh[code])
+        return max(0.0, allowance - claimed)
+
+    def clearing_hashprice(self) -> float:
+        """The hashprice at which the fleets' chosen hashrate earns the day's reward
+        (:func:`clearing_hashprice`): the supply of every fleet with installed machines
+        (:meth:`MinerFleet.supply_ths` under its country's cap for mining this week), the
+        reward the day's BTC (``Market.reward_btc_per_day``) at today's price."""
+        model = self.model
+        fleets = [(f, self.mining_cap_mw[code]) for code, f in self.fleets.items() if f.installed_ths > 0]
+
+        def supply(hp: float) -> float:
+            return sum(f.supply_ths(hp, cap) for f, cap in fleets)
+
+        return clearing_hashprice(model.market.reward_btc_per_day * model.market.price_usd, supply)
+
+    def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
+        """Send relocating machines, vintage by vintage, to hosts that allow mining and have
+        room; what finds no room exits. Called only in the step of the ban.
+
+        Candidates are the countries that allow mining and have room: a capped host with
+        free MW (:meth:`MinerFleet.headroom_mw` > 0), or an uncapped host that already has
+        miners. Each vintage ``v`` draws its host ``k`` (:func:`choose_destination`, one
+        uniform from the miners' stream), whose pipeline gets, due ``move_steps`` later,
+
+            arriving = min(relocating_v x (1 - relocation_loss), headroom_k x 1e6 / (e_v x pue))   TH/s
+
+        What finds no candidate, does not fit the host's headroom or is lost in transit is
+        logged as one ``miners_exit`` event; arrivals as one ``miners_relocate`` event per host.
+        """
+        model = self.model
+        rng = model.streams["miners"]
+        arriving_at: dict[str, float] = {}
+        lost = 0.0
+        for ths, eff in machines:
+            candidates = []
+            for code, c in model.countries.items():
+                if not c.mining_allowed:
+                    continue
+                fleet = self.fleets[code]
+                room = (fleet.installed_ths > 0 if c.mining_allowance_mw is None
+                        else fleet.headroom_mw(c.mining_allowance_mw, cfg.pue) > 0)
+                if room:
+                    candidates.append((code, c.mining_tariff_usd_per_kwh))
+            dest = choose_destination(origin, candidates, cfg.relocation_choice_scale_usd_per_kwh, rng.random())
+            if dest is None:
+                lost += ths
+                continue
+            moving = ths * (1.0 - cfg.relocation_loss)
+            room_mw = self.fleets[dest].headroom_mw(model.countries[dest].mining_allowance_mw, cfg.pue)
+            fits = min(moving, room_mw * W_PER_MW / (eff * cfg.pue))
+            lost += ths - fits
+            self.fleets[dest].pipeline.append((model.t + move_steps, fits, eff))
+            arriving_at[dest] = arriving_at.get(dest, 0.0) + fits
+        for dest, ths in arriving_at.items():
+            model.log(origin, "miners_relocate", origin, dest,
+                      f"{ths / TH_PER_EH:.2f} EH/s arriving in {move_steps} steps")
+        if lost > 0:
+            model.log(origin, "miners_exit", None, None,
+                      f"{lost / TH_PER_EH:.2f} EH/s lost in transit or found no host with room")

@@ -30,10 +30,10 @@ import json
 import statistics
 import time
 
+import mesa.examples.basic.virus_on_network.model as virus
 import numpy as np
 import scipy.sparse as sp
 
-import mesa.examples.basic.virus_on_network.model as virus
 from agents.household import adoption_step
 from model.social_graph import build_social_graph
 

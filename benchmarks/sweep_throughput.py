@@ -135,7 +135,8 @@ def main() -> None:
         ratio = two["runs_per_s"] / one["runs_per_s"]
         steady = (two["steady_runs_per_s"] / one["steady_runs_per_s"]
                   if two["steady_runs_per_s"] and one["steady_runs_per_s"] else None)
-        emit(bench="speedup", workers="2 vs 1", ratio=round(ratio, 2), steady_ratio=round(steady, 2) if steady else None,
+        emit(bench="speedup", workers="2 vs 1", ratio=round(ratio, 2),
+             steady_ratio=round(steady, 2) if steady else None,
              target=1.7, ok=ratio >= 1.7)
         memory(tmp, args.memory_runs, 2)
     finally:

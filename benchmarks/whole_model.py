@@ -23,7 +23,6 @@ import sys
 import time
 
 import numpy as np
-
 from households import contagion_step, outbreak, random_graph  # the same rule as benchmarks/households.py
 
 
@@ -56,7 +55,7 @@ def one_size(n: int, steps: int) -> dict:
     ref = reference_step_s(n, n_edges, steps)
     return {"households": n, "edges": n_edges, "build_s": round(build, 3), "step_s": round(step, 5),
             "ns_per_household_step": round(step / n * 1e9, 2), "peak_rss_mb": round(peak_mb, 1),
-            "household_agents": bool(m.household_agents_created),
+            "household_agents": m.households is not None and m.households.agents_created,
             "numpy_reference_step_s": round(ref, 5), "model_over_reference": round(step / ref, 3)}
 
 

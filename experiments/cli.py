@@ -1,18 +1,36 @@
 """The command line: ``crypto-abm run SCENARIO [options]`` (also ``python -m experiments``).
 
+This module is the only place that parses arguments: every command's options are here,
+and each command's function turns them into calls of the library (:mod:`experiments.runs`,
+:mod:`experiments.sweep`, :mod:`experiments.analysis`, :mod:`experiments.studies`,
+:mod:`experiments.validation`). Defaults that are part of a computation live beside it
+and are only shown here (e.g. :data:`experiments.sweep.outcomes.DEFAULT_RESAMPLES`).
+
 A user mistake (bad scenario, bad override, bad date) prints one clear message naming
 the file, field and value, and exits with status 2; no traceback, no partial output.
+
+Each command imports its own stack inside its function (matplotlib, SALib, DuckDB, Dask,
+the studies): importing all of them up front would add ~1.7 s to every start, including
+``crypto-abm --help`` and ``crypto-abm scenarios``. These are the only function-level
+imports of the command line, and each names a module of this project.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
+import math
+import os
 import sys
 import time
 from pathlib import Path
 
+from experiments.studies import STUDIES
+from experiments.sweep.errors import SpecError
+from experiments.sweep.outcomes import DEFAULT_CONF, DEFAULT_RESAMPLES
 from model.errors import ScenarioError
+from model.scenario import available_scenarios
 
 EXIT_USAGE = 2
 
@@ -52,6 +70,46 @@ def _port(text: str) -> int:
     if value > 65535:
         raise argparse.ArgumentTypeError(f"must be <= 65535: {value}")
     return value
+
+
+STUDY_FORCE_HELP = "as for run; a study's folder is resumed and nothing in it is removed, so it changes nothing"
+
+
+def _level(text: str) -> float:
+    """A confidence level: a finite number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.95): {text}")
+    return value
+
+
+def _analyze_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", type=Path, help="a sweep folder (the --out of crypto-abm sweep)")
+    p.add_argument("--outcome", "--outcomes", dest="outcomes", action="extend", nargs="+", metavar="NAME[=EXPR]",
+                   help='outcomes, e.g. "pak_share=last(hashrate_share@PAK)", or the name of one in the spec\'s '
+                        "[analysis] (default: all of those); syntax in experiments/sweeps/README.md")
+    p.add_argument("--fan", action="extend", nargs="+", metavar="METRIC@COUNTRIES",
+                   help='fan-chart series, e.g. "hashrate_share@PAK" (default: the spec\'s, else the outcomes\')')
+    p.add_argument("--fan-by", choices=["auto", "pooled", "point"],
+                   help="fan charts per design point or pooled over all runs (default auto)")
+    p.add_argument("--prim", action="extend", nargs="+", metavar="NAME",
+                   help="yes/no outcomes for PRIM scenario discovery (default: every yes/no outcome)")
+    p.add_argument("--resamples", type=_positive,
+                   help=f"bootstrap resamples of the indices (default {DEFAULT_RESAMPLES})")
+    p.add_argument("--conf-level", type=_level, help=f"confidence level of the intervals (default {DEFAULT_CONF})")
+    p.add_argument("--no-figures", action="store_true", help="tables and report only, no PNGs")
+
+
+def _study_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", choices=list(STUDIES), help="; ".join(f"{k}: {v}" for k, v in STUDIES.items()))
+    p.add_argument("--quick", action="store_true", help="a small version that runs in a minute or two")
+    p.add_argument("--out", type=Path, help="output folder (default runs/studies/NAME, or NAME-quick)")
+    p.add_argument("--force", action="store_true", help=STUDY_FORCE_HELP)
+    p.add_argument("--workers", type=_positive, help="runs at once (default: the CPU cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,10 +156,9 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--sql", help='DuckDB SQL over the views runs and design, e.g. "SELECT count(*) FROM runs"')
     results.add_argument("--country", default="WORLD", help="country of the summary (default WORLD)")
     results.add_argument("--csv", action="store_true", help="print --sql results as CSV")
-    from experiments.sweep.cli_args import add_analyze_arguments, add_study_arguments
-    add_analyze_arguments(sub.add_parser("analyze", help="outcomes, sensitivity indices, fan charts and PRIM "
+    _analyze_arguments(sub.add_parser("analyze", help="outcomes, sensitivity indices, fan charts and PRIM "
                                                           "for a sweep folder (writes DIR/analysis/)"))
-    add_study_arguments(sub.add_parser("study", help="run a research study (a sweep plus its analysis)"))
+    _study_arguments(sub.add_parser("study", help="run a research study (a sweep plus its analysis)"))
     dashboard = sub.add_parser("dashboard", help="serve the dashboard in the browser (works offline; Ctrl-C stops it)")
     dashboard.add_argument("--host", default="127.0.0.1",
                            help="address to serve on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to "
@@ -114,30 +171,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "scenarios":
-            from model.scenario import available_scenarios
             print("\n".join(available_scenarios()))
             return 0
         if args.command == "sweep":
-            from experiments.sweep.runner import main_sweep
-            return main_sweep(args, argv)
+            return _sweep(args, argv)
         if args.command == "calibrate":
-            if args.target == "households":
-                from experiments.calibrate_households import SLV_EVALUATIONS, main as households_main
-                return households_main(args.evaluations or SLV_EVALUATIONS)
-            from experiments.calibrate import main as calibrate_main
-            return calibrate_main(args.evaluations or 60)
+            return _calibrate(args)
         if args.command == "validate":
-            from experiments.validate import main as validate_main
+            from experiments.validation.validate import main as validate_main
             return validate_main(args.seeds)
         if args.command == "results":
-            from experiments.sweep.results import main_results
-            return main_results(args)
+            return _results(args)
         if args.command == "analyze":
-            from experiments.sweep.analyze import main_analyze
-            return main_analyze(args)
+            return _analyze(args)
         if args.command == "study":
-            from experiments.studies import main_study
-            return main_study(args)
+            return _study(args)
         if args.command == "dashboard":
             return _dashboard(args)
         return _run(args, argv)
@@ -158,7 +206,6 @@ def dashboard_command(host: str, port: int) -> list[str]:
 
 def _dashboard(args: argparse.Namespace) -> int:
     """This process becomes Solara's server (so Ctrl-C and a kill reach the server itself)."""
-    import os
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"crypto-abm dashboard: http://{shown}:{args.port}/  (Ctrl-C stops it)", flush=True)
     os.execve(sys.executable, dashboard_command(args.host, args.port),
@@ -166,9 +213,123 @@ def _dashboard(args: argparse.Namespace) -> int:
     return 0  # not reached: execve does not return
 
 
+def _sweep(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """``crypto-abm sweep SPEC [--workers N] [--executor process|dask] [--scheduler ADDR] [--out DIR]``."""
+    from experiments.sweep import runner
+    from experiments.sweep.spec import load_spec
+
+    spec = load_spec(args.spec)
+    for text in spec.warnings:  # once, at the start; with --quiet too (a warning is not progress)
+        print(f"warning: {spec.file}: {text}", file=sys.stderr)
+    kind = args.executor or ("dask" if args.scheduler else "process")
+    if args.scheduler and kind != "dask":
+        raise SpecError.one(str(args.spec), "--scheduler", "needs --executor dask", args.scheduler)
+    out = args.out or Path("runs") / "sweeps" / spec.file.stem
+    argv = ["crypto-abm"] + (argv if argv is not None else sys.argv[1:])
+    prep = runner.prepare(spec, out, argv=argv, label=kind)  # refuses a wrong folder before any worker starts
+    try:
+        return _sweep_prepared(args, spec, kind, prep)
+    finally:
+        prep.release()  # on success, failure, exception or Ctrl-C alike
+
+
+def _sweep_prepared(args: argparse.Namespace, spec, kind: str, prep) -> int:
+    from experiments.sweep import runner
+
+    total = len(prep.design.table)
+    quiet = getattr(args, "quiet", False)
+    if not quiet:
+        print(f"sweep {spec.file.name}: {prep.design.kind} design, {len(prep.design.points)} points x "
+              f"{spec.replicates} replicates = {total} runs -> {prep.folder.root}"
+              + (f" (resuming: {prep.done_before} done, {prep.failed_before} failed to retry)"
+                 if prep.resumed else ""), file=sys.stderr)
+    report = runner.Report(out=prep.folder.root, runs=total, done=prep.done_before, skipped=prep.done_before,
+                           resumed=prep.resumed)
+    try:
+        if prep.todo:
+            with runner.open_executor(kind, args.workers, args.scheduler) as (ex, slots, label):
+                report = runner.execute(prep, ex, slots=slots, progress=not quiet)
+    except runner.SweepAborted as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        done = len(prep.folder.done_ids())
+        print(f"interrupted: {done} of {total} runs done and kept in {prep.folder.root}; rerun the same "
+              "command to resume", file=sys.stderr)
+        return 130
+    report.failed = len(prep.folder.failed_ids() - prep.folder.done_ids())
+    if not prep.todo:
+        prep.folder.finish_session({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                    "ran": 0, "done": report.done, "failed": report.failed, "seconds": 0.0})
+    if not quiet:
+        print(f"{prep.folder.root}: {report.done} of {total} runs done, {report.failed} failed "
+              f"({report.ran} run now in {report.seconds:.1f} s, {report.skipped} done before)")
+        for line in report.failures[:10]:
+            print(f"  failed {line}")
+        if report.failed:
+            print(f"  failure records (parameters, traceback): {prep.folder.failed}/; rerun the same command "
+                  "to retry them")
+    return 0 if report.failed == 0 else 1
+
+
+def _results(args: argparse.Namespace) -> int:
+    """``crypto-abm results DIR [--sql "SELECT ..."] [--country WORLD] [--csv]``."""
+    from experiments.sweep import results
+
+    if args.sql:
+        df = results.query(args.folder, args.sql)
+        if args.csv:
+            df.to_csv(sys.stdout, index=False)
+        else:
+            print(results.table_text(df) if len(df) else "(no rows)")
+        return 0
+    print(results.summary_text(args.folder, args.country))
+    return 0
+
+
+def _study(args: argparse.Namespace) -> int:
+    """``crypto-abm study NAME [--quick] [--out DIR] [--workers N] [--quiet]``: the module
+    ``experiments.studies.NAME`` runs it; print where its report is."""
+    run = importlib.import_module(f"experiments.studies.{args.name}").run
+    try:
+        study = run(quick=args.quick, out=args.out, workers=args.workers, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+    print(f"{study.name}: wrote {study.out / 'report.md'} ({time.perf_counter() - study.started:.0f} s)")
+    for line in study.numbers.get("_summary", []):
+        print(f"  {line}")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    if args.target == "households":
+        from experiments.validation import calibrate_households
+        return calibrate_households.main(args.evaluations or calibrate_households.SLV_EVALUATIONS)
+    from experiments.validation import calibrate
+    return calibrate.main(args.evaluations or calibrate.EVALUATIONS)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    """``crypto-abm analyze DIR [--outcome NAME=EXPR ...] [--fan SERIES ...] [--fan-by ...] [--no-figures]``."""
+    from experiments.analysis.analyze import analyze
+    from experiments.analysis.report import summary_lines
+
+    a = analyze(args.folder, outcomes=args.outcomes, fan=args.fan, fan_by=args.fan_by,
+                prim_outcomes=args.prim, resamples=args.resamples, conf_level=args.conf_level,
+                figures=not args.no_figures)
+    d = a.manifest["design"]
+    print(f"analysis of {a.folder}: {d['kind']} design, {len(a.runs)} of {d['runs']} runs")
+    print("\n".join(summary_lines(a)))
+    for n in a.notes:
+        print(f"note: {n}")
+    print(f"\nwrote {a.out}/report.md and {len(a.files) - 1} more files")
+    return 0
+
+
 def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from experiments.outdir import run_out
-    from experiments.outputs import format_summary, summary_table, write_run
+    from experiments.runs import format_summary, summary_table, write_run
     from model.model import CryptoAdoptionModel
 
     started = time.perf_counter()

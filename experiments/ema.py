@@ -98,8 +98,9 @@ with warnings.catch_warnings():
         ScalarOutcome,
     )
 
+from experiments.analysis.outcomes import Panel, compute, pairs_needed
 from experiments.sweep.design import replicate_seeds
-from experiments.sweep.outcomes import Context, Outcome, Panel, compute, pairs_needed, parse_outcome
+from experiments.sweep.outcomes import Context, Outcome, parse_outcome
 from model import build_model, load_scenario
 from model.recorder import METRICS, WORLD
 

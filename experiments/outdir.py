@@ -32,10 +32,19 @@ import re
 import shutil
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Callable
 
+from experiments.provenance import pid_alive
 from model.errors import ScenarioError
+from model.scenario import PROJECT_ROOT
+
+#: The files every run writes (figures and the copied price CSV come on top), by these names;
+#: a sweep's folder is marked by a MANIFEST too (see :mod:`experiments.sweep.storage`).
+TIMESERIES, EXCHANGES, EVENTS, SCENARIO, MANIFEST = (
+    "timeseries.parquet", "exchanges.parquet", "events.csv", "scenario.toml", "manifest.json")
+RUN_KIND = "crypto-abm run"
 
 
 class OutputFolderError(ScenarioError):
@@ -49,8 +58,6 @@ class OutputFolderError(ScenarioError):
 def target(out: str | Path) -> Path:
     """``out`` as an absolute path (symlinks resolved), or refused if it is one of the folders
     that are never an output: the current folder or one above it, home, the project root, ``/``."""
-    from model.scenario import PROJECT_ROOT
-
     path = Path(out).resolve()  # Path('') is Path('.'): the current folder
     cwd = Path.cwd().resolve()
     places = [(cwd, "the current folder")]
@@ -117,15 +124,44 @@ def _names(names: list[str], limit: int = 5) -> str:
 
 
 # ---------------------------------------------------------------------------- run
+def run_folder(folder: Path) -> tuple[list[str], list[str]] | None:
+    """``(ours, foreign)``: the names in ``folder`` an earlier run wrote and the others, or
+    None if ``folder`` has no run manifest (it is not a run's folder).
+
+    "Ours" is what the run's manifest lists (``files``). A manifest written before that list
+    existed is read as: the fixed names above, the PNG figures and the price CSV its
+    scenario.toml names. Only plain files count as ours; a folder is always foreign.
+    """
+    try:
+        record = json.loads((folder / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("kind", RUN_KIND) != RUN_KIND or "scenario_sha256" not in record:
+        return None
+    listed = record.get("files")
+    if isinstance(listed, list):
+        names = {n for n in listed if isinstance(n, str)}
+    else:
+        names = {TIMESERIES, EXCHANGES, EVENTS, SCENARIO} | {p.name for p in folder.glob("*.png")}
+        try:
+            names.add(tomllib.loads((folder / SCENARIO).read_text())["market"]["price"]["csv"])
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            pass
+    names.add(MANIFEST)
+    ours, foreign = [], []
+    for name in sorted(os.listdir(folder)):
+        path = folder / name
+        (ours if name in names and path.is_file() and not path.is_symlink() else foreign).append(name)
+    return ours, foreign
+
+
 def run_out(out: str | Path, *, force: bool = False) -> Path:
     """The folder ``crypto-abm run`` may write, as an absolute path, or :class:`OutputFolderError`.
 
     A run replaces its folder, so an existing folder must be empty or an earlier run's
-    (:func:`experiments.outputs.run_folder`); with ``force``, an earlier run's folder that
+    (:func:`run_folder`); with ``force``, an earlier run's folder that
     also holds files the run did not write is accepted too (they are kept).
     """
-    from experiments.outputs import run_folder
-
     path = target(out)
     entries = listing(path)
     if entries:
@@ -161,8 +197,6 @@ def clean_beside(path: Path) -> list[Path]:
     else: older versions renamed *any* folder to ``.old-*`` before deleting it, so one left
     by them may hold a user's files, and it is kept with a warning.
     """
-    from experiments.outputs import run_folder
-
     parent = path.parent
     if not parent.is_dir():
         return []
@@ -178,7 +212,7 @@ def clean_beside(path: Path) -> list[Path]:
                 print(f"warning: kept {entry}: left by an interrupted run, it is not only an earlier run's "
                       "output; look at it and delete it yourself", file=sys.stderr)
                 continue
-        elif m["pid"] and int(m["pid"]) != os.getpid() and _alive(int(m["pid"])):
+        elif m["pid"] and int(m["pid"]) != os.getpid() and pid_alive(int(m["pid"])):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
@@ -188,14 +222,6 @@ def clean_beside(path: Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # ---------------------------------------------------------------------------- sweep, study
@@ -226,7 +252,6 @@ def sweep_out(out: str | Path, *, force: bool = False) -> Path:
 
 
 def _not_a_sweep(path: Path, names: list[str]) -> str | None:
-    from experiments.sweep.storage import MANIFEST
     if MANIFEST not in names:
         return None  # SweepFolder.open/acquire refuse a non-empty folder without one
     try:

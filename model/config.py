@@ -114,8 +114,9 @@ class Vintage(Strict):
 class MiningConfig(Strict):
     vintages: dict[str, Vintage]
     frontier_efficiency_j_per_th: Pos
-    # Below 1: the frontier is frontier_efficiency x (1 - rate)^years, so a rate of 1 makes
-    # new machines need 0 J/TH (free hashing) after a year and orders divide by zero.
+    # Below 1: the frontier (agents.miner.MiningSector.operate) shrinks by the factor
+    # (1 - rate) a year, so a rate of 1 makes new machines need 0 J/TH (free hashing) after a
+    # year and orders divide by zero.
     efficiency_improvement_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
     power_share_of_cash_cost: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
@@ -194,8 +195,8 @@ class HouseholdConfig(Strict):
     abandonment_per_year: NonNeg
     inflation_weight: NonNeg
     remittance_weight: NonNeg
-    # log-multipliers of p per unit of ln(GDP per capita / 10,000 USD) and of the internet
-    # share (0-1); 0 (the default) leaves p as without them (docs/ODD.md 7.4)
+    # log-multipliers of p for income and for the internet share (the rule: the docstring of
+    # agents/household.py); 0 (the default) leaves p as without them
     income_weight: float = 0.0
     internet_weight: float = 0.0
     remittance_receiver_scale: NonNeg
@@ -319,7 +320,7 @@ class NetworkConfig(Strict):
 class _ShockBase(Strict):
     #: The fields of the shock's country (:class:`CountryConfig`, the model's ``Country``)
     #: this kind overwrites on its date, each with the field of the shock whose value it puts
-    #: there: what ``model.model``'s ``_apply_dated`` does, said once, here. An override of
+    #: there: what its apply function in ``model.shocks`` does, said once, here. An override of
     #: such a country field holds only until the shock's date (``model.scenario`` warns and
     #: names the shock's field, the path that acts). Kinds that add to the country (a
     #: signal, a reserve purchase, an alliance, a data centre) or act elsewhere overwrite none.

@@ -3,9 +3,9 @@
 Remittance edges are written sender first (``a`` sends to ``b``); the graph keeps that
 direction in the edge attributes ``sender`` and ``receiver``.
 
-Several edges may join two countries (a border and a remittance corridor, say); a
-country's pull from a neighbour adds up the weights of all their edges, each times its
-kind's weight (``policy.edge_kind_weights``).
+Several edges may join two countries (a border and a remittance corridor, say); how they
+add up to a neighbour's weight in the pull is stated once, in docs/ODD.md 7.1
+(:func:`neighbour_weights` is its code).
 """
 
 from __future__ import annotations

@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 
+class _Missing:
+    def __repr__(self) -> str:  # pragma: no cover - never shown
+        return "<missing>"
+
+    def __reduce__(self) -> str:  # one object, also after a trip through a worker process
+        return "MISSING"
+
+
+#: The value of a problem that has none to show (a key that is missing, a file that cannot be
+#: read): its line ends at the message. Any other value, ``None`` included, is shown as "(got ...)".
+MISSING = _Missing()
+
+
 class ScenarioError(ValueError):
     """A scenario (or an override of it) that cannot be used.
 
@@ -10,11 +23,12 @@ class ScenarioError(ValueError):
     """
 
     def __init__(self, file: str, problems: list[tuple[str, str, object]]):
+        """``problems``: (field, message, value) each; ``value`` is :data:`MISSING` when there is none."""
         self.file = str(file)
         self.problems = problems
         lines = [f"{self.file}: {len(problems)} problem(s)"] if len(problems) > 1 else []
         for field, message, value in problems:
-            shown = "" if value is _MISSING else f" (got {value!r})"
+            shown = "" if value is MISSING else f" (got {value!r})"
             lines.append(f"{self.file}: {field or '<top level>'}: {message}{shown}")
         super().__init__("\n".join(lines))
 
@@ -22,8 +36,9 @@ class ScenarioError(ValueError):
         return (type(self), (self.file, self.problems))
 
     @classmethod
-    def one(cls, file: str, field: str, message: str, value: object = None) -> "ScenarioError":
-        return cls(file, [(field, message, _MISSING if value is None else value)])
+    def one(cls, file: str, field: str, message: str, value: object = MISSING) -> "ScenarioError":
+        """One problem; ``value`` is shown as given (``None`` too), unless it is :data:`MISSING`."""
+        return cls(file, [(field, message, value)])
 
 
 class ModelError(RuntimeError):
@@ -41,11 +56,3 @@ class ModelError(RuntimeError):
 
     def __reduce__(self):  # picklable, so it survives a trip through a worker process
         return (type(self), (self.metric, self.country, self.step, self.date, self.value))
-
-
-class _Missing:
-    def __repr__(self) -> str:  # pragma: no cover - never shown
-        return "<missing>"
-
-
-_MISSING = _Missing()

@@ -15,15 +15,16 @@ import pandas as pd
 
 from model.config import MarketConfig
 from model.errors import ScenarioError
+from model.units import DAYS_PER_YEAR, PH_PER_EH
 
 
 def price_path(cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator,
                csv_path=None) -> np.ndarray:
     """USD/BTC at each date: constant, geometric Brownian motion, or a monthly CSV series
-    continued by GBM (``drift_per_year``, ``volatility_per_year``) past its last month."""
+    continued by GBM where it has no value; the equations are stated once, in docs/ODD.md 7.6."""
     p = cfg.price
     n = len(dates)
-    step_years = np.array([(b - a).days / 365.25 for a, b in zip(dates[:-1], dates[1:])])
+    step_years = np.array([(b - a).days / DAYS_PER_YEAR for a, b in zip(dates[:-1], dates[1:])])
     shocks = rng.standard_normal(max(n - 1, 0))
     log_steps = (p.drift_per_year - 0.5 * p.volatility_per_year**2) * step_years \
         + p.volatility_per_year * np.sqrt(step_years) * shocks
@@ -64,7 +65,8 @@ class Market:
 
     Difficulty follows network hashrate with a lag of ``difficulty_lag_steps`` steps, so a
     sudden loss of hashrate raises the revenue per hash of those still mining only after
-    the retarget, as on the real network.
+    the retarget, as on the real network. The equations (subsidy, reward, difficulty,
+    hashprice) are stated once, in docs/ODD.md 7.6.
     """
 
     def __init__(self, cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator, csv_path=None):
@@ -95,13 +97,14 @@ class Market:
     @property
     def difficulty_hashrate_ehs(self) -> float:
         """The hashrate the current difficulty was set for: the network's
-        ``difficulty_lag_steps`` steps ago (the history holds one entry per past step)."""
+        ``difficulty_lag_steps`` steps ago (the history holds one entry per past step;
+        ``D(t)`` of docs/ODD.md 7.6)."""
         hist = self.hashrate_history
         return max(hist[max(len(hist) - self.cfg.difficulty_lag_steps, 0)], 1e-9)
 
     @property
     def difficulty(self) -> float:
-        """Bitcoin difficulty implied by the difficulty hashrate (H x 600 s / 2^32)."""
+        """Bitcoin difficulty implied by the difficulty hashrate (docs/ODD.md 7.6)."""
         return self.difficulty_hashrate_ehs * 1e18 * 600.0 / 2**32
 
     @property
@@ -110,8 +113,8 @@ class Market:
 
     @property
     def hashprice_usd_per_ph_day(self) -> float:
-        """Expected USD per PH/s per day: daily block reward x price / difficulty hashrate."""
-        return self.reward_btc_per_day * self.price_usd / (self.difficulty_hashrate_ehs * 1000.0)
+        """Expected USD per PH/s per day at the difficulty hashrate (docs/ODD.md 7.6)."""
+        return self.reward_btc_per_day * self.price_usd / (self.difficulty_hashrate_ehs * PH_PER_EH)
 
     # ----------------------------------------------------------- dynamics
     def advance(self) -> None:

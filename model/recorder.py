@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import ModelError
+from model.units import TH_PER_EH
 
 WORLD = "WORLD"
 
@@ -62,6 +63,87 @@ class Recorder:
         self.values[step, :, m] = np.where(applies, values, np.nan)
         self.present[step, :, m] = applies
         self.last_step = max(self.last_step, step)
+
+    def record(self, model) -> None:
+        """Record this step of ``model`` from its public state (its countries, fleets, data
+        centres, market, the miners' clearing, the step's trade and remittances)."""
+        t, n = model.t, len(model.codes)
+        hashrate = np.array([model.fleets[c].operating_ths / TH_PER_EH for c in model.codes])
+        total = hashrate.sum()
+        nan = np.full(n + 1, np.nan)
+        # Where a metric applies is said explicitly (``where=``); the recorder raises on a
+        # value that is not finite where it applies (NaN left below is never written).
+        world_only_rows = np.arange(n + 1) == n
+
+        def with_world(values, world):
+            return np.append(np.asarray(values, dtype=float), world)
+
+        self.put(t, "hashrate_ehs", with_world(hashrate, total))
+        self.put(t, "hashrate_share", with_world(hashrate / total if total > 0 else hashrate * 0,
+                                                 1.0 if total > 0 else 0.0))
+        ug = np.array([model.fleets[c].underground_operating_ths / TH_PER_EH for c in model.codes])
+        self.put(t, "underground_hashrate_ehs", with_world(ug, ug.sum()))
+        mw = np.array([model.fleets[c].operating_mw for c in model.codes])
+        self.put(t, "mining_power_mw", with_world(mw, mw.sum()))
+        capped = [model.countries[c].mining_allowance_mw is not None for c in model.codes]  # not world
+        allowed = np.array([model.countries[c].mining_allowance_mw if cap else np.nan
+                            for c, cap in zip(model.codes, capped)])
+        self.put(t, "mining_power_allowed_mw", with_world(allowed, np.nan), where=capped + [False])
+        ai = np.array([sum(d.served_mw for d in model.datacentres if d.country == c) for c in model.codes])
+        self.put(t, "ai_power_mw", with_world(ai, ai.sum()))
+        curtailed = np.array([model.fleets[c].curtailed_mw for c in model.codes])
+        self.put(t, "curtailed_mw", with_world(curtailed, curtailed.sum()))
+        revenue = np.array([model.fleets[c].revenue_usd for c in model.codes])
+        self.put(t, "miner_revenue_usd", with_world(revenue, revenue.sum()))
+        stance = np.array([model.countries[c].stance for c in model.codes], dtype=float)
+        reserve = np.array([model.countries[c].reserve_btc for c in model.codes])
+        self.put(t, "reserve_btc", with_world(reserve, reserve.sum()))
+        self.put(t, "reserve_usd", with_world(reserve * model.market.price_usd, reserve.sum() * model.market.price_usd))
+
+        # Household-country metrics (and WORLD, their total): no row elsewhere.
+        pos = {c: i for i, c in enumerate(model.codes)}
+        vol, p2p, rate, adopters = (nan.copy() for _ in range(4))
+        stance_world = np.nan
+        household_rows = np.zeros(n + 1, dtype=bool)
+        if model.household_countries:
+            idx = [pos[c] for c in model.household_countries]
+            household_rows[idx] = household_rows[-1] = True
+            pops = np.array([model.countries[c].population for c in model.household_countries])
+            rates = np.array([model.countries[c].adoption_rate for c in model.household_countries])
+            vol[idx] = model.volumes.sum(axis=1)
+            p2p[idx] = model.volumes[:, -1]
+            rate[idx] = rates
+            adopters[idx] = rates * pops
+            vol[-1], p2p[-1] = vol[idx].sum(), p2p[idx].sum()
+            adopters[-1] = adopters[idx].sum()
+            rate[-1] = adopters[-1] / pops.sum()
+            stance_world = float(np.dot(stance[idx], pops) / pops.sum())
+            self.put_volumes(t, model.volumes)
+        self.put(t, "trading_volume_usd", vol, where=household_rows)
+        if model.config.remittances is not None and model.household_countries:
+            crypto, share = nan.copy(), nan.copy()
+            for code in model.household_countries:
+                crypto[pos[code]] = model.remit_crypto_usd.get(code, 0.0)
+                total = model.remit_usd.get(code, 0.0)
+                share[pos[code]] = crypto[pos[code]] / total if total > 0 else 0.0
+            crypto[-1] = np.sum(np.where(household_rows[:-1], crypto[:-1], 0.0))
+            total = sum(model.remit_usd.values())
+            share[-1] = crypto[-1] / total if total > 0 else 0.0
+            self.put(t, "remittance_crypto_usd", crypto, where=household_rows)
+            self.put(t, "remittance_crypto_share", share, where=household_rows)
+        self.put(t, "p2p_volume_usd", p2p, where=household_rows)
+        self.put(t, "adoption_rate", rate, where=household_rows)
+        self.put(t, "adopters", adopters, where=household_rows)
+        self.put(t, "stance", with_world(stance, stance_world),
+                 where=np.append(np.ones(n, dtype=bool), bool(model.household_countries)))
+        m = model.market
+        for metric, value in (("btc_price_usd", m.price_usd),
+                              ("hashprice_usd_per_ph_day", model.mining.hashprice_usd_per_ph_day),
+                              ("clearing_hashprice_usd_per_ph_day", model.mining.clearing_hashprice_usd_per_ph_day),
+                              ("difficulty", model.mining.difficulty), ("block_subsidy_btc", m.subsidy_btc)):
+            world_only = nan.copy()
+            world_only[-1] = value
+            self.put(t, metric, world_only, where=world_only_rows)
 
     def put_volumes(self, step: int, matrix: np.ndarray) -> None:
         """Trading volume by market and exchange; every entry computed, so every one finite."""

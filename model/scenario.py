@@ -30,7 +30,7 @@ import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from model.config import SHOCK_KINDS, ScenarioConfig
-from model.errors import _MISSING, ScenarioError
+from model.errors import MISSING, ScenarioError
 
 #: The folder that holds the packages (model/, experiments/, data/, ...): the source checkout,
 #: or site-packages in an installed copy. Files the commands read are found through the
@@ -223,7 +223,7 @@ def load_scenario(
     try:
         config = ScenarioConfig.model_validate(plain)
     except ValidationError as err:
-        raise ScenarioError(str(file), [_describe(e) for e in err.errors()]) from None
+        raise ScenarioError(str(file), [describe_error(e) for e in err.errors()]) from None
     _check_references(config, str(file))
     overridden = [path for path, prov in provenance.items() if _is_override(prov)]
     return Scenario(config=config, file=file, provenance=provenance, shadowed=_shadowed(config, overridden))
@@ -367,7 +367,9 @@ def _set_path(tree: dict[str, Any], path: str, value: Any, file: str) -> None:
 
 
 # ---------------------------------------------------------------- validation
-def _describe(error: Mapping[str, Any]) -> tuple[str, str, Any]:
+def describe_error(error: Mapping[str, Any]) -> tuple[str, str, Any]:
+    """A pydantic error as (dotted field, message, value), the problems of a :class:`ScenarioError`
+    (a sweep spec's are worded by it too)."""
     loc = list(error.get("loc", ()))
     # Drop the discriminator tag pydantic inserts after a shock id.
     if len(loc) >= 3 and loc[0] == "shocks" and loc[2] in SHOCK_KINDS:
@@ -396,7 +398,7 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str, Any]:
     if error.get("type") == "extra_forbidden":
         message = "unknown key"
     if error.get("type") == "missing":
-        value = _MISSING
+        value = MISSING
     if isinstance(value, (dt.date, dt.datetime)):
         value = value.isoformat()
     if isinstance(value, dict) and error.get("type") != "extra_forbidden":
@@ -420,7 +422,7 @@ def _raise_if_file_broken(plain: dict[str, Any], path: str, file: str) -> None:
     try:
         ScenarioConfig.model_validate(plain)
     except ValidationError as err:
-        problems = [_describe(e) for e in err.errors()]
+        problems = [describe_error(e) for e in err.errors()]
         parts = path.split(".")
         if any(f and parts[:len(f.split("."))] == f.split(".") for f, _, _ in problems):
             raise ScenarioError(file, problems) from None

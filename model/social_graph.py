@@ -1,18 +1,23 @@
 """The household social graph, built directly in numpy as a CSR adjacency in O(N + E).
 
-Three layers, all vectorised (no Python loop over households):
+Households come in contiguous blocks, ``n_c`` agents per household country. Each gets a
+weight ``w = 1 + Lomax(pareto_shape - 1)`` (a Pareto weight: density proportional to
+``w^-pareto_shape``, ``w >= 1``). Three layers, all vectorised (no Python loop over
+households):
 
-* local ties: each household is tied to its ``local_degree // 2`` nearest households on
+* local ties: each household is tied to its ``local_degree // 2`` next households on
   each side of a ring inside its country (a Watts-Strogatz lattice; an odd
   ``local_degree`` rounds down), which gives clustering;
-* long ties: Chung-Lu edges inside each country with endpoints drawn in proportion to
-  Pareto weights, which gives a heavy-tailed degree distribution;
-* cross-border ties along remittance corridors: ``cross_border_ties_per_household x
-  corridor weight x min(n_a, n_b)`` edges between the two countries' households,
-  endpoints again drawn by weight.
+* long ties: ``floor(n_c x random_degree / 2 + U)`` Chung-Lu edges inside each country
+  (``U`` one uniform per country), both ends drawn in proportion to weight, which gives a
+  heavy-tailed degree distribution;
+* cross-border ties: for each remittance corridor whose two ends have households,
+  ``int(cross_border_ties_per_household x corridor weight x min(n_a, n_b))`` edges, one
+  end in each country, drawn by weight.
 
-The result is symmetric, binary, without self-loops. networkx's generators would take
-~20 s and ~1.5 GB at a million nodes; this takes about a second.
+Self-loops are dropped and duplicate ties merged: the result is symmetric and binary.
+networkx's generators would take ~20 s and ~1.5 GB at a million nodes; this takes about
+a second.
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ def build_social_graph(
         u = block_lo[blocks] + rng.random(len(blocks)) * (block_hi[blocks] - block_lo[blocks])
         return np.minimum(np.searchsorted(cum, u, side="right"), n - 1)
 
-    # Chung-Lu long ties within each block: E_c = n_c x random_degree / 2.
+    # Chung-Lu long ties within each block (how many: the module docstring).
     m_per_block = np.floor(sizes * random_degree / 2.0 + rng.random(len(sizes))).astype(np.int64)
     edge_block = np.repeat(np.arange(len(sizes)), m_per_block)
     if len(edge_block):

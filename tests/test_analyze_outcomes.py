@@ -14,12 +14,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.analysis.outcomes import Panel, compute
+from experiments.analysis.prim import prim
 from experiments.sweep.design import make_design
 from experiments.sweep.errors import SpecError
 from experiments.sweep.outcomes import (
-    Context, OutcomeError, Panel, compute, decimal_year, parse_flag, parse_outcome, parse_series, year_to_date,
+    Context,
+    OutcomeError,
+    decimal_year,
+    parse_flag,
+    parse_outcome,
+    parse_series,
+    year_to_date,
 )
-from experiments.sweep.prim import prim
 from experiments.sweep.spec import load_spec
 from experiments.sweep.worker import RunTask
 

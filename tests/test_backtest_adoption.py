@@ -7,10 +7,10 @@ import datetime as dt
 
 import numpy as np
 import pytest
-
 from conftest import MIN_HOUSEHOLDS, write_scenario
-from experiments.backtest_adoption import adoption_backtest, el_salvador_backtest, run_el_salvador
-from experiments.validate import BOUNDS, check_adoption, check_el_salvador
+
+from experiments.validation.backtest_adoption import adoption_backtest, el_salvador_backtest, run_el_salvador
+from experiments.validation.validate import BOUNDS, check_adoption, check_el_salvador
 from model import build_model, load_scenario
 from model.errors import ScenarioError
 
@@ -126,7 +126,7 @@ def test_el_salvador_rises_and_decays_within_its_bounds():
     assert nb[2024] > nb[2021]  # without the bonus, a rising curve
     # the bounds are real: a model that kept its 2021 level breaks them
     flat = slv.usage.assign(model=slv.usage.model.iloc[0])
-    from experiments.backtest_adoption import el_salvador_errors, logit
+    from experiments.validation.backtest_adoption import el_salvador_errors, logit
     flat["logit_error"] = logit(flat.model) - logit(flat.data)
     broken = type(slv)(flat, slv.band, slv.no_bonus, el_salvador_errors(flat))
     assert any("2024/2021" in p or "test-years" in p for p in check_el_salvador(broken))
@@ -146,7 +146,7 @@ def test_cross_country_adoption_stays_within_its_bounds():
     assert report.ranks.spearman.between(-1, 1).all()
     # the bounds are real: shares four times too high break the fit bound
     worse = report.points.assign(model=np.minimum(report.points.model * 4, 0.99))
-    from experiments.backtest_adoption import compare_ownership, rmse_logit
+    from experiments.validation.backtest_adoption import compare_ownership, rmse_logit
     modelled = worse.pivot(index="date", columns="country", values="model")
     bad = type(report)(compare_ownership(modelled, report.points[["country", "date", "share", "source"]]),
                        report.modelled, report.ranks, report.data_rank,

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from conftest import MIN_HOUSEHOLDS, wide
+
+from agents.country import update_stances
 from model import build_model
 from model.config import EdgeKindWeights
 from model.country_network import build_country_graph, neighbour_weights
@@ -130,17 +131,16 @@ def test_diffusion_never_lifts_a_stance_above_the_cap(m):
     up, _, _ = hazards(m, pak, nb, policy=policy)
     assert up == 0.0
     for u in np.linspace(0.0, 0.999, 50):
-        pak.stance = policy.max_diffusion_stance
-        pak.step_stance(nb, policy, 0.0, 7 / 365.25, float(u))
-        assert pak.stance <= policy.max_diffusion_stance
+        moved = pak.decide_stance(nb, policy, 0.0, 7 / 365.25, float(u))
+        assert moved is None or moved[0] <= policy.max_diffusion_stance
     # A lower cap binds the same way.
     low = policy.model_copy(update={"max_diffusion_stance": 2})
     pak, nb = setup_pair(m, own=2, other=3)
     assert hazards(m, pak, nb, policy=low)[0] == 0.0
     # Below the cap the same huge hazard does move it up.
     pak, nb = setup_pair(m, own=1, other=3)
-    assert pak.step_stance(nb, low, 0.0, 7 / 365.25, 0.5) is not None
-    assert pak.stance == 2
+    moved = pak.decide_stance(nb, low, 0.0, 7 / 365.25, 0.5)
+    assert moved is not None and moved[0] == 2
 
 
 def test_diffusion_cap_holds_over_a_run_with_overwhelming_pressure():
@@ -163,9 +163,9 @@ def test_fixed_stance_never_moves():
         "policy.base_up_per_year": 50.0, "policy.base_down_per_year": 50.0,
         "countries.AFG.stance_dynamics": "fixed"})
     afg = m.countries["AFG"]
-    neighbours = [(m.countries[o], w) for o, w in m._neighbours["AFG"].items()]
+    neighbours = [(m.countries[o], w) for o, w in m.neighbours["AFG"].items()]
     for u in (0.0, 1e-9, 0.5, 0.999):
-        assert afg.step_stance(neighbours, m.config.policy, 0.0, 7 / 365.25, u) is None
+        assert afg.decide_stance(neighbours, m.config.policy, 0.0, 7 / 365.25, u) is None
     m.run(until=dt.date(2026, 1, 1))
     stance = wide(m.timeseries(), "stance")
     fixed_codes = [c for c, country in m.config.countries.items() if country.stance_dynamics == "fixed"]
@@ -214,15 +214,15 @@ def test_baseline_network_remittance_direction(m):
             checked += 1
     assert checked >= 5
     # A concrete case: ARE sends to PAK; PAK weighs ARE, ARE does not weigh PAK.
-    assert "ARE" in m._neighbours["PAK"] and "PAK" not in m._neighbours["ARE"]
+    assert "ARE" in m.neighbours["PAK"] and "PAK" not in m.neighbours["ARE"]
 
 
 def test_alliance_shock_joins_both_countries():
     m = build_model(households=MIN_HOUSEHOLDS)
     m.run(until=dt.date(2025, 7, 1))
-    assert "SLV" not in m._neighbours["PAK"] and "PAK" not in m._neighbours["SLV"]
+    assert "SLV" not in m.neighbours["PAK"] and "PAK" not in m.neighbours["SLV"]
     m.run(until=dt.date(2025, 8, 1))
-    assert m._neighbours["PAK"]["SLV"] > 0 and m._neighbours["SLV"]["PAK"] > 0
+    assert m.neighbours["PAK"]["SLV"] > 0 and m.neighbours["SLV"]["PAK"] > 0
 
 
 class _Draws:
@@ -249,7 +249,7 @@ def test_countries_decide_on_last_weeks_stances(m):
     policy, dt_years = m.config.policy, m.dt_years
     afg, pak = m.countries["AFG"], m.countries["PAK"]
     assert m.codes.index("PAK") < m.codes.index("AFG")  # PAK is decided first
-    nb = [(m.countries[o], w) for o, w in m._neighbours["AFG"].items()]
+    nb = [(m.countries[o], w) for o, w in m.neighbours["AFG"].items()]
 
     def p_up():
         return 1.0 - np.exp(-afg.stance_hazards(nb, policy, m.weeks)[0] * dt_years)
@@ -263,6 +263,6 @@ def test_countries_decide_on_last_weeks_stances(m):
     draws[m.codes.index("PAK")] = 0.0                  # PAK surely moves up
     draws[m.codes.index("AFG")] = (before + after) / 2  # AFG moves only if it saw that
     m.streams["countries"] = _Draws(draws)
-    m._update_countries()
+    update_stances(m)
     assert pak.stance == 2
     assert afg.stance == 0

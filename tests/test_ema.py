@@ -24,9 +24,18 @@ from model.scenario import PROJECT_ROOT
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="ipyparallel not installed", category=UserWarning)
-    from ema_workbench import (ArrayOutcome, BooleanParameter, CategoricalParameter, IntegerParameter,
-                               RealParameter, ReplicatorModel, Sample, ScalarOutcome, SequentialEvaluator,
-                               perform_experiments)
+    from ema_workbench import (
+        ArrayOutcome,
+        BooleanParameter,
+        CategoricalParameter,
+        IntegerParameter,
+        RealParameter,
+        ReplicatorModel,
+        Sample,
+        ScalarOutcome,
+        SequentialEvaluator,
+        perform_experiments,
+    )
     from ema_workbench.analysis import prim
 
 from experiments.ema import ema_name, prim_inputs, replicator_model
@@ -135,7 +144,7 @@ def test_levers_move_outcomes_replications_differ_and_root_seed_reproduces():
     # PRIM on the ordinance's effect: the box is the bool lever, and inspect() works.
     y = volume > (volume[vao].min() + volume[~vao].max()) / 2
     x = prim_inputs(experiments)
-    assert list(x.columns) == [ema_name(TARIFF), ema_name(VAO)] and (x.dtypes == float).all()
+    assert list(x.columns) == [ema_name(TARIFF), ema_name(VAO)] and all(d == np.float64 for d in x.dtypes)
     box = prim.Prim(x, y, mass_min=0.2).find_box()
     stats, limits = box.inspect(style="data")[-1]
     assert stats["density"] == 1.0 and stats["coverage"] == 1.0

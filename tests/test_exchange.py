@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import MIN_HOUSEHOLDS, VAO_DATE, write_scenario
 
 from agents.exchange import P2P, Exchange, split_volume
-from conftest import MIN_HOUSEHOLDS, VAO_DATE, write_scenario
 from model import build_model
 
 

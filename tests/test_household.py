@@ -9,11 +9,11 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import MIN_HOUSEHOLDS
 
 from agents.household import adoption_by_block, adoption_step, exact_share
-from conftest import MIN_HOUSEHOLDS
 from model import build_model
-from model.model import share_households
+from model.population import share_households
 from model.social_graph import build_social_graph
 
 DT = 7 / 365.25
@@ -255,7 +255,7 @@ def test_model_household_counts_match_share_households(small_model):
 
 def test_on_demand_household_views_do_not_accumulate():
     m = build_model(households=MIN_HOUSEHOLDS, overrides={"run.household_agents_max": 100})
-    assert not m.household_agents_created
+    assert not m.households.agents_created
     before = len(m.agents)
     a, b = m.household(5), m.household(5)
     assert a.index == b.index == 5 and a.adopted == bool(m.households.adopted[5])

@@ -8,11 +8,11 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import MIN_HOUSEHOLDS
 
 from agents.household import INCOME_REFERENCE_USD, innovation_rates
-from conftest import MIN_HOUSEHOLDS
-from experiments import calibrate_households as ch
-from experiments.backtest_adoption import chainalysis_ranks, logit, ownership_targets
+from experiments.validation import calibrate_households as ch
+from experiments.validation.backtest_adoption import chainalysis_ranks, ownership_targets
 from model import build_model, load_scenario
 from model.scenario import SCENARIO_DIR
 

@@ -16,8 +16,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from conftest import BASELINE, MIN_HOUSEHOLDS, write_scenario
+
 from experiments.cli import main
 from experiments.sweep.errors import SpecError
 from experiments.sweep.spec import load_spec
@@ -104,7 +104,8 @@ def test_numbers_and_booleans_are_strict(item, field):
 
 def test_an_int_is_still_a_float_and_python_values_still_load():
     s = load_scenario("south_asia_2025", {"mining.cost_spread": 0, "market.price.volatility_per_year": np.float64(0.5),
-                                          "countries.PAK.stance": np.int64(2), "shocks.pak_vao.enabled": np.bool_(False),
+                                          "countries.PAK.stance": np.int64(2),
+                                          "shocks.pak_vao.enabled": np.bool_(False),
                                           "shocks.pak_allocation.date": "2025-06-01"})
     cfg = s.config
     assert cfg.mining.cost_spread == 0.0 and isinstance(cfg.mining.cost_spread, float)
@@ -126,7 +127,7 @@ def test_countries_without_household_agents_keep_their_measured_ownership(househ
         warnings.simplefilter("error", RuntimeWarning)  # no division by zero
         m = build_model("south_asia_2025", households=households, overrides={"run.household_floor": 0})
         m.run(until=dt.date(2025, 6, 30))
-    sizes = dict(zip(m.household_countries, m._household_sizes))
+    sizes = dict(zip(m.household_countries, m.households.sizes))
     empty = [c for c, n in sizes.items() if n == 0]
     assert empty and sum(sizes.values()) == households
     ts = m.timeseries()
@@ -169,7 +170,7 @@ def test_the_tie_estimate_matches_the_graph_built():
     g, index = m.config.households.graph, {c: i for i, c in enumerate(m.household_countries)}
     corridors = [(index[e.a], index[e.b], e.weight) for e in m.config.network.edges.values()
                  if e.kind == "remittance" and e.a in index and e.b in index]
-    ties = expected_ties(m._household_sizes, g.local_degree, g.random_degree, corridors,
+    ties = expected_ties(m.households.sizes, g.local_degree, g.random_degree, corridors,
                          g.cross_border_ties_per_household)
     built = m.households.adjacency.nnz / 2  # each tie stored twice; duplicates merged
     assert built <= ties <= 1.1 * built
@@ -288,7 +289,7 @@ def test_a_computed_nan_stops_the_run_naming_metric_country_and_step(small_model
     m.step()
     m.countries["PAK"].adoption_rate = float("nan")  # as a model bug would leave it
     with pytest.raises(ModelError) as info:
-        m._record()
+        m.recorder.record(m)
     err = info.value
     assert (err.metric, err.country, err.step) == ("adoption_rate", "PAK", 1)
     assert "adoption_rate of PAK at step 1" in str(err) and "nan" in str(err)

@@ -8,10 +8,19 @@ import re
 
 import numpy as np
 import pytest
-
-from agents.miner import (MinerFleet, attractiveness, cash_cost_usd_per_th_day, choose_destination,
-                          clearing_hashprice, energy_cost_usd_per_th_day, power_mw, running_share)
 from conftest import MIN_HOUSEHOLDS, series, wide, write_scenario
+
+from agents.country import Country
+from agents.miner import (
+    MinerFleet,
+    attractiveness,
+    cash_cost_usd_per_th_day,
+    choose_destination,
+    clearing_hashprice,
+    energy_cost_usd_per_th_day,
+    power_mw,
+    running_share,
+)
 from model import build_model
 
 WEEK = 7
@@ -21,8 +30,13 @@ TARIFF = 0.05
 
 @pytest.fixture(scope="module")
 def host():
-    """A real model to host hand-made fleets (MinerFleet is a Mesa agent)."""
-    return build_model(households=MIN_HOUSEHOLDS)
+    """A real model to host hand-made fleets (MinerFleet is a Mesa agent) in a test country
+    ``TST`` (a fleet reads its tariff and enforcement from its host country)."""
+    m = build_model(households=MIN_HOUSEHOLDS)
+    tst = Country(m, "TST", m.config.countries["PAK"])
+    tst.mining_tariff_usd_per_kwh, tst.mining_enforcement_per_year = TARIFF, 0.0
+    m.countries["TST"] = tst
+    return m
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +49,10 @@ def hashprice_at(ratio: float, eff: float, cfg, tariff: float = TARIFF) -> float
     return ratio * float(cash_cost_usd_per_th_day(eff, cfg, tariff)) * 1000.0
 
 
-def operate(fleet, hashprice, cfg, allowance=None, enforcement=0.0, tariff=TARIFF):
-    fleet.operate(hashprice, tariff, allowance, cfg, DT, WEEK, enforcement)
+def operate(fleet, hashprice, allowance=None, enforcement=0.0):
+    """One week of the host model (7 days, the model's mining settings) at ``TARIFF``."""
+    fleet.host.mining_enforcement_per_year = enforcement
+    fleet.operate(hashprice, allowance)
 
 
 # ------------------------------------------------------------------ pure functions
@@ -93,12 +109,12 @@ def test_unprofitable_fleet_switches_off_gradually_then_idle_machines_retire(hos
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
     hp = hashprice_at(0.5, eff, cfg)  # revenue is half the cash cost: nothing pays
-    operate(fleet, hp, cfg)
+    operate(fleet, hp)
     # One week closes switch_share_per_week of the gap to zero, no more.
     assert fleet.operating_ths == pytest.approx(1e6 * (1.0 - cfg.switch_share_per_week))
     previous_on, installed = fleet.operating_ths, [fleet.installed_ths]
     for _ in range(120):
-        operate(fleet, hp, cfg)
+        operate(fleet, hp)
         assert fleet.operating_ths < previous_on
         previous_on = fleet.operating_ths
         installed.append(fleet.installed_ths)
@@ -116,7 +132,7 @@ def test_profitable_fleet_keeps_running_and_does_not_retire(host, cfg):
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
     hp = hashprice_at(2.0, eff, cfg)
     for _ in range(20):
-        operate(fleet, hp, cfg)
+        operate(fleet, hp)
     assert fleet.operating_ths == pytest.approx(1e6)
     assert fleet.installed_ths == pytest.approx(1e6)
     # Revenue: TH/s x USD per TH per day x days in the step.
@@ -129,7 +145,7 @@ def test_only_the_vintages_that_do_not_pay_switch_off(host, cfg):
     # 0.7 x that of the 30 J/TH one (none of its sites pays, with a +-25% spread).
     hp = hashprice_at(1.4, 15.0, cfg)
     for _ in range(80):
-        operate(fleet, hp, cfg)
+        operate(fleet, hp)
     assert fleet.running[0] < 1e-6
     assert fleet.running[1] == pytest.approx(1.0)
     assert fleet.operating_ths == pytest.approx(fleet.legal_ths[1])
@@ -141,7 +157,7 @@ def test_allowance_caps_legal_operation(host, cfg):
     installed_mw = power_mw(1e6, eff, cfg.pue)  # 22 MW
     for allowance in (None, 50.0, 10.0, 0.0):
         fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
-        operate(fleet, hp, cfg, allowance=allowance)
+        operate(fleet, hp, allowance=allowance)
         expected = installed_mw if allowance is None else min(installed_mw, allowance)
         assert fleet.operating_mw == pytest.approx(expected, abs=1e-9)
         assert fleet.operating_ths == pytest.approx(1e6 * expected / installed_mw, abs=1e-6)
@@ -152,30 +168,33 @@ def test_machines_held_back_by_the_allowance_do_not_retire(host, cfg):
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
     hp = hashprice_at(3.0, eff, cfg)
     for _ in range(52):
-        operate(fleet, hp, cfg, allowance=5.0)  # a quarter of the 22 MW installed
+        operate(fleet, hp, allowance=5.0)  # a quarter of the 22 MW installed
     assert fleet.operating_mw == pytest.approx(5.0)
     assert fleet.installed_ths == pytest.approx(1e6)
 
 
-def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance(host, cfg):
+def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance(host, cfg, monkeypatch):
     frontier = 13.5
     hp = hashprice_at(5.0, frontier, cfg)  # far above the hurdle
     # With an absurd fill rate the first order takes exactly the free MW, the next nothing.
     greedy = cfg.model_copy(update={"fill_per_year": 1e6})
     fleet = MinerFleet(host, "TST", 0.0, [(frontier, 1.0)])
-    assert fleet.order(hp, TARIFF, 100.0, frontier, greedy, DT, 0, 4) == pytest.approx(100.0)
-    assert fleet.pipeline_mw(cfg.pue) == pytest.approx(100.0)
-    assert fleet.order(hp, TARIFF, 100.0, frontier, greedy, DT, 1, 4) == 0.0
+    with monkeypatch.context() as patch:
+        patch.setattr(host, "config", host.config.model_copy(update={"mining": greedy}))
+        assert fleet.order(hp, 100.0, frontier, 4) == pytest.approx(100.0)
+        assert fleet.pipeline_mw(cfg.pue) == pytest.approx(100.0)
+        assert fleet.order(hp, 100.0, frontier, 4) == 0.0
 
     # The ordinary rule, stepped with arrivals: installed + ordered never passes the cap.
     allowance = 100.0
     fleet = MinerFleet(host, "TST", 0.0, [(frontier, 1.0)])
     ordered = 0.0
     for step in range(150):
+        monkeypatch.setattr(host, "t", step)  # orders arrive 4 steps after the model's step
         fleet.receive_arrivals(step)
-        operate(fleet, hp, cfg, allowance=allowance)
+        operate(fleet, hp, allowance=allowance)
         free = fleet.headroom_mw(allowance, cfg.pue)
-        mw = fleet.order(hp, TARIFF, allowance, frontier, cfg, DT, step, 4)
+        mw = fleet.order(hp, allowance, frontier, 4)
         assert 0.0 <= mw <= free + 1e-9
         ordered += mw
         assert fleet.installed_mw(cfg.pue) + fleet.pipeline_mw(cfg.pue) <= allowance + 1e-6
@@ -184,10 +203,10 @@ def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance
 
     # Cut the allowance below what is installed: operation obeys it, no new orders.
     cut = 0.3 * fleet.installed_mw(cfg.pue)
-    operate(fleet, hp, cfg, allowance=cut)
+    operate(fleet, hp, allowance=cut)
     assert fleet.operating_mw <= cut + 1e-9
     assert fleet.operating_mw == pytest.approx(cut)
-    assert fleet.order(hp, TARIFF, cut, frontier, cfg, DT, 200, 4) == 0.0
+    assert fleet.order(hp, cut, frontier, 4) == 0.0
 
 
 def test_uncapped_orders_scale_with_the_installed_fleet(host, cfg):
@@ -195,8 +214,8 @@ def test_uncapped_orders_scale_with_the_installed_fleet(host, cfg):
     hp = hashprice_at(5.0, frontier, cfg)
     small = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
     big = MinerFleet(host, "TST", 2e6, [(20.0, 1.0)])
-    a = small.order(hp, TARIFF, None, frontier, cfg, DT, 0, 4)
-    b = big.order(hp, TARIFF, None, frontier, cfg, DT, 0, 4)
+    a = small.order(hp, None, frontier, 4)
+    b = big.order(hp, None, frontier, 4)
     assert a > 0
     assert b == pytest.approx(2 * a)
     expected = (1 - math.exp(-cfg.growth_per_year * DT)) * small.installed_mw(cfg.pue)
@@ -208,10 +227,10 @@ def test_no_orders_when_margin_is_below_the_hurdle(host, cfg, allowance):
     frontier = 13.5
     fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
     below = hashprice_at(1.0 + cfg.hurdle_margin - 0.05, frontier, cfg)
-    assert fleet.order(below, TARIFF, allowance, frontier, cfg, DT, 0, 4) == 0.0
+    assert fleet.order(below, allowance, frontier, 4) == 0.0
     assert fleet.pipeline == []
     above = hashprice_at(1.0 + cfg.hurdle_margin + 0.05, frontier, cfg)
-    assert fleet.order(above, TARIFF, allowance, frontier, cfg, DT, 0, 4) > 0.0
+    assert fleet.order(above, allowance, frontier, 4) > 0.0
     assert len(fleet.pipeline) == 1
     arrival, ths, eff = fleet.pipeline[0]
     assert arrival == 4 and eff == frontier and ths > 0
@@ -232,25 +251,25 @@ def test_arrivals_join_the_fleet_at_their_step(host, cfg):
 def test_supply_is_what_operate_would_converge_to(host, cfg):
     fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.5), (15.0, 0.5)])
     hps = [hashprice_at(r, 15.0, cfg) for r in (0.2, 1.0, 1.4, 2.2, 5.0)]
-    supplies = [fleet.supply_ths(hp, TARIFF, None, cfg) for hp in hps]
+    supplies = [fleet.supply_ths(hp, None) for hp in hps]
     assert supplies[0] == 0.0 and supplies[-1] == pytest.approx(2e6)
     assert all(a <= b for a, b in zip(supplies, supplies[1:]))
     # The allowance caps supply just as it caps operation.
     cap = 0.25 * fleet.installed_mw(cfg.pue)
     # With everything running, the cap scales all vintages alike: a quarter of the MW.
-    assert fleet.supply_ths(hps[-1], TARIFF, cap, cfg) == pytest.approx(0.25 * 2e6)
+    assert fleet.supply_ths(hps[-1], cap) == pytest.approx(0.25 * 2e6)
     # Operating long enough at a fixed hashprice reaches the supply at that hashprice.
     for _ in range(100):
-        operate(fleet, hps[2], cfg, allowance=cap)
+        operate(fleet, hps[2], allowance=cap)
     assert fleet.operating_mw == pytest.approx(cap)
-    assert fleet.operating_ths == pytest.approx(fleet.supply_ths(hps[2], TARIFF, cap, cfg), rel=1e-6)
+    assert fleet.operating_ths == pytest.approx(fleet.supply_ths(hps[2], cap), rel=1e-6)
 
 
 def test_clearing_hashprice_solves_reward_equals_earnings(host, cfg):
     fleet = MinerFleet(host, "TST", 800e6, [(34.0, 0.3), (21.5, 0.4), (15.0, 0.3)])  # 800 EH/s
 
     def supply(hp):
-        return fleet.supply_ths(hp, TARIFF, None, cfg)
+        return fleet.supply_ths(hp, None)
 
     for reward in (5e6, 2e7, 4.5e7, 2e8):
         hp = clearing_hashprice(reward, supply)
@@ -291,7 +310,7 @@ def test_underground_fleet_ignores_the_allowance_and_is_seized_at_the_enforcemen
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)], underground=True)
     hp = hashprice_at(3.0, eff, cfg)
-    operate(fleet, hp, cfg, allowance=0.0, enforcement=2.0)
+    operate(fleet, hp, allowance=0.0, enforcement=2.0)
     kept = math.exp(-2.0 * DT)
     assert fleet.underground_ths.sum() == pytest.approx(1e6 * kept)
     assert fleet.underground_operating_ths == pytest.approx(1e6 * kept)

@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ALLOCATION_DATE, VAO_DATE, series, wide
+
 from model import build_model
 from model.recorder import COUNTRY_METRICS, WORLD, WORLD_ONLY
 

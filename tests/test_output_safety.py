@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import experiments.outdir  # noqa: F401 - imported before a test drops privileges
-import experiments.outputs  # noqa: F401
+import experiments.runs  # noqa: F401
 from experiments.cli import main, parser
 from model.model import CryptoAdoptionModel
 from model.scenario import PROJECT_ROOT
@@ -254,7 +254,7 @@ def test_stale_leftovers_of_a_killed_run_are_cleaned_and_only_those(tmp_path, ca
 
 def test_write_run_itself_refuses_a_users_folder(tmp_path):
     from experiments.outdir import OutputFolderError
-    from experiments.outputs import write_run
+    from experiments.runs import write_run
     mine = users_folder(tmp_path)
     before = snapshot(mine)
     with pytest.raises(OutputFolderError, match="not an earlier run's folder"):

@@ -6,10 +6,10 @@ import datetime as dt
 
 import numpy as np
 import pytest
-
 from conftest import MIN_HOUSEHOLDS, series, write_scenario
+
+from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
 from model import ScenarioError, build_model
-from model.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
 
 CHEAP = {"shocks.pak_allocation.tariff_usd_per_kwh": 0.04}  # a tariff at which the allocation fills
 
@@ -118,7 +118,7 @@ def test_incidents_push_toward_a_crackdown():
     pak_q, pak_l = quiet.countries["PAK"], loud.countries["PAK"]
     assert pak_l.signal_level(loud.weeks) < pak_q.signal_level(quiet.weeks)
     pak_l.stance = pak_q.stance  # compare the hazards at the same stance
-    neighbours = [(loud.countries[o], w) for o, w in loud._neighbours["PAK"].items()]
+    neighbours = [(loud.countries[o], w) for o, w in loud.neighbours["PAK"].items()]
     up_q, down_q, _ = pak_q.stance_hazards(neighbours, quiet.config.policy, quiet.weeks)
     up_l, down_l, _ = pak_l.stance_hazards(neighbours, loud.config.policy, loud.weeks)
     assert down_l > down_q and up_l < up_q
@@ -175,7 +175,8 @@ def test_cheaper_crypto_rails_carry_more_of_the_flows_and_add_to_volume():
         return ts
     dear, cheap = run(3.0), run(0.1)
     for code in ("PAK", "IND", "SLV"):
-        assert series(cheap, code, "remittance_crypto_share").mean() > series(dear, code, "remittance_crypto_share").mean()
+        share = "remittance_crypto_share"
+        assert series(cheap, code, share).mean() > series(dear, code, share).mean()
     assert series(cheap, "WORLD", "trading_volume_usd").sum() > series(dear, "WORLD", "trading_volume_usd").sum()
     share = series(cheap, "WORLD", "remittance_crypto_share")
     assert ((share >= 0) & (share <= 1)).all()

@@ -7,8 +7,8 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
-
 from conftest import MIN_HOUSEHOLDS, series
+
 from model import build_model
 from model.recorder import WORLD
 

@@ -9,8 +9,8 @@ import tomllib
 
 import pandas as pd
 import pytest
-
 from conftest import BASELINE, MIN_HOUSEHOLDS, PRICE_CSV, write_scenario
+
 from model import ScenarioError, build_model, load_scenario
 from model.model import CryptoAdoptionModel
 from model.scenario import PROVENANCE_KEYS, SCENARIO_DIR
@@ -221,7 +221,7 @@ def test_to_toml_round_trip_gives_an_equal_config(tmp_path):
 
 
 def test_a_written_run_folder_reruns_to_the_same_numbers_from_anywhere(tmp_path):
-    from experiments.outputs import write_run
+    from experiments.runs import write_run
 
     until = dt.date(2025, 6, 1)
     spec = load_scenario("south_asia_2025", {"run.households": MIN_HOUSEHOLDS,

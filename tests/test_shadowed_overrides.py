@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import MIN_HOUSEHOLDS, write_scenario
+
 from experiments.cli import main
 from model.config import SHOCK_KINDS, _ShockBase
 from model.model import CryptoAdoptionModel
@@ -174,7 +174,8 @@ def test_sweep_warns_once_at_its_start(tmp_path, capsys, monkeypatch):
     tariff = next(w for w in spec.warnings if "mining_tariff" in w)
     assert tariff.startswith("[set] countries.PAK.mining_tariff_usd_per_kwh=0.1 ") and ACTING in tariff
     stance = next(w for w in spec.warnings if "stance" in w)
-    assert stance.startswith("parameter countries.PAK.stance ") and "pak_vao" in stance and "shocks.pak_vao.to" in stance
+    assert stance.startswith("parameter countries.PAK.stance ")
+    assert "pak_vao" in stance and "shocks.pak_vao.to" in stance
 
     from experiments.sweep.design import make_design
     assert runner.build_manifest(spec, make_design(spec))["warnings"] == list(spec.warnings)

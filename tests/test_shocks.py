@@ -6,8 +6,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
-
 from conftest import MIN_HOUSEHOLDS, series, write_scenario
+
 from model import ScenarioError, build_model
 from model.recorder import WORLD
 

@@ -9,12 +9,15 @@ a folder with its spec, its sweep, ``report.md``, figures and ``numbers.json``.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 from pathlib import Path
 
 import pytest
 
-from experiments.cli import main
+import experiments.studies as studies_package
+from experiments.cli import main, parser
 from experiments.studies import STUDIES
 
 
@@ -34,8 +37,21 @@ def _check_folder(out: Path, name: str, figures: list[str]) -> dict:
     return numbers
 
 
-def test_every_study_is_registered():
-    assert set(STUDIES) == {"pak_package", "contagion", "tariff_price", "halving_2028", "sensitivity", "ai_demand"}
+def test_every_study_is_registered_and_runnable_from_the_command_line(capsys):
+    """Each module in experiments/studies/ is a study the command line offers (and nothing else
+    is): registered in STUDIES, with NAME and run(quick, out, workers, progress)."""
+    folder = Path(studies_package.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "common"}
+    assert modules == set(STUDIES)
+    for name in modules:
+        module = importlib.import_module(f"experiments.studies.{name}")
+        assert module.NAME == name
+        assert list(inspect.signature(module.run).parameters) == ["quick", "out", "workers", "progress"]
+        args = parser().parse_args(["study", name, "--quick"])
+        assert (args.name, args.quick) == (name, True)
+    with pytest.raises(SystemExit) as exit_:
+        parser().parse_args(["study", "no_such_study"])
+    assert exit_.value.code == 2 and "invalid choice: 'no_such_study'" in capsys.readouterr().err
 
 
 def test_pak_package_quick(tmp_path):

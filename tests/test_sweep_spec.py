@@ -277,3 +277,105 @@ def test_morris_design_rows_and_levels(tmp_path):
     b = np.array(d.problem["bounds"])
     levels = (d.sample - b[:, 0]) / (b[:, 1] - b[:, 0]) * 3  # 4 levels: 0, 1/3, 2/3, 1
     assert np.allclose(levels, np.round(levels))
+
+
+# ----------------------------------------------------------------------------- shape errors (pydantic)
+SHAPE = [
+    # (body, field, text in the line)
+    ('[design]\nkind = "lhs"\nsamples = 4\nlevels = 3\n[parameters."mining.hurdle_margin"]\nlow = 0.1\nhigh = 1\n',
+     "design.levels", "not a setting of a lhs design (its settings: samples)"),
+    ('[design]\nkind = "grid"\n[parameters."mining.hurdle_margin"]\nvalues = [1]\nstep = 2\n',
+     "parameters.mining.hurdle_margin.step", "unknown key (known: group, high, integer, log, low, paths, values)"),
+    ('[design]\nkind = "grid"\n[parameters]\n"mining.hurdle_margin" = 0.5\n',
+     "parameters.mining.hurdle_margin", "must be a table with values = [...] or low/high (got 0.5)"),
+    ('[design]\nkind = "lhs"\nsamples = 4\n[parameters."mining.lead_time_weeks"]\nlow = 10.5\nhigh = 30\n'
+     'integer = true\n', "parameters.mining.lead_time_weeks.low", "integer = true needs a whole number (got 10.5)"),
+    ('[design]\nkind = "lhs"\nsamples = 4\n[parameters."mining.hurdle_margin"]\nlow = 2\nhigh = 1\n',
+     "parameters.mining.hurdle_margin.high", "low must be below high (low = 2) (got 1)"),
+    ('[design]\nkind = "grid"\n[parameters."mining.hurdle_margin"]\nvalues = [1, "a"]\n',
+     "parameters.mining.hurdle_margin.values", "all numbers, all booleans, all strings or all dates"),
+    ('seed = true\n[design]\nkind = "grid"\n', "seed", "not true/false (got True)"),
+    ('[design]\nkind = "grid"\n[output]\nevery = 0\n', "output.every", "greater than or equal to 1 (got 0)"),
+    ('[design]\nkind = "grid"\n[output]\nmetrics = ["stance", "stance"]\n', "output.metrics", "lists a metric twice"),
+    ("[design]\n", "design.kind", "must be one of grid, lhs, sobol, morris"),
+    ('design = 3\n', "design", 'must be a table, e.g. [design] kind = "grid" (got 3)'),
+]
+
+
+@pytest.mark.parametrize("body,field,text", SHAPE, ids=[s[1] for s in SHAPE])
+def test_shape_errors_name_file_dotted_field_and_value(tmp_path, body, field, text):
+    path = spec_file(tmp_path, body)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    lines = [ln for ln in str(info.value).splitlines() if ln.startswith(f"{path}: {field}: ")]
+    assert len(lines) == 1 and text in lines[0], str(info.value)
+
+
+def test_every_shape_problem_is_reported_at_once(tmp_path):
+    path = spec_file(tmp_path, 'foo = 1\nseed = -3\nreplicates = "x"\n[design]\nkind = "morris"\n'
+                               '[parameters."mining.hurdle_margin"]\nlow = nan\nhigh = 1\n[output]\nbar = 2\n')
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    fields = [f for f, _, _ in info.value.problems]
+    assert sorted(fields) == sorted(["foo", "seed", "replicates", "design.trajectories",
+                                     "parameters.mining.hurdle_margin.low", "output.bar"])
+    assert "design.trajectories: required" in str(info.value)
+
+
+def test_the_hash_input_of_a_spec_is_unchanged(tmp_path):
+    """The canonical spec is what identifies a sweep folder: an old folder resumes only if it is the same."""
+    spec = load_spec(spec_file(tmp_path, """
+        seed = 5
+        [design]
+        kind = "sobol"
+        samples = 4
+        [parameters."mining.lead_time_weeks"]
+        low = 10
+        high = 30
+        integer = true
+        group = "mining"
+        [parameters."mining.hurdle_margin"]
+        low = 0.5
+        high = 2
+        log = true
+        group = "mining"
+        [parameters.prices]
+        low = 0.04
+        high = 0.1
+        paths = ["shocks.pak_allocation.tariff_usd_per_kwh"]
+        [set]
+        "shocks.pak_vao.date" = 2025-02-01
+        [output]
+        metrics = ["stance"]
+        countries = ["PAK"]
+        """))
+    canonical = spec.canonical()
+    assert len(canonical.pop("scenario_sha256")) == 64
+    assert canonical == {
+        "scenario": "south_asia_2025", "seed": 5, "replicates": 1,
+        "design": {"kind": "sobol", "samples": 4, "calc_second_order": False},
+        "parameters": [
+            {"path": "mining.lead_time_weeks", "low": 10, "high": 30, "log": False, "integer": True, "group": "mining"},
+            {"path": "mining.hurdle_margin", "low": 0.5, "high": 2.0, "log": True, "integer": False, "group": "mining"},
+            {"path": "prices", "low": 0.04, "high": 0.1, "log": False, "integer": False,
+             "paths": ["shocks.pak_allocation.tariff_usd_per_kwh"]}],
+        "set": {"shocks.pak_vao.date": "2025-02-01"}, "until": "2025-03-01", "households": 1800,
+        "output": {"metrics": ["stance"], "countries": ["PAK"], "every": 4}}
+    assert [type(v) for p in canonical["parameters"] for v in (p["low"], p["high"])] == [int, int] + [float] * 4
+    grid = load_spec(spec_file(tmp_path, '[design]\nkind = "grid"\n[parameters."countries.PAK.stance"]\n'
+                                         'values = [1, 2.0]\ninteger = true\n', "grid.toml")).canonical()
+    assert grid["design"] == {"kind": "grid"}
+    assert grid["parameters"] == [{"path": "countries.PAK.stance", "values": [1, 2]}]
+
+
+# ----------------------------------------------------------------------------- what None means
+def test_a_problem_without_a_value_says_none_and_none_is_a_value():
+    import pickle
+
+    from model.errors import MISSING, ScenarioError
+    for cls in (ScenarioError, SpecError):
+        assert str(cls.one("f.toml", "x", "bad")) == "f.toml: x: bad"
+        assert str(cls.one("f.toml", "x", "bad", MISSING)) == "f.toml: x: bad"
+        assert str(cls.one("f.toml", "x", "bad", None)) == "f.toml: x: bad (got None)"
+        again = pickle.loads(pickle.dumps(cls.one("f.toml", "x", "bad")))  # as from a worker process
+        assert type(again) is cls and again.problems[0][2] is MISSING and str(again) == "f.toml: x: bad"

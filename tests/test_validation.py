@@ -1,13 +1,14 @@
 """The fast version of `crypto-abm validate`: fails if a backtest drifts past its bound."""
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 import pandas as pd
 
-from experiments.backtest import HELD_OUT, compare, halving_dip, history, network_series, run_backtest
-from experiments.calibrate import write_calibration
-from experiments.validate import BOUNDS, Report, check, volume_backtest
+from experiments.validation.backtest import HELD_OUT, compare, halving_dip, history, network_series, run_backtest
+from experiments.validation.calibrate import write_calibration
+from experiments.validation.validate import BOUNDS, Report, check, volume_backtest
 from model import load_scenario
 
 
@@ -47,4 +48,16 @@ def test_calibration_file_is_included_with_fitted_provenance(tmp_path):
     assert spec.config.mining.lead_time_weeks == 8
     kind, text = spec.provenance["mining.growth_per_year"]
     assert kind == "fitted" and "calibrate mining" in text
-    assert BOUNDS["rmse_log_test"] > 0
+    # the note records the errors the fit was written with, so a reader sees how good it was
+    assert "fit error 0.100" in text and "test error (2024-2025) 0.200" in text
+
+
+def test_the_test_window_bound_is_enforced():
+    """A fit that is fine before the held-out months but off after them fails `check`, and only
+    on the test-window bound (the fit-window one is not what catches it)."""
+    series = network_series(run_backtest(seed=0))
+    fit = compare(series)
+    off = dataclasses.replace(fit, rmse_log_test=BOUNDS["rmse_log_test"] + 0.01)
+    problems = check(Report(off, pd.DataFrame({0: series}), halving_dip(series), volume_backtest(households=1800)))
+    assert [p for p in problems if "log-RMSE" in p] == [
+        f"hashrate test-window log-RMSE {BOUNDS['rmse_log_test'] + 0.01:.3f} > {BOUNDS['rmse_log_test']}"]

@@ -67,6 +67,14 @@ def test_every_file_inside_a_package_ships_as_package_data():
     assert not missing, f"not in [tool.setuptools.package-data] of pyproject.toml: {missing}"
 
 
+def test_every_package_folder_is_listed():
+    """A subpackage (a folder with ``__init__.py``, e.g. experiments/analysis/) missing from
+    ``packages`` would be left out of the wheel: the checkout works, an installed copy fails."""
+    found = {init.parent.relative_to(ROOT).as_posix().replace("/", ".")
+             for top in TOP_LEVEL for init in (ROOT / top).rglob("__init__.py") if "__pycache__" not in init.parts}
+    assert found == set(PACKAGES)
+
+
 def test_data_is_a_package_beside_experiments():
     """The scenarios' ``../../data/<table>.csv`` (relative to experiments/scenarios/) and
     ``data.table()`` name the same file, so it resolves in site-packages as in a checkout."""
@@ -92,8 +100,8 @@ def test_outputs_go_to_the_checkout_or_the_current_folder(tmp_path, monkeypatch)
 @pytest.mark.parametrize("target", ["mining", "households"])
 def test_calibrate_is_refused_in_an_installed_copy(target, monkeypatch, capsys):
     """It would rewrite the package's own calibration files (or write ones no scenario reads)."""
-    import experiments.calibrate as cm
-    import experiments.calibrate_households as ch
+    import experiments.validation.calibrate as cm
+    import experiments.validation.calibrate_households as ch
     module = cm if target == "mining" else ch
     monkeypatch.setattr(module, "IN_CHECKOUT", False)
     for name in ("fit", "fit_households"):
@@ -209,9 +217,9 @@ def test_installed_wheel_runs_from_any_folder(tmp_path):
 
     # 5. What validate and the studies read and where they write, in an installed copy.
     report = py("from model.scenario import IN_CHECKOUT, output_root\n"
-                "from experiments.validate import DOC, FIGURE\n"
-                "from experiments.backtest import HISTORY\n"
-                "from experiments.backtest_adoption import FIT_TABLE, ownership_targets\n"
+                "from experiments.validation.validate import DOC, FIGURE\n"
+                "from experiments.validation.backtest import HISTORY\n"
+                "from experiments.validation.backtest_adoption import FIT_TABLE, ownership_targets\n"
                 "from experiments.studies.common import SPECS, study_dir\n"
                 "from experiments.studies.sensitivity import behaviour_paths\n"
                 "assert HISTORY.is_file() and FIT_TABLE.is_file() and len(ownership_targets()) > 0\n"

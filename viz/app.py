@@ -51,7 +51,7 @@ if str(ROOT) not in sys.path:  # `solara run viz/app.py` from anywhere finds mod
     sys.path.insert(0, str(ROOT))
 
 from viz.controls import Controls, Downloads, RunButtons  # noqa: E402
-from viz.panels import DateBanner, Dashboard  # noqa: E402
+from viz.panels import Dashboard, DateBanner  # noqa: E402
 from viz.state import Controller  # noqa: E402
 
 CSS = """
@@ -67,7 +67,8 @@ table.viz-events td, table.viz-events th { padding: 2px 6px; border-bottom: 1px 
 table.viz-events tr.viz-ev-focus td { background: #fff1f0; }
 table.viz-events td:nth-child(-n+3) { white-space: nowrap; }
 table.viz-facts { border-collapse: collapse; font-size: 0.8rem; margin-bottom: 4px; }
-table.viz-facts th { text-align: left; padding: 1px 10px 1px 0; color: #555; font-weight: 600; white-space: nowrap; vertical-align: top; }
+table.viz-facts th { text-align: left; padding: 1px 10px 1px 0; color: #555; font-weight: 600;
+                  white-space: nowrap; vertical-align: top; }
 table.viz-facts td { padding: 1px 0; }
 .viz-facts-title { font-weight: 700; font-size: 0.9rem; }
 .viz-message { white-space: pre-wrap; }

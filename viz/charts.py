@@ -16,8 +16,19 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from viz.data import FleetBands, RunArrays, day_numbers
-from viz.fastfig import (FONT, FOCUS_COLOR, FastFigure, YRatchet, date_axis, format_usd, mpl_text, nice_ceiling,
-                         percent_formatter, style_axes, usd_formatter)
+from viz.fastfig import (
+    FOCUS_COLOR,
+    FONT,
+    FastFigure,
+    YRatchet,
+    date_axis,
+    format_usd,
+    mpl_text,
+    nice_ceiling,
+    percent_formatter,
+    style_axes,
+    usd_formatter,
+)
 
 CF_STYLE = dict(linestyle=(0, (4, 2.5)), linewidth=1.5)
 AI_COLOR = "#7b3fa0"          # AI data centres' power

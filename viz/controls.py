@@ -17,8 +17,20 @@ import shlex
 import reacton.ipyvuetify as rv
 import solara
 
-from viz.settings import (DIFFUSION, IMITATION, INNOVATION, PRICE_DRIFT, PRICE_KIND, PRICE_KINDS, PRICE_LEVEL,
-                          PRICE_VOL, format_number, parse_float, parse_int, scenario_choices)
+from viz.settings import (
+    DIFFUSION,
+    IMITATION,
+    INNOVATION,
+    PRICE_DRIFT,
+    PRICE_KIND,
+    PRICE_KINDS,
+    PRICE_LEVEL,
+    PRICE_VOL,
+    format_number,
+    parse_float,
+    parse_int,
+    scenario_choices,
+)
 from viz.state import Controller
 
 KIND_NAMES = {"stance_change": "stance change", "energy_allocation": "energy allocation", "signal": "signal",
@@ -121,7 +133,8 @@ def Controls(ctl: Controller, s, errors: dict, generation: int):
         # ------------------------------------------------ focus country
         _section("Focus country")
         items = [{"text": f"{code} {name}", "value": code} for code, name in base.countries]
-        rv.Select(label="Country (views, panel and the two fields below)", items=items, v_model=s.focus, dense=True, class_="viz-focus-country",
+        rv.Select(label="Country (views, panel and the two fields below)", items=items, v_model=s.focus, dense=True,
+                  class_="viz-focus-country",
                   on_v_model=lambda code: code and ctl.apply(s.with_focus(code), "focus"))
         mw_path, tariff_path, shock_id = s.focus_paths()
         shock = base.shock(shock_id) if shock_id else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.config import STANCE_NAMES
-from model.recorder import METRICS, WORLD
+from model.recorder import METRICS
 
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -39,31 +39,13 @@ class RunArrays:
 
     @classmethod
     def of(cls, model, copy: bool = False) -> "RunArrays":
-        rec = getattr(model, "recorder", None)
-        if rec is not None and hasattr(rec, "values") and hasattr(rec, "metric_index"):
-            values, volumes = rec.values, rec.volumes
-            if copy:
-                values, volumes = values[: model.t + 1].copy(), volumes[: model.t + 1].copy()
-            return cls(list(model.dates), list(rec.codes), list(rec.markets), list(rec.exchanges),
-                       values, volumes, model.t)
-        return cls._from_tables(model)
-
-    @classmethod
-    def _from_tables(cls, model) -> "RunArrays":  # pragma: no cover - only without a recorder
-        ts, ex = model.timeseries(), model.exchange_volumes()
-        codes = list(model.codes) + [WORLD]
-        markets = list(model.household_countries)
-        exchanges = sorted(set(ex["exchange"].astype(str)))
-        values = np.full((len(model.dates), len(codes), len(METRICS)), np.nan)
-        ci = {c: i for i, c in enumerate(codes)}
-        mi = {m: i for i, m in enumerate(METRICS)}
-        values[ts["step"].to_numpy(), ts["country"].astype(str).map(ci).to_numpy(),
-               ts["metric"].astype(str).map(mi).to_numpy()] = ts["value"].to_numpy()
-        volumes = np.zeros((len(model.dates), len(markets), len(exchanges)))
-        if len(ex):
-            volumes[ex["step"].to_numpy(), ex["country"].astype(str).map({c: i for i, c in enumerate(markets)}),
-                    ex["exchange"].astype(str).map({e: i for i, e in enumerate(exchanges)})] = ex["volume_usd"]
-        return cls(list(model.dates), codes, markets, exchanges, values, volumes, model.t)
+        """The run's recorded arrays (the recorder's public state; ``copy`` detaches them)."""
+        rec = model.recorder
+        values, volumes = rec.values, rec.volumes
+        if copy:
+            values, volumes = values[: model.t + 1].copy(), volumes[: model.t + 1].copy()
+        return cls(list(model.dates), list(rec.codes), list(rec.markets), list(rec.exchanges),
+                   values, volumes, model.t)
 
     # ------------------------------------------------------------ access
     def metric(self, name: str, upto: int | None = None) -> np.ndarray:

@@ -16,10 +16,10 @@ and font caches are not meant for concurrent use from several sessions' threads.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 import threading
-import datetime as dt
 
 import matplotlib
 import numpy as np

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from viz.data import stance_label
-from viz.fastfig import FONT, FOCUS_COLOR, STANCE_COLORS, FastFigure
+from viz.fastfig import FOCUS_COLOR, FONT, STANCE_COLORS, FastFigure
 
 ZOOM_RADIUS_DEG = 30.0
 EDGE_STYLES = {

@@ -129,13 +129,14 @@ def FocusFacts(model, code: str, names: dict, t: int):
     network = sum(f.operating_ths for f in model.fleets.values())
     share = fleet.operating_ths / network * 100 if network > 0 else 0.0
     cap = c.mining_allowance_mw
-    ai_mw = sum(d.served_mw for d in getattr(model, "datacentres", []) if d.country == code)
+    ai_mw = model.value("ai_power_mw", code) or 0.0
     present = exchanges_present(model, code)
     pending = exchanges_pending(model, code)
     rows = [
-        ("stance", stance_label(c.stance) + (" (mining banned)" if getattr(c, "mining_banned", False) else "")),
+        ("stance", stance_label(c.stance) + (" (mining banned)" if c.mining_banned else "")),
         ("hashrate", f"{fleet.operating_ths / 1e6:,.1f} EH/s ({share:.1f}% of network)"),
-        ("power", f"mining {fleet.operating_mw:,.0f} MW, AI {ai_mw:,.0f} MW, curtailed {fleet.curtailed_mw:,.0f} MW, of "
+        ("power", f"mining {fleet.operating_mw:,.0f} MW, AI {ai_mw:,.0f} MW, "
+                  f"curtailed {fleet.curtailed_mw:,.0f} MW, of "
                   + ("no cap" if cap is None else f"{cap:,.0f} MW allowed")
                   + f" at ${c.mining_tariff_usd_per_kwh:.3f}/kWh"),
         ("fleet", f"{fleet.installed_ths / 1e6:,.1f} EH/s installed, "
@@ -155,7 +156,7 @@ def FocusFacts(model, code: str, names: dict, t: int):
                                         f"({format_usd(crypto)}) over crypto rails"))
     else:
         rows += [("households", "no household layer in this scenario")]
-    if getattr(c, "reserve_btc", 0):
+    if c.reserve_btc:
         rows.append(("reserve", f"{c.reserve_btc:,.0f} BTC"))
     moves = policy_moves(model, code)
     rows.append(("policy so far", "; ".join(moves[-6:]) if moves else "no stance change or allocation yet"))
@@ -173,7 +174,7 @@ POLICY_KINDS = {"stance": "stance", "energy_allocation": "power allocation", "al
 def policy_moves(model, code: str) -> list[str]:
     """The country's dated policy events so far, short: '2025-07-09 stance 1 -> 3'."""
     out = []
-    for ev in getattr(model, "events", []):
+    for ev in model.events:
         if ev.get("country") != code or ev.get("kind") not in POLICY_KINDS:
             continue
         old, new = ev.get("from", ""), ev.get("to", "")
@@ -203,8 +204,7 @@ def events_html(frame, focus: str, limit: int = 400, only_focus: bool = False) -
 
 
 def event_count(model) -> int:
-    events = getattr(model, "events", None)
-    return len(events) if events is not None else len(model.events_frame())
+    return len(model.events)
 
 
 @solara.component

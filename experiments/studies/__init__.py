@@ -1,8 +1,9 @@
 """Research studies: each one a sweep (a spec in ``experiments/sweeps/study_*.toml``) plus an analysis.
 
-``crypto-abm study NAME [--quick] [--out DIR] [--workers N]`` or ``python -m experiments.studies.NAME``
-runs one; ``experiments/studies/common.py`` holds what they share. This ``__init__`` imports
-nothing heavy: the command line reads :data:`STUDIES` on every start.
+``crypto-abm study NAME [--quick] [--out DIR] [--workers N]`` runs one (the command line,
+:mod:`experiments.cli`, imports the module ``experiments.studies.NAME`` and calls its
+``run``); ``experiments/studies/common.py`` holds what they share. This ``__init__`` imports
+nothing: the command line reads :data:`STUDIES` on every start.
 """
 
 STUDIES = {
@@ -13,10 +14,3 @@ STUDIES = {
     "sensitivity": "Morris screening of every behavioural, mining and market parameter, then Sobol on the top ones",
     "ai_demand": "PAK mining MW, hashrate share and revenue under its 2,000 MW over AI load x mining tariff",
 }
-
-
-def main_study(args) -> int:
-    import importlib
-
-    from experiments.studies.common import cli
-    return cli(importlib.import_module(f"experiments.studies.{args.name}").run, args)

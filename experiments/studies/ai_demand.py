@@ -20,19 +20,24 @@ wall time on 2 workers with the machine otherwise lightly loaded, 5.7 min beside
 (load ~3). ``--quick``: 2 x 2 x 2 runs to the end of 2027 (the outcome windows start in
 2027, so it keeps the same outcome definitions), about 10 s.
 
-    crypto-abm study ai_demand [--quick]          python -m experiments.studies.ai_demand
+    crypto-abm study ai_demand [--quick]          python -m experiments study ai_demand [--quick]
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
-from experiments.studies.common import (PAK_ALLOCATION_MW as ALLOCATION_MW, PAK_TARIFF as TARIFF, Study, cli,
-                                        heatmaps, md_table, overlay_fans, paired_ci, parse_args, study_dir)
+from experiments.analysis.report import md_table
+from experiments.studies.common import PAK_ALLOCATION_MW as ALLOCATION_MW
+from experiments.studies.common import PAK_TARIFF as TARIFF
+from experiments.studies.common import Study, heatmaps, overlay_fans, paired_ci, study_dir
+
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 NAME = "ai_demand"
 SPEC = "study_ai_demand.toml"
@@ -214,9 +219,6 @@ def _heatmaps(study: Study, grids: dict[str, pd.DataFrame]) -> None:
 
 
 def _lines(study: Study, runs: pd.DataFrame) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for i, (tariff, g) in enumerate(runs.groupby(TARIFF)):
         s = g.groupby(AI)["pak_mw_mean"].agg(["mean", "std"])
@@ -229,6 +231,3 @@ def _lines(study: Study, runs: pd.DataFrame) -> None:
     ax.legend(fontsize=7)
     study.figure(fig, "mining_mw_by_ai_load.png")
 
-
-if __name__ == "__main__":
-    sys.exit(cli(run, parse_args(NAME)))

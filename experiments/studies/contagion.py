@@ -7,21 +7,23 @@ distribution of its date among the runs where it happens (median, quartiles), th
 cumulative share changed by each date, and the paired difference the package makes.
 A run where the country never moves is censored at the horizon (2030-12-31).
 
-    crypto-abm study contagion [--quick]          python -m experiments.studies.contagion
+    crypto-abm study contagion [--quick]          python -m experiments study contagion [--quick]
 """
 
 from __future__ import annotations
 
-import sys
-
+import matplotlib
 import numpy as np
 import pandas as pd
 
-from experiments.studies.common import (
-    COUNTRY_NAMES, Study, cli, md_table, paired_share_ci, parse_args, study_dir,
-)
-from experiments.sweep.analyze import wilson
-from experiments.sweep.outcomes import load_panel
+from experiments.analysis.outcomes import load_panel
+from experiments.analysis.report import md_table
+from experiments.analysis.tables import wilson
+from experiments.studies.common import COUNTRY_NAMES, Study, paired_share_ci, study_dir
+from experiments.sweep.results import open_folder
+
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 NAME = "contagion"
 SPEC = "study_contagion.toml"
@@ -34,7 +36,6 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
     study = Study(NAME, quick, study_dir(NAME, quick, out), workers=workers, progress=progress)
     study.sweep(study.write_spec(SPEC, QUICK if quick else None))
     a = study.analyze()
-    from experiments.sweep.results import open_folder
     folder, manifest = open_folder(a.folder)
     runs = a.runs
     panel = load_panel(folder, {("stance", c) for c in COUNTRIES}, run_ids=runs["run_id"].tolist())
@@ -118,9 +119,6 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
 
 
 def _curves_figure(study, dates, curves) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(COUNTRIES), figsize=(14, 3.6), sharey=True)
     for ax, c in zip(axes, COUNTRIES):
         for i, label in enumerate(ARMS.values()):
@@ -133,9 +131,6 @@ def _curves_figure(study, dates, curves) -> None:
 
 
 def _timing_figure(study, runs, a, panel) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(9, 3.8))
     for j, c in enumerate(COUNTRIES):
         col = f"{c.lower()}_first_move"
@@ -150,6 +145,3 @@ def _timing_figure(study, runs, a, panel) -> None:
     ax.legend(fontsize=8)
     study.figure(fig, "first_change_dates.png")
 
-
-if __name__ == "__main__":
-    sys.exit(cli(run, parse_args(NAME)))

@@ -16,19 +16,26 @@ replicate (fan chart), and its value 1, 3, 6, 12 and 24 months after. "Regional"
 hashrate of the countries with households (Pakistan, India, Bangladesh, Sri Lanka,
 Afghanistan, Nepal, Bhutan, Maldives, El Salvador).
 
-    crypto-abm study halving_2028 [--quick]          python -m experiments.studies.halving_2028
+    crypto-abm study halving_2028 [--quick]          python -m experiments study halving_2028 [--quick]
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
-from experiments.studies.common import Study, cli, md_table, overlay_fans, parse_args, study_dir
-from experiments.sweep.outcomes import Context, load_panel, pairs_needed, parse_series
+from experiments.analysis.figures import draw_fan
+from experiments.analysis.outcomes import load_panel, pairs_needed
+from experiments.analysis.report import md_table
+from experiments.studies.common import Study, overlay_fans, study_dir
+from experiments.sweep.outcomes import Context, parse_series
+from experiments.sweep.results import open_folder
+
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 NAME = "halving_2028"
 SPEC = "study_halving_2028.toml"
@@ -43,7 +50,6 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
     study = Study(NAME, quick, study_dir(NAME, quick, out), workers=workers, progress=progress)
     study.sweep(study.write_spec(SPEC, QUICK if quick else None))
     a = study.analyze()
-    from experiments.sweep.results import open_folder
     folder, manifest = open_folder(a.folder)
     ctx = Context.from_manifest(manifest)
     runs = a.runs.copy()
@@ -165,11 +171,6 @@ def _median_censored(weeks: np.ndarray, censored: np.ndarray) -> float | str:
 
 
 def _ratio_figure(study: Study, dates, ratios: dict[str, np.ndarray], pre_i: int) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from experiments.sweep.analyze import draw_fan
     fig, axes = plt.subplots(1, len(ratios), figsize=(12, 4), squeeze=False)
     keep = dates >= pd.Timestamp("2027-07-01")
     for ax, (key, r) in zip(axes[0], ratios.items()):
@@ -180,6 +181,3 @@ def _ratio_figure(study: Study, dates, ratios: dict[str, np.ndarray], pre_i: int
         ax.legend(fontsize=7)
     study.figure(fig, "halving_ratio.png")
 
-
-if __name__ == "__main__":
-    sys.exit(cli(run, parse_args(NAME)))

@@ -9,17 +9,24 @@ shift the others' draws): each replicate gives one paired difference, and the co
 intervals are t intervals on those differences. The unpaired interval is shown beside it
 to show what pairing buys.
 
-    crypto-abm study pak_package [--quick]          python -m experiments.studies.pak_package
+    crypto-abm study pak_package [--quick]          python -m experiments study pak_package [--quick]
 """
 
 from __future__ import annotations
 
-import sys
-
+import matplotlib
 import numpy as np
 import pandas as pd
 
-from experiments.studies.common import Study, cli, md_table, overlay_fans, paired_ci, parse_args, study_dir
+from experiments.analysis.figures import draw_fan
+from experiments.analysis.outcomes import load_panel, pairs_needed
+from experiments.analysis.report import md_table
+from experiments.studies.common import Study, overlay_fans, paired_ci, study_dir
+from experiments.sweep.outcomes import Context, parse_series
+from experiments.sweep.results import open_folder
+
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 NAME = "pak_package"
 SPEC = "study_pak_package.toml"
@@ -94,9 +101,6 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
 
 
 def _difference_figure(study: Study, runs: pd.DataFrame) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(HEADLINE), figsize=(11, 3.8))
     for ax, name in zip(axes, HEADLINE):
         unit, scale = UNITS[name]
@@ -112,13 +116,6 @@ def _difference_figure(study: Study, runs: pd.DataFrame) -> None:
 
 def _difference_over_time(study: Study, a) -> None:
     """Fan of the paired differences (with minus without, same replicate) over time."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from experiments.sweep.analyze import draw_fan
-    from experiments.sweep.outcomes import Context, load_panel, pairs_needed, parse_series
-    from experiments.sweep.results import open_folder
     folder, manifest = open_folder(a.folder)
     ctx = Context.from_manifest(manifest)
     series = [parse_series(s, ctx) for s in ("hashrate_share@PAK", "trading_volume_usd@region",
@@ -140,6 +137,3 @@ def _difference_over_time(study: Study, a) -> None:
     fig.suptitle("Paired differences over time (same seed with and without the package)", fontsize=10)
     study.figure(fig, "difference_over_time.png")
 
-
-if __name__ == "__main__":
-    sys.exit(cli(run, parse_args(NAME)))

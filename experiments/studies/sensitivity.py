@@ -26,21 +26,28 @@ cores while other jobs shared them (about 1.3 s of wall time per run). ``--quick
 trajectories, one replicate, to the end of 2025, 1,800 households, then N = 4 on 3
 parameters: ~150 short runs, a minute or two.
 
-    crypto-abm study sensitivity [--quick]          python -m experiments.studies.sensitivity
+    crypto-abm study sensitivity [--quick]          python -m experiments study sensitivity [--quick]
 """
 
 from __future__ import annotations
 
-import sys
+import datetime as dt
 import tomllib
 import typing
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
-from experiments.studies.common import Study, cli, md_table, parse_args, study_dir
+from experiments.analysis.report import md_table
+from experiments.studies.common import Study, study_dir
+from model.config import ScenarioConfig
 from model.scenario import SCENARIO_DIR, load_scenario
+
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 NAME = "sensitivity"
 BEHAVIOUR = SCENARIO_DIR / "parts" / "behaviour.toml"
@@ -172,9 +179,6 @@ def _value(cfg, path: str):
 
 def _field_info(path: str) -> tuple[bool, float | None, float | None]:
     """Whole number?, lower bound, upper bound of a scenario field, from the pydantic schema."""
-    from pydantic import BaseModel
-
-    from model.config import ScenarioConfig
     if path.startswith("shocks."):
         return path.endswith(("_weeks",)), 0.0, None
     model: typing.Any = ScenarioConfig
@@ -226,7 +230,6 @@ def spec_dict(ranges: list[Range], sizes: dict, design: dict, groups: dict[str, 
                       "countries": "all", "every": 4},
            "analysis": {"outcomes": dict(OUTCOMES), "fan": ["hashrate_share@PAK", "trading_volume_usd@region"]}}
     if sizes["until"]:
-        import datetime as dt
         raw["until"] = dt.date.fromisoformat(sizes["until"])
     return raw
 
@@ -372,9 +375,6 @@ def _sobol_table(aso) -> pd.DataFrame:
 
 
 def _ranking_figure(study: Study, score: pd.DataFrame, name: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     top = score.head(30)
     fig, ax = plt.subplots(figsize=(10, 0.28 * len(top) + 1.5))
     im = ax.imshow(top.to_numpy(dtype=float), cmap="viridis", aspect="auto", vmin=0, vmax=1)
@@ -386,9 +386,6 @@ def _ranking_figure(study: Study, score: pd.DataFrame, name: str) -> None:
 
 
 def _sobol_figure(study: Study, aso) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     d = aso.indices
     outcomes = list(dict.fromkeys(d["outcome"]))
     order = d.groupby("parameter")["ST"].max().sort_values().index
@@ -406,6 +403,3 @@ def _sobol_figure(study: Study, aso) -> None:
     axes[0].legend(fontsize=7)
     study.figure(fig, "sobol_indices.png")
 
-
-if __name__ == "__main__":
-    sys.exit(cli(run, parse_args(NAME)))

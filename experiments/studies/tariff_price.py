@@ -10,18 +10,22 @@ and hashprice still respond, since the rest of the world's miners grow or idle w
 price, and the April 2028 halving still halves the subsidy; so each cell also has "before
 the halving" (end of 2027) and "end of 2030" figures.
 
-    crypto-abm study tariff_price [--quick]          python -m experiments.studies.tariff_price
+    crypto-abm study tariff_price [--quick]          python -m experiments study tariff_price [--quick]
 """
 
 from __future__ import annotations
 
-import sys
-
+import matplotlib
 import numpy as np
 import pandas as pd
 
-from experiments.studies.common import (PAK_ALLOCATION_MW as ALLOCATION_MW, PAK_TARIFF as TARIFF, Study, cli,
-                                        heatmaps, md_table, parse_args, study_dir)
+from experiments.analysis.report import md_table
+from experiments.studies.common import PAK_ALLOCATION_MW as ALLOCATION_MW
+from experiments.studies.common import PAK_TARIFF as TARIFF
+from experiments.studies.common import Study, heatmaps, study_dir
+
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 NAME = "tariff_price"
 SPEC = "study_tariff_price.toml"
@@ -101,9 +105,6 @@ def _heatmaps(study: Study, grids: dict[str, pd.DataFrame]) -> None:
 
 
 def _lines(study: Study, p: pd.DataFrame) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for i, (price, g) in enumerate(p.groupby(PRICE)):
         g = g.sort_values(TARIFF)
@@ -117,6 +118,3 @@ def _lines(study: Study, p: pd.DataFrame) -> None:
     ax.legend(fontsize=7, ncol=2)
     study.figure(fig, "peak_mw_by_tariff.png")
 
-
-if __name__ == "__main__":
-    sys.exit(cli(run, parse_args(NAME)))

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from SALib.sample import morris, sobol
+from scipy.stats import qmc
 
 from experiments.sweep.spec import Parameter, SweepSpec
 
@@ -108,15 +110,12 @@ def make_design(spec: SweepSpec) -> Design:
         seed = sampler_seed(spec.seed)
         bounds = np.array(problem["bounds"], dtype=float)
         if kind == "lhs":
-            from scipy.stats import qmc
             u = qmc.LatinHypercube(d=len(params), rng=np.random.default_rng(seed)).random(spec.design.samples)
             sample = bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
         elif kind == "sobol":
-            from SALib.sample import sobol
             sample = sobol.sample(problem, spec.design.samples,
                                   calc_second_order=spec.design.calc_second_order, scramble=True, seed=seed)
         elif kind == "morris":
-            from SALib.sample import morris
             sample = morris.sample(problem, spec.design.trajectories, num_levels=spec.design.levels, seed=seed)
         else:  # pragma: no cover - the spec refuses other kinds
             raise ValueError(kind)

@@ -1,5 +1,8 @@
 """Outcomes: one number per run, computed from its tidy rows, declared rather than coded.
 
+This module is the *language* (parsing, and checking a spec's ``[analysis]`` table when the
+spec is loaded); computing outcomes from a sweep folder is :mod:`experiments.analysis.outcomes`.
+
 A sweep keeps time series (``step, date, country, metric, value``); questions are about
 scalars: Pakistan's hashrate share in 2030, the region's trading volume over the run, the
 date Bangladesh's stance first moves, "Bangladesh legalizes before 2028" (yes/no). An
@@ -57,6 +60,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from model.recorder import METRICS, WORLD_ONLY
+from model.scenario import load_scenario
+
 STATS = ("last", "first", "sum", "mean", "max", "min", "change", "argmax", "argmin", "first_change", "first_time")
 DATE_STATS = ("argmax", "argmin", "first_change", "first_time")
 CENSORED_STATS = ("first_change", "first_time")
@@ -68,7 +74,9 @@ KEYS = {"from", "to", "relative_to", "across"}
 TABLE_KEYS = {"stat", "metric", "countries", "across", "from", "to", "relative_to", "when", "yes_if", "label"}
 ANALYSIS_KEYS = {"outcomes", "fan", "fan_by", "prim", "resamples", "conf_level", "labels"}
 FAN_BY = ("auto", "pooled", "point")
-from experiments.sweep.cli_args import DEFAULT_CONF, DEFAULT_RESAMPLES  # noqa: E402,F401
+#: Defaults of the [analysis] table (and of ``crypto-abm analyze --resamples/--conf-level``).
+DEFAULT_RESAMPLES = 1000
+DEFAULT_CONF = 0.95
 WORLD = "WORLD"
 
 _OP = r"(>=|<=|==|!=|>|<)"
@@ -249,7 +257,6 @@ def _value(raw: Any, what: str) -> float | dt.date:
 
 
 def _build(name: str, f: dict[str, Any], ctx: Context) -> Outcome:
-    from model.recorder import METRICS, WORLD_ONLY
     stat = f.get("stat")
     if stat not in STATS:
         raise OutcomeError(f"unknown statistic {stat!r} (known: {', '.join(STATS)})")
@@ -376,7 +383,7 @@ def check_analysis(raw: Any, ctx: Context, bad: Callable[..., None]) -> dict[str
         try:
             outcomes[name] = parse_outcome(name, value, ctx)
         except OutcomeError as err:
-            bad(f"analysis.outcomes.{name}", str(err), value if isinstance(value, str) else None)
+            bad(f"analysis.outcomes.{name}", str(err), value)
     fan = raw.get("fan", [])
     if not isinstance(fan, list):
         bad("analysis.fan", 'a list of series, e.g. ["hashrate_share@PAK", "trading_volume_usd@region"]', fan)
@@ -410,143 +417,6 @@ def check_analysis(raw: Any, ctx: Context, bad: Callable[..., None]) -> dict[str
             "fan": list(fan), "fan_by": fan_by, "prim": prim, "resamples": resamples, "conf_level": conf}
 
 
-# ============================================================================ computing
-@dataclass
-class Panel:
-    """The kept rows of a set of runs as arrays: ``values[(metric, country)]`` is runs x steps."""
-
-    run_ids: list[str]
-    steps: np.ndarray
-    dates: pd.DatetimeIndex
-    values: dict[tuple[str, str], np.ndarray]
-
-    @property
-    def weights(self) -> np.ndarray:
-        """Steps each kept row stands for: up to the next kept row (the last row: one)."""
-        return np.append(np.diff(self.steps), 1).astype(float)
-
-    def series(self, s: Series) -> np.ndarray:
-        """runs x steps: the metric at the series' countries, combined, optionally made relative."""
-        missing = [c for c in s.countries if (s.metric, c) not in self.values]
-        if missing:
-            raise OutcomeError(f"no rows for {s.metric} at {', '.join(missing)} in the runs (a metric a country "
-                               "does not have, e.g. adoption where there are no households)")
-        stack = np.stack([self.values[(s.metric, c)] for c in s.countries])
-        with np.errstate(all="ignore"):
-            y = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}[s.across](stack, axis=0)
-            if s.relative_to is not None:
-                i = self.index_at(s.relative_to)
-                y = y / y[:, i:i + 1]
-        return y
-
-    def index_at(self, date: dt.date) -> int:
-        """The last kept step on or before ``date``."""
-        i = int(np.searchsorted(self.dates.values, np.datetime64(date), side="right")) - 1
-        return max(i, 0)
-
-
-def load_panel(folder, pairs: set[tuple[str, str]], run_ids: list[str] | None = None) -> Panel:
-    """Read the rows of ``pairs`` (metric, country) from a sweep folder's run files (DuckDB)."""
-    from experiments.sweep.results import _sql_string, connect
-    con = connect(folder)
-    try:
-        metrics = ", ".join(_sql_string(m) for m in sorted({m for m, _ in pairs}))
-        countries = ", ".join(_sql_string(c) for c in sorted({c for _, c in pairs}))
-        df = con.execute(f"SELECT run_id, step, date, country, metric, value FROM runs "
-                         f"WHERE metric IN ({metrics}) AND country IN ({countries})").df()
-    finally:
-        con.close()
-    if run_ids is None:
-        run_ids = sorted(df["run_id"].unique())
-    else:
-        df = df[df["run_id"].isin(run_ids)]
-    steps = np.sort(df["step"].unique())
-    by_step = df.drop_duplicates("step").set_index("step")["date"]
-    dates = pd.DatetimeIndex(pd.to_datetime(by_step.reindex(steps).to_numpy()))
-    r = pd.Categorical(df["run_id"], categories=run_ids).codes
-    s = np.searchsorted(steps, df["step"].to_numpy())
-    values: dict[tuple[str, str], np.ndarray] = {}
-    keep = r >= 0
-    for (metric, country), idx in df[keep].groupby(["metric", "country"], observed=True).indices.items():
-        if (metric, country) not in pairs:
-            continue
-        arr = np.full((len(run_ids), len(steps)), np.nan)
-        rows = np.flatnonzero(keep)[idx]
-        arr[r[rows], s[rows]] = df["value"].to_numpy()[rows]
-        values[(metric, country)] = arr
-    return Panel(run_ids=list(run_ids), steps=steps, dates=dates, values=values)
-
-
-def compute(panel: Panel, outcome: Outcome) -> tuple[np.ndarray, np.ndarray | None]:
-    """One value per run (and, for first_change/first_time, whether it was censored)."""
-    y = panel.series(outcome.series)
-    dates = panel.dates
-    lo = panel.index_at(outcome.start) if outcome.start is not None else 0
-    if outcome.start is not None and dates[lo].date() < outcome.start:
-        lo += 1  # the window starts at the first kept step on or after `from`
-    hi = panel.index_at(outcome.end) + 1 if outcome.end is not None else len(dates)
-    if lo >= hi:
-        raise OutcomeError(f"{outcome.name}: no kept step between {outcome.start} and {outcome.end}")
-    y, w, d = y[:, lo:hi], panel.weights[lo:hi], dates[lo:hi]
-    years = decimal_year(d)
-    end_year = decimal_year(outcome.end or d[-1].date())
-    if outcome.end is None:  # censored at the horizon: the sweep's last date
-        end_year = decimal_year(d[-1].date())
-    stat, censored = outcome.stat, None
-    with np.errstate(all="ignore"):
-        if stat == "last":
-            v = y[:, -1]
-        elif stat == "first":
-            v = y[:, 0]
-        elif stat == "sum":
-            v = np.nansum(y * w, axis=1)
-            v[np.all(np.isnan(y), axis=1)] = np.nan
-        elif stat == "mean":
-            ok = ~np.isnan(y)
-            v = np.nansum(y * w, axis=1) / (ok * w).sum(axis=1)
-        elif stat == "max":
-            v = _nan_reduce(np.nanmax, y)
-        elif stat == "min":
-            v = _nan_reduce(np.nanmin, y)
-        elif stat == "change":
-            v = y[:, -1] - y[:, 0]
-        elif stat in ("argmax", "argmin"):
-            filled = np.where(np.isnan(y), -np.inf if stat == "argmax" else np.inf, y)
-            i = np.argmax(filled, axis=1) if stat == "argmax" else np.argmin(filled, axis=1)
-            v = years[i].astype(float)
-            v[np.all(np.isnan(y), axis=1)] = np.nan
-        else:
-            if stat == "first_change":
-                hit = ~np.isclose(y, y[:, :1], rtol=1e-9, atol=1e-12) & ~np.isnan(y)
-            else:
-                op, value = outcome.when
-                hit = OPS[op](y, value) & ~np.isnan(y)
-            any_hit = hit.any(axis=1)
-            v = np.where(any_hit, years[np.argmax(hit, axis=1)], end_year).astype(float)
-            censored = ~any_hit
-    v = np.asarray(v, dtype=float)
-    if outcome.yes_if is not None:
-        op, rhs = outcome.yes_if
-        yes = OPS[op](v, rhs).astype(float)
-        yes[np.isnan(v)] = np.nan
-        v = yes
-    return v, censored
-
-
-def _nan_reduce(fn, y: np.ndarray) -> np.ndarray:
-    out = np.full(y.shape[0], np.nan)
-    ok = ~np.all(np.isnan(y), axis=1)
-    out[ok] = fn(y[ok], axis=1)
-    return out
-
-
-def pairs_needed(outcomes, series=()) -> set[tuple[str, str]]:
-    out = set()
-    for s in [o.series for o in outcomes] + list(series):
-        out |= {(s.metric, c) for c in s.countries}
-    return out
-
-
 # ============================================================================ dates
 def decimal_year(d) -> Any:
     """A date (or dates) as a decimal year: 2028-07-01 -> 2028.497."""
@@ -576,7 +446,6 @@ def _fmt(v: float) -> str:
 
 
 def _region_from_scenario(manifest: dict[str, Any]) -> list[str]:
-    from model.scenario import load_scenario
     overrides = dict(manifest["spec"].get("set", {}))
     overrides["run.households"] = manifest["scenario"]["households"]
     spec = load_scenario(manifest["scenario"]["ref"], overrides)

@@ -18,10 +18,10 @@ calls ``fetchone()`` on a relation.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from experiments.sweep.errors import SpecError
@@ -30,7 +30,7 @@ from experiments.sweep.storage import SweepFolder
 SMALL_DESIGN = 12  # at most this many design points: also summarise by point
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -51,19 +51,17 @@ def open_folder(path: str | Path) -> tuple[SweepFolder, dict[str, Any]]:
 
 def connect(folder: SweepFolder):
     """A DuckDB connection with the views ``runs`` (if any run is done) and ``design``."""
-    import duckdb
     con = duckdb.connect()
     if folder.done_ids():
         glob = (folder.runs / "*.parquet").as_posix()
-        con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet({_sql_string(glob)}, union_by_name=true)")
+        con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet({sql_string(glob)}, union_by_name=true)")
     if folder.design_path.is_file():
-        con.execute(f"CREATE VIEW design AS SELECT * FROM read_parquet({_sql_string(folder.design_path.as_posix())})")
+        con.execute(f"CREATE VIEW design AS SELECT * FROM read_parquet({sql_string(folder.design_path.as_posix())})")
     return con
 
 
 def query(path: str | Path, sql: str) -> pd.DataFrame:
     """Run ``sql`` over the folder's ``runs`` and ``design`` views; return a DataFrame."""
-    import duckdb
     folder, _ = open_folder(path)
     if not folder.done_ids():
         raise SpecError.one(str(folder.root), "--sql", "no finished runs yet (runs/ is empty)", sql)
@@ -87,7 +85,7 @@ def last_step_summary(path: str | Path, country: str = "WORLD",
     params = manifest["design"]["parameters"]
     con = connect(folder)
     con.execute("CREATE TEMP VIEW last AS SELECT * FROM runs WHERE country = "
-                f"{_sql_string(country)} QUALIFY step = max(step) OVER (PARTITION BY run_id)")
+                f"{sql_string(country)} QUALIFY step = max(step) OVER (PARTITION BY run_id)")
     overall = con.execute("SELECT metric, any_value(date) AS date, count(*) AS runs, avg(value) AS mean, "
                           "stddev_samp(value) AS sd, min(value) AS min, max(value) AS max "
                           "FROM last GROUP BY metric").df()
@@ -134,27 +132,14 @@ def summary_text(path: str | Path, country: str = "WORLD") -> str:
     if len(overall):
         date = overall["date"].iloc[0]
         lines.append(f"\nat the last step ({pd.Timestamp(date).date()}), {country}, across runs:")
-        lines.append(_table(overall.drop(columns=["date"])))
+        lines.append(table_text(overall.drop(columns=["date"])))
         if points is not None and len(points):
             lines.append("\nby design point (mean and sd over replicates):")
-            lines.append(_table(points))
+            lines.append(table_text(points))
     lines.append(f"\nSQL: crypto-abm results {folder.root} --sql \"SELECT ... FROM runs\" "
                  "(views: runs, design)")
     return "\n".join(lines)
 
 
-def _table(df: pd.DataFrame) -> str:
+def table_text(df: pd.DataFrame) -> str:
     return df.to_string(index=False, float_format=lambda x: f"{x:.6g}", na_rep="-")
-
-
-def main_results(args) -> int:
-    """``crypto-abm results DIR [--sql "SELECT ..."] [--country WORLD] [--csv]``."""
-    if args.sql:
-        df = query(args.folder, args.sql)
-        if args.csv:
-            df.to_csv(sys.stdout, index=False)
-        else:
-            print(_table(df) if len(df) else "(no rows)")
-        return 0
-    print(summary_text(args.folder, args.country))
-    return 0

@@ -22,16 +22,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import multiprocessing as mp
 import os
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+import traceback
+import warnings
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from tqdm import tqdm
+
+from experiments import provenance
+from experiments.outdir import sweep_out
 from experiments.sweep.design import Design, make_design, replicate_seeds, row_parameters, sampler_seed
 from experiments.sweep.errors import SpecError
 from experiments.sweep.spec import SweepSpec, load_spec
@@ -100,7 +107,6 @@ def open_executor(kind: str = "process", workers: int | None = None,
     if kind == "process":
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
-        from concurrent.futures import ProcessPoolExecutor
         ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
                                  initargs=(os.getpid(),))
         try:
@@ -111,8 +117,7 @@ def open_executor(kind: str = "process", workers: int | None = None,
         else:
             ex.shutdown(wait=True)
     elif kind == "dask":
-        import logging
-
+        # Dask is imported only for --executor dask: it takes ~1 s and starts its own logging.
         from distributed import Client, LocalCluster
         cluster = None
         if scheduler:
@@ -140,15 +145,16 @@ SCHEDULER_CONNECT_SECONDS = 5
 
 def connect_scheduler(client_class, address: str):
     """A Dask client of the scheduler at ``address``, or a one-line error (exit 2) fast."""
-    import warnings
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return client_class(address, timeout=SCHEDULER_CONNECT_SECONDS)
     except (OSError, TimeoutError, ValueError, TypeError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        message = (f"not a scheduler address, e.g. tcp://HOST:8786 ({reason})" if isinstance(err, (ValueError, TypeError))
-                   else f"no Dask scheduler answered within {SCHEDULER_CONNECT_SECONDS} s ({reason})")
+        if isinstance(err, (ValueError, TypeError)):
+            message = f"not a scheduler address, e.g. tcp://HOST:8786 ({reason})"
+        else:
+            message = f"no Dask scheduler answered within {SCHEDULER_CONNECT_SECONDS} s ({reason})"
         raise SpecError.one("crypto-abm sweep", "--scheduler", message, address) from None
 
 
@@ -165,15 +171,13 @@ def _stop_process_pool(ex) -> None:
 
 # ---------------------------------------------------------------------------- preparing
 def versions() -> dict[str, str]:
-    from experiments.outputs import versions as run_versions
-    return run_versions(EXTRA_PACKAGES)
+    return provenance.versions(EXTRA_PACKAGES)
 
 
 def build_manifest(spec: SweepSpec, design: Design, argv: list[str] | None = None,
                    label: str | None = None) -> dict[str, Any]:
-    from experiments.outputs import git_commit
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    git = git_commit()
+    git = provenance.git_commit()
     vers = versions()
     settings = spec.design.canonical()
     return {
@@ -227,7 +231,6 @@ def prepare(spec: SweepSpec, out: str | Path, *, argv: list[str] | None = None,
     The returned :class:`Prepared` holds the folder's lock: call its ``release()`` when the
     sweep is over (:func:`run_sweep` and the command line do).
     """
-    from experiments.outdir import sweep_out
     out = sweep_out(out)  # before the lock: never a file, ".", home, an unwritable place or a run's folder
     design = make_design(spec)
     folder = SweepFolder(out)
@@ -336,7 +339,6 @@ def _result(fut: Future, task: RunTask) -> dict[str, Any]:
         raise SweepAborted(f"a worker process died ({err}); finished runs are kept: rerun the same "
                            "command to resume") from err
     except Exception as err:  # noqa: BLE001 - e.g. dask KilledWorker, a pickling error
-        import traceback
         return {"run_id": task.run_id, "ok": False, "error_type": type(err).__name__, "error": str(err),
                 "traceback": "".join(traceback.format_exception(err)), "seconds": None, "pid": None}
 
@@ -356,7 +358,6 @@ def _failure_record(task: RunTask, result: dict[str, Any]) -> dict[str, Any]:
 def _bar(prep: Prepared, total: int, progress: bool):
     if not progress:
         return None
-    from tqdm import tqdm
     tty = sys.stderr.isatty()
     bar = tqdm(total=total, initial=prep.done_before, unit="run", desc=prep.spec.file.stem, file=sys.stderr,
                dynamic_ncols=tty, mininterval=0.5 if tty else 15.0, smoothing=0.1)
@@ -376,58 +377,3 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, executor: Executor,
         return execute(prep, executor, slots=slots, progress=progress, on_result=on_result)
     finally:
         prep.release()
-
-
-# ---------------------------------------------------------------------------- command line
-def main_sweep(args, argv: list[str] | None = None) -> int:
-    """``crypto-abm sweep SPEC [--workers N] [--executor process|dask] [--scheduler ADDR] [--out DIR]``."""
-    spec = load_spec(args.spec)
-    for text in spec.warnings:  # once, at the start; with --quiet too (a warning is not progress)
-        print(f"warning: {spec.file}: {text}", file=sys.stderr)
-    kind = args.executor or ("dask" if args.scheduler else "process")
-    if args.scheduler and kind != "dask":
-        raise SpecError.one(str(args.spec), "--scheduler", "needs --executor dask", args.scheduler)
-    out = args.out or Path("runs") / "sweeps" / spec.file.stem
-    argv = ["crypto-abm"] + (argv if argv is not None else sys.argv[1:])
-    prep = prepare(spec, out, argv=argv, label=kind)  # refuses a wrong folder before any worker starts
-    try:
-        return _main_prepared(args, spec, kind, prep)
-    finally:
-        prep.release()  # on success, failure, exception or Ctrl-C alike
-
-
-def _main_prepared(args, spec: SweepSpec, kind: str, prep: Prepared) -> int:
-    total = len(prep.design.table)
-    quiet = getattr(args, "quiet", False)
-    if not quiet:
-        print(f"sweep {spec.file.name}: {prep.design.kind} design, {len(prep.design.points)} points x "
-              f"{spec.replicates} replicates = {total} runs -> {prep.folder.root}"
-              + (f" (resuming: {prep.done_before} done, {prep.failed_before} failed to retry)"
-                 if prep.resumed else ""), file=sys.stderr)
-    report = Report(out=prep.folder.root, runs=total, done=prep.done_before, skipped=prep.done_before,
-                    resumed=prep.resumed)
-    try:
-        if prep.todo:
-            with open_executor(kind, args.workers, args.scheduler) as (ex, slots, label):
-                report = execute(prep, ex, slots=slots, progress=not quiet)
-    except SweepAborted as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        done = len(prep.folder.done_ids())
-        print(f"interrupted: {done} of {total} runs done and kept in {prep.folder.root}; rerun the same "
-              "command to resume", file=sys.stderr)
-        return 130
-    report.failed = len(prep.folder.failed_ids() - prep.folder.done_ids())
-    if not prep.todo:
-        prep.folder.finish_session({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                                    "ran": 0, "done": report.done, "failed": report.failed, "seconds": 0.0})
-    if not quiet:
-        print(f"{prep.folder.root}: {report.done} of {total} runs done, {report.failed} failed "
-              f"({report.ran} run now in {report.seconds:.1f} s, {report.skipped} done before)")
-        for line in report.failures[:10]:
-            print(f"  failed {line}")
-        if report.failed:
-            print(f"  failure records (parameters, traceback): {prep.folder.failed}/; rerun the same command "
-                  "to retry them")
-    return 0 if report.failed == 0 else 1

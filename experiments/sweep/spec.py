@@ -6,13 +6,18 @@ household count and what to keep. The format is described in
 ``experiments/sweeps/README.md``; an example is ``experiments/sweeps/pak_tariff_grid.toml``.
 
 Why it checks so much up front: a sweep is hundreds of runs, and a typo found by the
-first worker, or a value only the 300th run reaches, wastes the whole afternoon. So every
-parameter path and every value a design can reach (each ``values`` entry, both ends of a
-range) is checked by building the scenario with ``load_scenario``, and every problem is
-reported at once with the spec file, the spec field and the value (exit status 2). What
-cannot be checked one parameter at a time (a combination that breaks a cross-field rule,
-e.g. ``relocate_share + underground_share > 1``) fails at run time, and that run is
-recorded in ``failed/`` while the sweep goes on.
+first worker, or a value only the 300th run reaches, wastes the whole afternoon. A spec is
+checked in three passes, each reporting every problem it finds with the spec file, the
+spec field (a dotted path) and the value (exit status 2), as scenarios are:
+
+1. its shape, by the pydantic models below (strict, unknown keys refused, numbers finite,
+   as :class:`model.config.Strict`), errors worded by :func:`model.scenario.describe_error`;
+2. what spans fields: a path both varied and fixed, a range in a grid design, ...;
+3. against the scenario: every parameter path and every value a design can reach (each
+   ``values`` entry, both ends of a range) is checked by building the scenario with
+   ``load_scenario``. What cannot be checked one parameter at a time (a combination that
+   breaks a cross-field rule, e.g. ``relocate_share + underground_share > 1``) fails at
+   run time, and that run is recorded in ``failed/`` while the sweep goes on.
 
 The *canonical* spec is the spec with every default filled in and the base scenario's
 content hash added; its SHA-256 identifies a sweep folder, so resuming with a different
@@ -29,10 +34,25 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from experiments.sweep.errors import SpecError
-from model.errors import ScenarioError
+from model.config import Strict
+from model.errors import MISSING, ScenarioError
+from model.recorder import METRICS
+from model.scenario import describe_error, load_scenario, not_text_message, show_value
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 #: Metrics kept when a spec does not say: the headline outputs of the model.
@@ -42,39 +62,153 @@ HEADLINE_METRICS = (
 )
 DEFAULT_EVERY = 4  # weekly steps: keep about one row a month per metric and country
 WORLD = "WORLD"
-
-TOP_KEYS = {"description", "scenario", "seed", "replicates", "until", "households", "design", "parameters",
-            "set", "output", "analysis"}
-DESIGN_KEYS = {
-    "grid": {"kind"},
-    "lhs": {"kind", "samples"},
-    "sobol": {"kind", "samples", "calc_second_order"},
-    "morris": {"kind", "trajectories", "levels"},
-}
+#: A table under [parameters] with one of these keys is a parameter; any other table nests paths.
 PARAM_KEYS = {"values", "low", "high", "log", "integer", "paths", "group"}
-OUTPUT_KEYS = {"metrics", "countries", "every"}
 #: Column names a run file uses for itself; a parameter may not take one.
 RESERVED_COLUMNS = {"run_id", "point", "replicate", "seed", "step", "date", "country", "metric", "value"}
 
+#: The message of a required key that is missing (otherwise "required").
+REQUIRED = {"scenario": "required: a scenario name (experiments/scenarios/) or a path relative to the spec",
+            "design": f"required: a table with kind = one of {', '.join(DESIGNS)}",
+            "design.samples": "required: a whole number (lhs: the points; sobol: N, a power of 2)",
+            "design.trajectories": "required: a whole number >= 1 (Morris N)"}
 
-@dataclass(frozen=True)
-class Parameter:
+NonNegInt = Annotated[int, Field(ge=0)]
+PosInt = Annotated[int, Field(ge=1)]
+
+
+def _filled(message: str) -> AfterValidator:
+    """A string that is not blank."""
+    def check(text: str) -> str:
+        if not text.strip():
+            raise ValueError(message)
+        return text
+    return AfterValidator(check)
+
+
+class _Frozen(Strict):
+    model_config = ConfigDict(frozen=True)
+
+
+# ----------------------------------------------------------------------------- designs
+class _Design(_Frozen):
+    def canonical(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class Grid(_Design):
+    kind: Literal["grid"]
+
+
+class Lhs(_Design):
+    kind: Literal["lhs"]
+    samples: PosInt  # points
+
+
+class Sobol(_Design):
+    kind: Literal["sobol"]
+    samples: Annotated[int, Field(ge=2)]  # N
+    calc_second_order: bool = False
+
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, n: int) -> int:
+        if n & (n - 1):
+            raise ValueError("Sobol samples (N) must be a power of 2 (e.g. 64, 128, 256)")
+        return n
+
+
+class Morris(_Design):
+    kind: Literal["morris"]
+    trajectories: PosInt  # N
+    levels: Annotated[int, Field(ge=2)] = 4
+
+
+Design = Grid | Lhs | Sobol | Morris
+DESIGN_CLASSES = {"grid": Grid, "lhs": Lhs, "sobol": Sobol, "morris": Morris}
+
+
+# ----------------------------------------------------------------------------- parameters
+class Parameter(_Frozen):
     """One varied parameter: a list of values (grid) or a range (sampled designs).
 
-    ``path`` names the design column. It is the scenario path the value goes to, unless
-    ``paths`` is given: then ``path`` is a free name and every run sets each of ``paths``
-    to the same value (linked parameters, e.g. several shocks switched on and off
-    together). ``group`` puts the parameter in a SALib group (Sobol and Morris designs).
+    ``path`` (the key of its table) names the design column. It is the scenario path the
+    value goes to, unless ``paths`` is given: then ``path`` is a free name and every run
+    sets each of ``paths`` to the same value (linked parameters, e.g. several shocks
+    switched on and off together). ``group`` puts the parameter in a SALib group (Sobol
+    and Morris designs).
     """
 
-    path: str
-    values: tuple[Any, ...] | None = None
-    low: float | None = None
-    high: float | None = None
+    # log and integer first: the checks of values, low and high read them
     log: bool = False
     integer: bool = False
     paths: tuple[str, ...] | None = None
-    group: str | None = None
+    group: Annotated[str, _filled("must be a non-empty string")] | None = None
+    values: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    _path: str = PrivateAttr("")
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _paths(cls, paths: Any) -> tuple[str, ...]:
+        if (not isinstance(paths, list) or not paths or not all(isinstance(t, str) and t for t in paths)
+                or len(set(paths)) != len(paths)):
+            raise ValueError("a non-empty list of distinct dotted scenario paths")
+        return tuple(paths)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _values(cls, values: Any, info: ValidationInfo) -> tuple[Any, ...]:
+        """One type per parameter, so its column has one type in every run file."""
+        if not isinstance(values, list) or not values:
+            raise ValueError("must be a non-empty list")
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if not (numbers or all(isinstance(v, bool) for v in values) or all(isinstance(v, str) for v in values)
+                or all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in values)):
+            raise ValueError("values must be all numbers, all booleans, all strings or all dates")
+        integer = info.data.get("integer", False)
+        if integer and not numbers:
+            raise ValueError("integer = true needs numbers")
+        if numbers and not all(math.isfinite(v) for v in values):
+            raise ValueError("values must be finite numbers")
+        if numbers and (integer or all(isinstance(v, int) for v in values)):
+            if not all(float(v).is_integer() for v in values):
+                raise ValueError("integer = true needs whole numbers")
+            values = [int(v) for v in values]
+        elif numbers:
+            values = [float(v) for v in values]
+        if len(set(map(repr, values))) != len(values):
+            raise ValueError("lists a value twice")
+        return tuple(values)
+
+    @field_validator("low", "high")
+    @classmethod
+    def _bound(cls, value: float, info: ValidationInfo) -> float | int:
+        if info.data.get("integer"):
+            if not value.is_integer():
+                raise ValueError("integer = true needs a whole number")
+            value = int(value)
+        if info.field_name == "low" and info.data.get("log") and value <= 0:
+            raise ValueError("log = true needs low > 0")
+        low = info.data.get("low")
+        if info.field_name == "high" and low is not None and not low < value:
+            raise ValueError(f"low must be below high (low = {show_value(low)})")
+        return value
+
+    @model_validator(mode="after")
+    def _values_or_range(self) -> "Parameter":
+        if self.values is None and (self.low is None or self.high is None):
+            raise ValueError("give values = [...] or both low and high")
+        if self.values is not None and (self.low is not None or self.high is not None):
+            raise ValueError("give either values = [...] or low/high, not both")
+        if self.values is not None and self.log:
+            raise ValueError("log = true applies to a low/high range, not to a values list")
+        return self
+
+    @property
+    def path(self) -> str:
+        return self._path
 
     @property
     def is_range(self) -> bool:
@@ -108,24 +242,119 @@ class Parameter:
         return out
 
 
-@dataclass(frozen=True)
-class DesignSettings:
-    kind: str
-    samples: int | None = None          # lhs: points; sobol: N (a power of 2)
-    calc_second_order: bool = False     # sobol
-    trajectories: int | None = None     # morris: N
-    levels: int = 4                     # morris
-
-    def canonical(self) -> dict[str, Any]:
-        if self.kind == "grid":
-            return {"kind": "grid"}
-        if self.kind == "lhs":
-            return {"kind": "lhs", "samples": self.samples}
-        if self.kind == "sobol":
-            return {"kind": "sobol", "samples": self.samples, "calc_second_order": self.calc_second_order}
-        return {"kind": "morris", "trajectories": self.trajectories, "levels": self.levels}
+# ----------------------------------------------------------------------------- the file
+def _date(value: Any) -> dt.date:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("not a date (YYYY-MM-DD)") from None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ValueError("must be a date, e.g. until = 2026-06-30")
+    return value
 
 
+def _flatten(tree: dict[str, Any], is_leaf=lambda table: False, prefix: str = "") -> dict[str, Any]:
+    """Nested tables as dotted paths: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for key, item in tree.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(item, dict) and not is_leaf(item):
+            out.update(_flatten(item, is_leaf, path))
+        else:
+            out[path] = item
+    return out
+
+
+class Output(_Frozen):
+    metrics: tuple[str, ...] | Literal["all"] = HEADLINE_METRICS
+    countries: tuple[str, ...] | Literal["all"] = "all"
+    every: PosInt = DEFAULT_EVERY
+
+    @field_validator("metrics", "countries", mode="before")
+    @classmethod
+    def _names(cls, names: Any, info: ValidationInfo) -> Any:
+        what = "metric" if info.field_name == "metrics" else "country"
+        if names == "all":
+            return names
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ValueError(f'a non-empty list of {what} {"names" if what == "metric" else "codes"}, or "all"')
+        if len(set(names)) != len(names):
+            raise ValueError(f"lists a {what} twice")
+        return tuple(names)
+
+
+class SpecFile(_Frozen):
+    """A spec file as written (``[set]`` and ``[parameters]`` flattened to dotted paths)."""
+
+    description: str = ""
+    scenario: Annotated[str, _filled(REQUIRED["scenario"])]
+    seed: NonNegInt = 0
+    replicates: PosInt = 1
+    until: Annotated[dt.date, PlainValidator(_date)] | None = None
+    households: NonNegInt | None = None
+    design: Annotated[Design, Field(discriminator="kind")]
+    parameters: dict[str, Parameter] = {}
+    fixed: dict[str, Any] = Field({}, alias="set")  # overrides applied to every run
+    output: Output = Output()
+    analysis: Any = None  # checked against the scenario by check_analysis
+
+    @field_validator("design", mode="before")
+    @classmethod
+    def _design(cls, design: Any) -> Any:
+        if isinstance(design, str):  # design = "grid"
+            return {"kind": design}
+        if not isinstance(design, dict):
+            raise ValueError('must be a table, e.g. [design] kind = "grid"')
+        return design
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _parameter_tree(cls, tree: Any) -> dict[str, Any]:
+        """``[parameters."a.b.c"]`` or nested ``[parameters.a.b.c]``: a leaf has values/low/high."""
+        if not isinstance(tree, dict):
+            raise ValueError("must be a table of parameter tables")
+        return _flatten(tree, lambda node: not node or bool(set(node) & PARAM_KEYS))
+
+    @field_validator("fixed", mode="before")
+    @classmethod
+    def _set_tree(cls, tree: Any) -> dict[str, Any]:
+        """The ``[set]`` table: ``"a.b.c" = 1`` or nested tables."""
+        if not isinstance(tree, dict):
+            raise ValueError("must be a table of dotted.path = value")
+        return _flatten(tree)
+
+    @model_validator(mode="after")
+    def _name_parameters(self) -> "SpecFile":
+        for path, p in self.parameters.items():
+            p._path = path
+        return self
+
+
+def _problem(error: dict[str, Any]) -> tuple[str, str, Any]:
+    """A pydantic error as (spec field, message, value), worded as a scenario's are."""
+    loc, kind = tuple(error["loc"]), error["type"]
+    if kind.startswith("union_tag"):  # the design's kind
+        return "design.kind", f"must be one of {', '.join(DESIGNS)}", error["input"].get("kind", MISSING)
+    if loc[0] == "design" and len(loc) > 2:  # drop the tag pydantic puts after "design"
+        error = {**error, "loc": (loc[0], *loc[2:])}
+    field_, message, value = describe_error(error)
+    if kind == "extra_forbidden" and loc[0] == "design":
+        settings = sorted(set(DESIGN_CLASSES[loc[1]].model_fields) - {"kind"})
+        message = f"not a setting of a {loc[1]} design (its settings: {', '.join(settings) or 'none'})"
+    elif kind == "extra_forbidden":
+        table = {"parameters": Parameter, "output": Output}.get(loc[0]) if len(loc) > 1 else SpecFile
+        message = f"unknown key (known: {', '.join(sorted(f.alias or n for n, f in table.model_fields.items()))})"
+    elif kind == "model_type" and loc[0] == "parameters":
+        message = "must be a table with values = [...] or low/high"
+    elif kind == "missing":
+        message = REQUIRED.get(field_, "required")
+    elif kind == "finite_number":
+        message = "must be a finite number (not nan or inf)"
+    return field_, message, _jsonable(value)
+
+
+# ----------------------------------------------------------------------------- the checked spec
 @dataclass(frozen=True)
 class SweepSpec:
     """A checked spec with every default filled in."""
@@ -137,7 +366,7 @@ class SweepSpec:
     scenario_sha256: str             # of the base scenario (fixed overrides and households applied)
     seed: int
     replicates: int
-    design: DesignSettings
+    design: Design
     parameters: tuple[Parameter, ...]
     fixed: dict[str, Any]            # the [set] table: overrides applied to every run
     start: dt.date
@@ -195,7 +424,6 @@ def load_spec(path: str | Path) -> SweepSpec:
     except tomllib.TOMLDecodeError as err:
         raise SpecError.one(where, "", f"malformed TOML: {err}") from None
     except UnicodeDecodeError as err:
-        from model.scenario import not_text_message
         raise SpecError.one(where, "", not_text_message(err)) from None
     except OSError as err:
         raise SpecError.one(where, "", f"cannot read: {err.strerror}") from None
@@ -205,56 +433,17 @@ def load_spec(path: str | Path) -> SweepSpec:
 def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
     """Check a spec already read from ``file`` (which anchors relative scenario paths)."""
     where = str(file)
+    try:
+        spec = SpecFile.model_validate(raw)
+    except ValidationError as err:
+        raise SpecError(where, [_problem(e) for e in err.errors()]) from None
     problems: list[tuple[str, str, Any]] = []
 
-    def bad(field_: str, message: str, value: Any = None) -> None:
-        from model.errors import _MISSING
-        if isinstance(value, (dt.date, dt.time)):
-            value = value.isoformat()
-        problems.append((field_, message, _MISSING if value is None else value))
+    def bad(field_: str, message: str, value: Any = MISSING) -> None:
+        problems.append((field_, message, _jsonable(value)))
 
-    for key in sorted(set(raw) - TOP_KEYS):
-        bad(key, f"unknown key (known: {', '.join(sorted(TOP_KEYS))})", raw[key])
-
-    # --- plain settings
-    scenario = raw.get("scenario")
-    if not isinstance(scenario, str) or not scenario.strip():
-        bad("scenario", "required: a scenario name (experiments/scenarios/) or a path relative to the spec",
-            scenario)
-        scenario = None
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        bad("description", "must be a string", description)
-        description = ""
-    seed = _int_field(raw, "seed", 0, bad, minimum=0)
-    replicates = _int_field(raw, "replicates", 1, bad, minimum=1)
-    households = raw.get("households")
-    if households is not None and (not _is_int(households) or households < 0):
-        bad("households", "must be a whole number >= 0", households)
-        households = None
-    until = raw.get("until")
-    if until is not None:
-        if isinstance(until, str):
-            try:
-                until = dt.date.fromisoformat(until)
-            except ValueError:
-                bad("until", "not a date (YYYY-MM-DD)", until)
-                until = None
-        elif isinstance(until, dt.datetime) or not isinstance(until, dt.date):
-            bad("until", "must be a date, e.g. until = 2026-06-30", until)
-            until = None
-
-    design = _design(raw.get("design"), bad)
-    params = _parameters(raw.get("parameters", {}), bad)
-    fixed = _flatten_set(raw.get("set", {}), bad)
-    output = raw.get("output", {})
-    if not isinstance(output, dict):
-        bad("output", "must be a table", output)
-        output = {}
-    for key in sorted(set(output) - OUTPUT_KEYS):
-        bad(f"output.{key}", f"unknown key (known: {', '.join(sorted(OUTPUT_KEYS))})", output[key])
-    every = _int_field(output, "every", DEFAULT_EVERY, bad, minimum=1, prefix="output.")
-
+    # --- what spans fields
+    params, fixed, households = tuple(spec.parameters.values()), spec.fixed, spec.households
     seen_targets: dict[str, str] = {}
     for p in params:
         for target in p.targets:
@@ -267,14 +456,12 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
             seen_targets[target] = p.path
         if p.path in RESERVED_COLUMNS:
             bad(f"parameters.{p.path}", "clashes with a column of the run files", p.path)
-    if design is not None:
-        _check_design_fits(design, params, bad)
-
+    _check_design_fits(spec.design, params, bad)
     if problems:
         raise SpecError(where, problems)
 
     # --- against the scenario: one build for the base, one per value a design can reach
-    scenario_ref = _scenario_ref(scenario, file)
+    scenario_ref = _scenario_ref(spec.scenario, file)
     base_overrides = dict(fixed)
     if households is not None:
         base_overrides["run.households"] = households
@@ -291,7 +478,7 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
             bad(_set_field(f_, fixed), f"{message} [{base.file}]", value)
         raise SpecError(where, problems)
     cfg = base.config
-    shadows = [(base, s, f"[set] {s.path}={_show(s.value)}") for s in base.shadowed if s.path in fixed]
+    shadows = [(base, s, f"[set] {s.path}={show_value(s.value)}") for s in base.shadowed if s.path in fixed]
     for p in params:
         for value in p.checkpoints():
             err = _load(scenario_ref, {**base_overrides, **{t: value for t in p.targets}})
@@ -303,41 +490,24 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
                         for s in err.shadowed if s.path in p.targets]
 
     start, end = cfg.run.start, cfg.run.end
-    if until is None:
-        until = end
-    elif not (start <= until <= end):
+    until = spec.until or end
+    if not (start <= until <= end):
         bad("until", f"outside the scenario's run ({start} to {end})", until)
-
-    known_metrics = _known_metrics()
-    metrics = output.get("metrics", list(HEADLINE_METRICS))
-    if metrics == "all":
-        metrics = list(known_metrics)
-    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
-        bad("output.metrics", 'a non-empty list of metric names, or "all"', metrics)
-        metrics = []
+    metrics = METRICS if spec.output.metrics == "all" else spec.output.metrics
     for m in metrics:
-        if m not in known_metrics:
-            bad("output.metrics", f"unknown metric (known: {', '.join(known_metrics)})", m)
-    codes = list(cfg.countries) + [WORLD]
-    countries = output.get("countries", "all")
-    if countries == "all":
-        countries = codes
-    if not isinstance(countries, list) or not countries or not all(isinstance(c, str) for c in countries):
-        bad("output.countries", 'a non-empty list of country codes, or "all"', countries)
-        countries = []
+        if m not in METRICS:
+            bad("output.metrics", f"unknown metric (known: {', '.join(METRICS)})", m)
+    codes = (*cfg.countries, WORLD)
+    countries = codes if spec.output.countries == "all" else spec.output.countries
     for c in countries:
         if c not in codes:
             bad("output.countries", f"not a country of the scenario (known: {', '.join(codes)})", c)
-    if len(set(metrics)) != len(metrics):
-        bad("output.metrics", "lists a metric twice", metrics)
-    if len(set(countries)) != len(countries):
-        bad("output.countries", "lists a country twice", countries)
     region = tuple(c for c, cc in cfg.countries.items() if cc.has_households)
     analysis = None
-    if "analysis" in raw and not problems:
+    if spec.analysis is not None and not problems:
         from experiments.sweep.outcomes import Context, check_analysis
         ctx = Context(metrics=tuple(metrics), countries=tuple(countries), region=region, start=start, until=until)
-        analysis = check_analysis(raw["analysis"], ctx, bad)
+        analysis = check_analysis(spec.analysis, ctx, bad)
     if problems:
         raise SpecError(where, problems)
     warnings: dict[str, None] = {}  # in order, once each (a parameter is checked at several values)
@@ -346,189 +516,15 @@ def parse_spec(raw: dict[str, Any], file: Path) -> SweepSpec:
             warnings[shadow.message(subject)] = None
 
     return SweepSpec(
-        file=file, scenario=scenario, scenario_ref=scenario_ref, scenario_name=cfg.name,
-        scenario_sha256=base.sha256(), seed=seed, replicates=replicates, design=design,
-        parameters=tuple(params), fixed=fixed, start=start, until=until,
-        households=cfg.run.households, metrics=tuple(metrics), countries=tuple(countries), every=every,
-        description=description, region=region, analysis=analysis, warnings=tuple(warnings))
+        file=file, scenario=spec.scenario, scenario_ref=scenario_ref, scenario_name=cfg.name,
+        scenario_sha256=base.sha256(), seed=spec.seed, replicates=spec.replicates, design=spec.design,
+        parameters=params, fixed=dict(fixed), start=start, until=until, households=cfg.run.households,
+        metrics=tuple(metrics), countries=tuple(countries), every=spec.output.every,
+        description=spec.description, region=region, analysis=analysis, warnings=tuple(warnings))
 
 
 # ----------------------------------------------------------------------------- pieces
-def _design(value: Any, bad) -> DesignSettings | None:
-    if value is None:
-        bad("design", f"required: a table with kind = one of {', '.join(DESIGNS)}")
-        return None
-    if isinstance(value, str):
-        value = {"kind": value}
-    if not isinstance(value, dict):
-        bad("design", "must be a table, e.g. [design] kind = \"grid\"", value)
-        return None
-    kind = value.get("kind")
-    if kind not in DESIGNS:
-        bad("design.kind", f"must be one of {', '.join(DESIGNS)}", kind)
-        return None
-    for key in sorted(set(value) - DESIGN_KEYS[kind]):
-        bad(f"design.{key}", f"not a setting of a {kind} design (its settings: "
-                              f"{', '.join(sorted(DESIGN_KEYS[kind] - {'kind'})) or 'none'})", value[key])
-    if kind == "grid":
-        return DesignSettings(kind)
-    if kind == "lhs":
-        samples = _int_field(value, "samples", None, bad, minimum=1, prefix="design.", required=True)
-        return DesignSettings(kind, samples=samples)
-    if kind == "sobol":
-        samples = _int_field(value, "samples", None, bad, minimum=2, prefix="design.", required=True)
-        if samples is not None and samples & (samples - 1):
-            bad("design.samples", "Sobol samples (N) must be a power of 2 (e.g. 64, 128, 256)", samples)
-        second = value.get("calc_second_order", False)
-        if not isinstance(second, bool):
-            bad("design.calc_second_order", "must be true or false", second)
-            second = False
-        return DesignSettings(kind, samples=samples, calc_second_order=second)
-    trajectories = _int_field(value, "trajectories", None, bad, minimum=1, prefix="design.", required=True)
-    levels = _int_field(value, "levels", 4, bad, minimum=2, prefix="design.")
-    return DesignSettings(kind, trajectories=trajectories, levels=levels)
-
-
-def _parameters(value: Any, bad) -> list[Parameter]:
-    """``[parameters."a.b.c"]`` or nested ``[parameters.a.b.c]``: a leaf has values/low/high."""
-    if not isinstance(value, dict):
-        bad("parameters", "must be a table of parameter tables", value)
-        return []
-    found: list[tuple[str, dict[str, Any]]] = []
-
-    def walk(node: dict[str, Any], prefix: str) -> None:
-        for key, item in node.items():
-            path = f"{prefix}.{key}" if prefix else key
-            if isinstance(item, dict) and not (set(item) & PARAM_KEYS):
-                if not item:
-                    bad(f"parameters.{path}", "empty table: give values = [...] or low/high")
-                walk(item, path)
-            elif isinstance(item, dict):
-                found.append((path, item))
-            else:
-                bad(f"parameters.{path}", "must be a table with values = [...] or low/high", item)
-
-    walk(value, "")
-    params = []
-    for path, table in found:
-        p = _parameter(path, table, bad)
-        if p is not None:
-            params.append(p)
-    return params
-
-
-def _parameter(path: str, table: dict[str, Any], bad) -> Parameter | None:
-    where = f"parameters.{path}"
-    for key in sorted(set(table) - PARAM_KEYS):
-        bad(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(PARAM_KEYS))})", table[key])
-    log, integer = table.get("log", False), table.get("integer", False)
-    for key, flag in (("log", log), ("integer", integer)):
-        if not isinstance(flag, bool):
-            bad(f"{where}.{key}", "must be true or false", flag)
-            return None
-    paths = table.get("paths")
-    if paths is not None:
-        if (not isinstance(paths, list) or not paths or not all(isinstance(t, str) and t for t in paths)
-                or len(set(paths)) != len(paths)):
-            bad(f"{where}.paths", "a non-empty list of distinct dotted scenario paths", paths)
-            return None
-        paths = tuple(paths)
-    group = table.get("group")
-    if group is not None and (not isinstance(group, str) or not group.strip()):
-        bad(f"{where}.group", "must be a non-empty string", group)
-        return None
-    extra = {"paths": paths, "group": group}
-    if "values" in table:
-        if "low" in table or "high" in table:
-            bad(where, "give either values = [...] or low/high, not both")
-            return None
-        if log:
-            bad(f"{where}.log", "applies to a low/high range, not to a values list", log)
-        values = table["values"]
-        if not isinstance(values, list) or not values:
-            bad(f"{where}.values", "must be a non-empty list", values)
-            return None
-        values = _uniform_values(values, integer, f"{where}.values", bad)
-        if values is None:
-            return None
-        if len(set(map(repr, values))) != len(values):
-            bad(f"{where}.values", "lists a value twice", values)
-            return None
-        return Parameter(path, values=tuple(values), integer=integer, **extra)
-    if "low" not in table or "high" not in table:
-        bad(where, "give values = [...] or both low and high")
-        return None
-    low, high = table["low"], table["high"]
-    for key, v in (("low", low), ("high", high)):
-        if not _is_number(v):
-            bad(f"{where}.{key}", "must be a number", v)
-            return None
-        if not math.isfinite(v):
-            bad(f"{where}.{key}", "must be a finite number (not nan or inf)", v)
-            return None
-    if integer and not (float(low).is_integer() and float(high).is_integer()):
-        bad(where, "integer = true needs whole-number low and high", [low, high])
-        return None
-    if not low < high:
-        bad(where, "low must be below high", [low, high])
-        return None
-    if log and low <= 0:
-        bad(f"{where}.low", "log = true needs low > 0", low)
-        return None
-    if integer:
-        return Parameter(path, low=int(low), high=int(high), log=log, integer=True, **extra)
-    return Parameter(path, low=float(low), high=float(high), log=log, **extra)
-
-
-def _uniform_values(values: list[Any], integer: bool, where: str, bad) -> list[Any] | None:
-    """One type per parameter, so its column has one type in every run file."""
-    if all(isinstance(v, bool) for v in values):
-        kind = bool
-    elif all(_is_number(v) for v in values):
-        kind = float
-    elif all(isinstance(v, str) for v in values):
-        kind = str
-    elif all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in values):
-        kind = dt.date
-    else:
-        bad(where, "values must be all numbers, all booleans, all strings or all dates", values)
-        return None
-    if kind is not float:
-        if integer:
-            bad(where, "integer = true needs numbers", values)
-            return None
-        return list(values)
-    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-        bad(where, "values must be finite numbers", values)
-        return None
-    if integer or all(isinstance(v, int) for v in values):
-        if not all(float(v).is_integer() for v in values):
-            bad(where, "integer = true needs whole numbers", values)
-            return None
-        return [int(v) for v in values]
-    return [float(v) for v in values]
-
-
-def _flatten_set(value: Any, bad) -> dict[str, Any]:
-    """The ``[set]`` table: ``"a.b.c" = 1`` or nested tables, flattened to dotted paths."""
-    if not isinstance(value, dict):
-        bad("set", "must be a table of dotted.path = value", value)
-        return {}
-    out: dict[str, Any] = {}
-
-    def walk(node: dict[str, Any], prefix: str) -> None:
-        for key, item in node.items():
-            path = f"{prefix}.{key}" if prefix else key
-            if isinstance(item, dict):
-                walk(item, path)
-            else:
-                out[path] = item
-
-    walk(value, "")
-    return out
-
-
-def _check_design_fits(design: DesignSettings, params: list[Parameter], bad) -> None:
+def _check_design_fits(design: Design, params: tuple[Parameter, ...], bad) -> None:
     grouped = [p for p in params if p.group is not None]
     if grouped and design.kind not in ("sobol", "morris"):
         bad(f"parameters.{grouped[0].path}.group", "groups are for sobol and morris designs", grouped[0].group)
@@ -559,27 +555,6 @@ def _explain(scenario_field: str, message: str, p: Parameter) -> str:
     return f"{scenario_field}: {message}" if scenario_field and (scenario_field != p.path or p.paths) else message
 
 
-def _int_field(table: dict[str, Any], key: str, default: int | None, bad, *, minimum: int,
-               prefix: str = "", required: bool = False) -> int | None:
-    if key not in table:
-        if required:
-            bad(f"{prefix}{key}", f"required: a whole number >= {minimum}")
-        return default
-    value = table[key]
-    if not _is_int(value) or value < minimum:
-        bad(f"{prefix}{key}", f"must be a whole number >= {minimum}", value)
-        return default
-    return int(value)
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _jsonable(v: Any) -> Any:
     return v.isoformat() if isinstance(v, (dt.date, dt.time)) else v
 
@@ -595,16 +570,10 @@ def _scenario_ref(scenario: str, spec_file: Path) -> str:
 
 
 def _load(scenario_ref: str, overrides: dict[str, Any]):
-    from model.scenario import load_scenario
     try:
         return load_scenario(scenario_ref, overrides)
     except ScenarioError as err:
         return err
-
-
-def _show(value: Any) -> str:
-    from model.scenario import show_value
-    return show_value(value)
 
 
 def _set_field(scenario_field: str, fixed: dict[str, Any]) -> str:
@@ -613,8 +582,3 @@ def _set_field(scenario_field: str, fixed: dict[str, Any]) -> str:
     if scenario_field == "run.households":
         return "households"
     return f"scenario ({scenario_field})" if scenario_field else "scenario"
-
-
-def _known_metrics() -> tuple[str, ...]:
-    from model.recorder import METRICS
-    return METRICS

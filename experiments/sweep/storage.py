@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
-import itertools
+import io
 import json
 import os
 import socket
@@ -51,11 +51,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from experiments.outdir import MANIFEST  # a sweep folder is marked by its manifest, as a run's
+from experiments.provenance import atomic_write_bytes, atomic_write_json
 from experiments.sweep.design import Design
 from experiments.sweep.errors import SpecError
 
-MANIFEST = "manifest.json"
 DESIGN = "design.parquet"
 SAMPLE = "sample.npy"
 RUNS = "runs"
@@ -64,39 +67,6 @@ LOCK = "sweep.lock"
 #: Footer key-value metadata of a run file (written by the worker): whose run, how many rows.
 RUN_ID_KEY = b"crypto_abm.run_id"
 RUN_ROWS_KEY = b"crypto_abm.rows"
-_counter = itertools.count()
-
-
-def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{next(_counter)}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode())
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (dt.date, dt.datetime)):
-        return obj.isoformat()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 class SweepFolder:
@@ -242,7 +212,6 @@ class SweepFolder:
         return removed
 
     def _write_design(self, design: Design) -> None:
-        import io
         buf = io.BytesIO()
         design.table.to_parquet(buf, index=False)
         atomic_write_bytes(self.design_path, buf.getvalue())
@@ -284,8 +253,6 @@ def check_run_file(path: Path, run_id: str | None = None) -> str | None:
     count and lie inside the file; and the count must be the one the worker recorded in
     the footer (files written before that record existed are checked without it).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
     try:
         size = path.stat().st_size
         meta = pq.read_metadata(path)

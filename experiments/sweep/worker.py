@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from experiments.provenance import pid_alive
 from experiments.sweep.storage import RUN_ID_KEY, RUN_ROWS_KEY
 from model.model import CryptoAdoptionModel
 
@@ -69,24 +70,10 @@ def watch_parent(pid: int, interval: float = 1.0) -> None:
     def loop() -> None:
         while True:
             time.sleep(interval)
-            if not _alive(pid):
+            if not pid_alive(pid):
                 os._exit(3)
 
     threading.Thread(target=loop, name="sweep-parent-watch", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed parent nobody has reaped yet is a zombie: gone for our purposes
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def run_task(task: RunTask) -> dict[str, Any]:

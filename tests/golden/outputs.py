@@ -75,7 +75,8 @@ def _headline(ts: pd.DataFrame) -> dict[str, float | None]:
     out = {}
     for metric, country, how in HEADLINES:
         v = ts.loc[(ts["metric"] == metric) & (ts["country"] == country), "value"]
-        out[f"{how}({metric}@{country})"] = None if v.empty else float(v.iloc[-1] if how == "last" else getattr(v, how)())
+        value = None if v.empty else v.iloc[-1] if how == "last" else getattr(v, how)()
+        out[f"{how}({metric}@{country})"] = None if value is None else float(value)
     return out
 
 

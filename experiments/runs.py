@@ -1,9 +1,11 @@
 """What a run leaves behind: tables, the resolved scenario, a manifest, figures, a summary.
 
+(``crypto-abm run``; the command line is :mod:`experiments.cli`.)
+
 Everything is written into a temporary folder beside the target and renamed into place
 at the end, so an interrupted or failed run never leaves a half-written result. The
 manifest lists the files the run wrote (``files``): that list is how a later run knows
-what it may replace in the folder and what is someone else's (see :mod:`experiments.outdir`).
+what it may replace in the folder and what is someone else's (:func:`experiments.outdir.run_folder`).
 """
 
 from __future__ import annotations
@@ -12,51 +14,33 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import tomllib
-from importlib import metadata
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
+from experiments.outdir import (
+    EVENTS,
+    EXCHANGES,
+    MANIFEST,
+    RUN_KIND,
+    SCENARIO,
+    TIMESERIES,
+    OutputFolderError,
+    clean_beside,
+    run_folder,
+    run_out,
+)
+from experiments.provenance import git_commit, versions
+from model.config import STANCE_NAMES
 from model.model import CryptoAdoptionModel
-from model.scenario import PROJECT_ROOT
 
-#: The files every run writes (figures and the copied price CSV come on top), by these names.
-TIMESERIES, EXCHANGES, EVENTS, SCENARIO, MANIFEST = (
-    "timeseries.parquet", "exchanges.parquet", "events.csv", "scenario.toml", "manifest.json")
-RUN_KIND = "crypto-abm run"
-PACKAGES = ("crypto-abm", "mesa", "numpy", "scipy", "pandas", "pyarrow", "networkx", "pydantic", "matplotlib")
-
-
-def git_commit() -> dict[str, object]:
-    """The project's commit and whether the work tree had changes (None outside git)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                              text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return {"commit": None, "dirty": None}
-    if head.returncode != 0:
-        return {"commit": None, "dirty": None}
-    return {"commit": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
-
-
-def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
-    """Python's and the packages' versions (``extra`` adds more package names)."""
-    out = {"python": platform.python_version()}
-    for name in PACKAGES + tuple(extra):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 def manifest(model: CryptoAdoptionModel, argv: list[str] | None = None) -> dict[str, object]:
@@ -90,8 +74,6 @@ def write_run(model: CryptoAdoptionModel, out_dir: Path, *, figures: bool = True
     replaced one by one and the others are kept. Leftovers of a killed run beside
     ``out_dir`` are removed first.
     """
-    from experiments.outdir import clean_beside, run_out
-
     out_dir = run_out(out_dir, force=force)
     clean_beside(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +86,6 @@ def write_run(model: CryptoAdoptionModel, out_dir: Path, *, figures: bool = True
         model.events_frame().to_csv(tmp / EVENTS, index=False)
         (tmp / SCENARIO).write_text(_scenario_with_price_copy(model, tmp))
         if figures:
-            from experiments.figures import write_figures
             write_figures(ts, tmp)
         written = sorted(os.listdir(tmp)) + [MANIFEST]
         record = {**manifest(model, argv), "files": written}
@@ -114,37 +95,6 @@ def write_run(model: CryptoAdoptionModel, out_dir: Path, *, figures: bool = True
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
-
-
-def run_folder(folder: Path) -> tuple[list[str], list[str]] | None:
-    """``(ours, foreign)``: the names in ``folder`` an earlier run wrote and the others, or
-    None if ``folder`` has no run manifest (it is not a run's folder).
-
-    "Ours" is what the run's manifest lists (``files``). A manifest written before that list
-    existed is read as: the fixed names above, the PNG figures and the price CSV its
-    scenario.toml names. Only plain files count as ours; a folder is always foreign.
-    """
-    try:
-        record = json.loads((folder / MANIFEST).read_text())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("kind", RUN_KIND) != RUN_KIND or "scenario_sha256" not in record:
-        return None
-    listed = record.get("files")
-    if isinstance(listed, list):
-        names = {n for n in listed if isinstance(n, str)}
-    else:
-        names = {TIMESERIES, EXCHANGES, EVENTS, SCENARIO} | {p.name for p in folder.glob("*.png")}
-        try:
-            names.add(tomllib.loads((folder / SCENARIO).read_text())["market"]["price"]["csv"])
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-            pass
-    names.add(MANIFEST)
-    ours, foreign = [], []
-    for name in sorted(os.listdir(folder)):
-        path = folder / name
-        (ours if name in names and path.is_file() and not path.is_symlink() else foreign).append(name)
-    return ours, foreign
 
 
 def _install(tmp: Path, out_dir: Path, written: list[str]) -> None:
@@ -162,7 +112,6 @@ def _install(tmp: Path, out_dir: Path, written: list[str]) -> None:
         return
     clash = sorted(set(foreign) & set(written))
     if clash:
-        from experiments.outdir import OutputFolderError
         raise OutputFolderError.at(out_dir, f"holds {', '.join(clash)}, which crypto-abm did not write and the "
                                             "new run would overwrite: nothing was written; move them away")
     for name in ours:  # the earlier run's files; the manifest goes last, so a kill keeps a readable folder
@@ -236,3 +185,66 @@ def _money(x: float) -> str:
         if abs(x) >= scale:
             return f"${x / scale:.1f}{unit}"
     return f"${x:,.0f}"
+
+
+# ---------------------------------------------------------------------------- figures
+# PNG figures of a run, drawn from the tidy table (dates on the x-axis).
+def _wide(ts: pd.DataFrame, metric: str) -> pd.DataFrame:
+    part = ts[(ts.metric == metric) & (ts.country != "WORLD")]
+    wide = part.pivot_table(index="date", columns="country", values="value", observed=True)
+    return wide.loc[:, wide.abs().max() > 0] if len(wide.columns) else wide
+
+
+def write_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
+    paths = []
+
+    hr = _wide(ts, "hashrate_ehs")
+    order = hr.mean().sort_values(ascending=False).index
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.stackplot(hr.index, *(hr[c] for c in order), labels=list(order))
+    world = ts[(ts.metric == "hashrate_ehs") & (ts.country == "WORLD")]
+    ax.plot(world.date, world.value, color="black", lw=1, label="network")
+    ax.set(title="Hashrate by country", ylabel="EH/s")
+    ax.legend(ncol=4, fontsize=8, loc="upper left")
+    paths.append(_save_figure(fig, out / "hashrate_by_country.png"))
+
+    vol = _wide(ts, "trading_volume_usd")
+    ad = _wide(ts, "adoption_rate")
+    if vol.empty:  # a scenario without households: mining only
+        return paths
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for c in vol.columns:
+        ax.plot(vol.index, vol[c], label=c)
+    ax.set(title="Trading volume by country (per week)", ylabel="USD per week", yscale="log")
+    ax.legend(ncol=5, fontsize=8)
+    paths.append(_save_figure(fig, out / "volume_by_country.png"))
+
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for c in ad.columns:
+        ax.plot(ad.index, ad[c] * 100, label=c)
+    ax.set(title="Adoption by country", ylabel="% of population holding crypto")
+    ax.legend(ncol=5, fontsize=8)
+    paths.append(_save_figure(fig, out / "adoption.png"))
+
+    st = ts[(ts.metric == "stance") & (ts.country != "WORLD")].pivot_table(
+        index="date", columns="country", values="value", observed=True)
+    moved = [c for c in st.columns if st[c].nunique() > 1]
+    # Countries with households (the region) plus any other country whose stance moved.
+    st = st[[c for c in st.columns if c in ad.columns or c in moved]]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for i, c in enumerate(st.columns):
+        ax.step(st.index, st[c] + (i - len(st.columns) / 2) * 0.02, where="post", label=c,
+                lw=2.0 if c in moved else 0.8)
+    ax.set_yticks(range(len(STANCE_NAMES)), STANCE_NAMES)
+    ax.set(title="Regulatory stance by country")
+    ax.legend(ncol=6, fontsize=8)
+    paths.append(_save_figure(fig, out / "stance_timeline.png"))
+    return paths
+
+
+def _save_figure(fig, path: Path) -> Path:
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -6,7 +6,7 @@
    April 2024 halving.
 2. El Salvador's legal-tender episode: the share of people using bitcoin for a purchase
    2021-2024, the wallet bonus fitted to 2021-2022 and tested on 2023-2024
-   (experiments/backtest_adoption.py).
+   (experiments/validation/backtest_adoption.py).
 3. Cross-country adoption: the calibrated household rule against measured ownership, its
    leave-one-country-out error (from ``crypto-abm calibrate households``) and the rank
    correlation with the Chainalysis index.
@@ -22,14 +22,32 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
-from experiments.backtest import FIT_UNTIL, HALVING, HELD_OUT, compare, halving_dip, network_series, run_backtest
-from experiments.backtest_adoption import (SLV_FIT_YEARS, SLV_TEST_YEARS, AdoptionReport, ElSalvadorReport,
-                                           adoption_backtest, el_salvador_backtest)
+from experiments.validation.backtest import (
+    FIT_UNTIL,
+    HALVING,
+    HELD_OUT,
+    compare,
+    halving_dip,
+    network_series,
+    run_backtest,
+)
+from experiments.validation.backtest_adoption import (
+    SLV_FIT_YEARS,
+    SLV_TEST_YEARS,
+    AdoptionReport,
+    ElSalvadorReport,
+    adoption_backtest,
+    el_salvador_backtest,
+)
 from model.model import build_model
-from model.scenario import output_root
+from model.scenario import load_scenario, output_root
+
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 # The report and its figures: the checkout's docs/, or ./docs/ in an installed copy (model.scenario.output_root).
 DOC = output_root() / "docs" / "VALIDATION.md"
@@ -130,17 +148,11 @@ def check_adoption(adoption: AdoptionReport | None) -> list[str]:
 
 def _pyplot(path: Path):
     """matplotlib's pyplot without a display, with the figure's folder made."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     path.parent.mkdir(parents=True, exist_ok=True)
     return plt
 
 
 def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -177,7 +189,8 @@ def figure_el_salvador(slv: ElSalvadorReport, path: Path = FIGURE_SLV) -> Path:
     mid = pd.to_datetime([dt.date(y, 12, 1) for y in u.year])  # the surveys ask at the end of each year
     ax.errorbar(mid, 100 * u.model, yerr=[100 * (u.model - u.model_min), 100 * (u.model_max - u.model)], fmt="s",
                 color="C0", capsize=3, label="model, share adopting at some time in the year")
-    ax.scatter(mid, 100 * u.data, marker="o", color="black", zorder=3, label="data: used bitcoin for a purchase in the year (UCA-IUDOP)")
+    ax.scatter(mid, 100 * u.data, marker="o", color="black", zorder=3,
+               label="data: used bitcoin for a purchase in the year (UCA-IUDOP)")
     ax.plot(mid, 100 * slv.no_bonus.model, ls="--", color="grey", label="model without the bonus (seed mean)")
     ax.axvline(pd.Timestamp(2021, 9, 7), color="grey", ls=":", lw=1)
     ax.axvline(pd.Timestamp(2025, 1, 29), color="grey", ls=":", lw=1)
@@ -196,7 +209,8 @@ def figure_adoption(adoption: AdoptionReport, path: Path = FIGURE_ADOPTION) -> P
     ax.bar(x, 100 * pts.model, width=0.27, color="C0",
            yerr=[100 * (pts.model - pts.model_min), 100 * (pts.model_max - pts.model)], capsize=2,
            label=f"model, fitted ({adoption.seeds} seeds: mean, range)")
-    ax.bar([i + 0.27 for i in x], 100 * pts.loo_model, width=0.27, color="C1", label="model, country left out of the fit")
+    ax.bar([i + 0.27 for i in x], 100 * pts.loo_model, width=0.27, color="C1",
+           label="model, country left out of the fit")
     ax.set_xticks(list(x), labels, rotation=30, fontsize=8)
     ax.set(ylabel="% of people owning crypto", title="Backtest: cross-country ownership")
     ax.legend(fontsize=8)
@@ -204,8 +218,6 @@ def figure_adoption(adoption: AdoptionReport, path: Path = FIGURE_ADOPTION) -> P
 
 
 def markdown_el_salvador(slv: ElSalvadorReport) -> list[str]:
-    from model.scenario import load_scenario
-
     cfg = load_scenario("backtest_el_salvador_2021").config
     shock, online = cfg.shocks["slv_chivo_bonus"], sorted(cfg.countries["SLV"].internet_path.items())
     e, u = slv.errors, slv.usage
@@ -229,7 +241,8 @@ def markdown_el_salvador(slv: ElSalvadorReport) -> list[str]:
         "",
         f"![El Salvador, model against data]({FIGURE_SLV.relative_to(DOC.parent).as_posix()})",
         "",
-        f"| year | data | model ({seeds} seeds, mean) | range | share adopting at year end | without the bonus | window | logit error |",
+        f"| year | data | model ({seeds} seeds, mean) | range | share adopting at year end | without the bonus "
+        "| window | logit error |",
         "|---|---:|---:|---|---:|---:|---|---:|",
     ]
     for r, nb in zip(u.itertuples(), slv.no_bonus.itertuples()):
@@ -266,7 +279,7 @@ def markdown_adoption(a: AdoptionReport) -> list[str]:
         "the rank check. The household rule (innovation,",
         "imitation and abandonment rates; weights of inflation, remittances, income and internet)",
         "is fitted to the ownership figures by `crypto-abm calibrate households`",
-        "(`experiments/calibrate_households.py`: an emulator search over model runs with a weak",
+        "(`experiments/validation/calibrate_households.py`: an emulator search over model runs with a weak",
         "prior; each country weighs alike). *Left out*: the country's share when the rule is",
         "fitted without it (from `experiments/calibration/households_fit.csv`, the last",
         "calibration). Errors are on the logit scale (a 10% relative error weighs about alike",
@@ -274,7 +287,8 @@ def markdown_adoption(a: AdoptionReport) -> list[str]:
         "",
         f"![ownership, model against data]({FIGURE_ADOPTION.relative_to(DOC.parent).as_posix()})",
         "",
-        f"| country | compared at | data | model ({a.seeds} seeds, mean) | range | logit error | left out | logit error |",
+        f"| country | compared at | data | model ({a.seeds} seeds, mean) | range | logit error | left out "
+        "| logit error |",
         "|---|---|---:|---:|---|---:|---:|---:|",
     ]
     lines += [f"| {r.country} | {r.date} | {r.share:.1%} | {r.model:.1%} | {r.model_min:.1%}-{r.model_max:.1%} | "
@@ -398,7 +412,8 @@ def markdown(report: Report) -> str:
         "| country | model 2025, USD | data, USD per year | data period | ratio |",
         "|---|---:|---:|---|---:|",
     ]
-    lines += [f"| {r.country} | {r.model_usd / 1e9:.1f} bn | {r.data_usd / 1e9:.0f} bn | {r.data_period} | {r.ratio:.2f} |"
+    lines += [f"| {r.country} | {r.model_usd / 1e9:.1f} bn | {r.data_usd / 1e9:.0f} bn | {r.data_period} "
+               f"| {r.ratio:.2f} |"
               for r in report.volumes.itertuples()]
     lines += [
         "",
@@ -425,9 +440,11 @@ def main(seeds: int = 5) -> int:
     DOC.write_text(markdown(report))
     h, d = report.hashrate, report.dip
     print(f"hashrate 2019-2025: log-RMSE fit {h.rmse_log_fit:.3f}, test {h.rmse_log_test:.3f} "
-          f"(bounds {BOUNDS['rmse_log_fit']}, {BOUNDS['rmse_log_test']}); MAPE fit {h.mape_fit:.1%}, test {h.mape_test:.1%}")
+          f"(bounds {BOUNDS['rmse_log_fit']}, {BOUNDS['rmse_log_test']}); "
+          f"MAPE fit {h.mape_fit:.1%}, test {h.mape_test:.1%}")
     print(f"2024 halving: {d['pre_halving_ehs']:.0f} -> {d['trough_ehs']:.0f} EH/s ({d['dip']:+.1%}); "
-          f"new high {'none in 6 months' if d['weeks_to_new_high'] is None else f'after {d['weeks_to_new_high']:.0f} weeks'}")
+          "new high " + ("none in 6 months" if d["weeks_to_new_high"] is None
+                          else f"after {d['weeks_to_new_high']:.0f} weeks"))
     for r in report.volumes.itertuples():
         print(f"{r.country} volume 2025: model ${r.model_usd / 1e9:.1f}bn vs data ${r.data_usd / 1e9:.0f}bn "
               f"({r.data_period}): {r.ratio:.2f}x")

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 
 
 @dataclass
@@ -183,7 +184,6 @@ def _drop_spurious(A, names, yv, limits, full, significance) -> tuple[dict, dict
     "yes" runs in the box if its density were that of the box without the restriction
     (binomial). Peeling a grid parameter one value at a time can restrict it by chance;
     the least significant restriction is released while its p-value exceeds ``significance``."""
-    from scipy.stats import binom
     limits = dict(limits)
     while True:
         mask = _inside(A, names, limits)

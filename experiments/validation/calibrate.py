@@ -20,9 +20,11 @@ import numpy as np
 import tomli_w
 from scipy.optimize import minimize
 
-from experiments.backtest import FIT_UNTIL, HELD_OUT, SCENARIO, compare, network_series, run_backtest
+from experiments.validation.backtest import FIT_UNTIL, HELD_OUT, SCENARIO, compare, network_series, run_backtest
 from model.scenario import IN_CHECKOUT, package_file
 
+#: Model runs the search may use (``crypto-abm calibrate mining --evaluations``).
+EVALUATIONS = 60
 CALIBRATION_FILE = package_file("experiments", "calibration", "mining.toml")
 # name: (start, low, high) in natural units; the search runs on [0, 1] scaled values.
 PARAMETERS = {
@@ -86,7 +88,7 @@ def outside_checkout(target: str) -> int:
     return 2
 
 
-def main(max_evaluations: int = 60) -> int:
+def main(max_evaluations: int = EVALUATIONS) -> int:
     if not IN_CHECKOUT:
         return outside_checkout("mining")
     values, errors = fit(max_evaluations)

@@ -1,4 +1,4 @@
-"""Power for mining and AI under a country's allocation: seasonal surplus and merit order.
+"""The power market: miners and AI data centres bid for a country's allocation.
 
 The power a country can give to mining and AI in a week is its allocation
 (``mining_allowance_mw``; none means uncapped), further limited by its seasonal surplus
@@ -14,10 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from model.units import HOURS_PER_DAY, TH_PER_PH, W_PER_MW
+
 
 def seasonal_surplus_mw(date: dt.date, winter_mw: float | None, summer_mw: float | None,
                         winter_peak_month: int = 1) -> float | None:
-    """Surplus power available on ``date`` (None when the scenario gives no season)."""
+    """Surplus power available on ``date``, MW (None when the scenario gives no season)::
+
+        surplus = summer + (winter - summer) x (1 + cos(2 pi (m - (winter_peak_month - 1)) / 12)) / 2
+        m       = month - 1 + (day - 1) / 31
+    """
     if winter_mw is None or summer_mw is None:
         return None
     month = date.month - 1 + (date.day - 1) / 31.0
@@ -26,7 +32,8 @@ def seasonal_surplus_mw(date: dt.date, winter_mw: float | None, summer_mw: float
 
 
 def power_cap_mw(allowance_mw: float | None, surplus_mw: float | None) -> float | None:
-    """Power for mining and AI this week: the allocation, no more than the surplus."""
+    """Power for mining and AI this week: the allocation, no more than the surplus; either
+    alone when the other is None; None (uncapped) when both are."""
     if allowance_mw is None:
         return surplus_mw
     return allowance_mw if surplus_mw is None else min(allowance_mw, surplus_mw)
@@ -50,6 +57,8 @@ def merit_order(cap_mw: float | None, bids: list[tuple[str, float, float]]) -> d
 def mining_bid_usd_per_mwh(hashprice_usd_per_ph_day: float, efficiency_j_per_th: float, pue: float,
                            power_share_of_cash_cost: float = 1.0) -> float:
     """The most a miner can pay for a MWh: revenue per TH-day over the MWh a TH-day uses,
-    less the other cash costs that come with it (power is ``power_share_of_cash_cost`` of them)."""
-    mwh_per_th_day = efficiency_j_per_th * pue * 24.0 / 1e6
-    return hashprice_usd_per_ph_day / 1000.0 / mwh_per_th_day * power_share_of_cash_cost
+    less the other cash costs that come with it (power is ``power_share_of_cash_cost`` of them):
+    ``power_share_of_cash_cost x (H / 1000) / (e x pue x 24 / 1e6)`` USD/MWh at hashprice
+    ``H`` (USD/PH/day) and efficiency ``e`` (J/TH)."""
+    mwh_per_th_day = efficiency_j_per_th * pue * HOURS_PER_DAY / W_PER_MW
+    return hashprice_usd_per_ph_day / TH_PER_PH / mwh_per_th_day * power_share_of_cash_cost

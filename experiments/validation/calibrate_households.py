@@ -5,7 +5,7 @@ innovation ``p``, imitation ``q`` and abandonment rates, and the weights of infl
 remittances, income and internet in ``p_i``. Target: Triple-A ownership in every country
 that has it and its covariates in ``data/`` (PAK, IND, IRN, CHN, USA, ARE), reproduced by
 the scenario ``calibration_adoption`` (a small seed on 2015-01-01, the historical BTC
-price, the dated stance changes; see ``experiments/backtest_adoption.py``).
+price, the dated stance changes; see ``experiments/validation/backtest_adoption.py``).
 
 **How.** The model is stochastic and a run takes about half a second, so the search runs
 on an emulator rather than on the model directly:
@@ -53,9 +53,19 @@ import tomli_w
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
-from experiments.backtest_adoption import (EL_SALVADOR, SCENARIO, SLV_FIT_YEARS, SLV_USAGE, compare_ownership,
-                                           logit, ownership_targets, rmse_logit, run_adoption, run_el_salvador,
-                                           el_salvador_errors)
+from experiments.validation.backtest_adoption import (
+    EL_SALVADOR,
+    SCENARIO,
+    SLV_FIT_YEARS,
+    compare_ownership,
+    el_salvador_errors,
+    logit,
+    ownership_targets,
+    rmse_logit,
+    run_adoption,
+    run_el_salvador,
+)
+from experiments.validation.calibrate import outside_checkout
 from model.scenario import IN_CHECKOUT, package_file
 
 CALIBRATION_DIR = package_file("experiments", "calibration")
@@ -391,7 +401,6 @@ def write_table(fit: HouseholdFit, path: Path = FIT_TABLE) -> Path:
 
 def main(max_evaluations: int = SLV_EVALUATIONS) -> int:
     if not IN_CHECKOUT:
-        from experiments.calibrate import outside_checkout
         return outside_checkout("households")
     print(f"calibrate households: {GLOBAL_RUNS} + {LOCAL_RUNS} design runs of {SCENARIO}, then checks")
     fit = fit_households()

@@ -1,6 +1,6 @@
 """Backtests 2 and 3: households against measured adoption.
 
-Shared by ``crypto-abm calibrate households`` (experiments/calibrate_households.py) and
+Shared by ``crypto-abm calibrate households`` (experiments/validation/calibrate_households.py) and
 ``crypto-abm validate``.
 
 **Cross-country adoption** (scenario ``calibration_adoption``): every country with a
