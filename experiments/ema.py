@@ -4,7 +4,7 @@
 tool exploratory modellers already use for scenario discovery (PRIM), global sensitivity
 and many-objective search. This module is the glue between it and the model, so that a
 study needs no glue of its own (the README's "EMA Workbench" example, which
-``tests/test_ema.py`` runs as written, is the longer form)::
+``tests/experiments/test_ema.py`` runs as written, is the longer form)::
 
     from experiments.ema import replicator_model, prim_inputs
     from ema_workbench import perform_experiments

@@ -13,7 +13,7 @@
 4. Trading volume: the baseline's modelled 2025 volume for Pakistan and India against
    Chainalysis' on-chain value received (order of magnitude).
 
-The bounds below are what the test suite holds the model to (``tests/test_validation.py``).
+The bounds below are what the test suite holds the model to (``tests/experiments/test_validation.py``).
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def markdown(report: Report) -> str:
         "# Validation: how far to trust the model",
         "",
         "Written by `crypto-abm validate` (do not edit by hand). The test suite holds the model",
-        "to the bounds stated here (`tests/test_validation.py`).",
+        "to the bounds stated here (`tests/experiments/test_validation.py`).",
         "",
         "## 1. Network hashrate 2019-2025 (`experiments/scenarios/backtest_hashrate_2019.toml`)",
         "",

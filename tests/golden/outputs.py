@@ -91,7 +91,7 @@ def sweep_entry() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         spec_file = Path(tmp) / "golden_sweep.toml"
         spec_file.write_text(SWEEP)
-        # Threads, not processes: the numbers do not depend on the executor (tests/test_sweep_run.py)
+        # Threads, not processes: the numbers do not depend on the executor (tests/experiments/test_sweep_run.py)
         with ThreadPoolExecutor(max_workers=1) as pool:
             run_sweep(load_spec(spec_file), Path(tmp) / "out", pool)
         runs = query(Path(tmp) / "out", "SELECT * FROM runs")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "viz" / "app.py"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOT_DIR = Path(os.environ.get("VIZ_SHOT_DIR", ROOT / "tests" / "artifacts" / "screenshots"))

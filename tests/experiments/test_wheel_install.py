@@ -33,7 +33,7 @@ import pytest
 from experiments.cli import dashboard_command, parser
 from model import scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PACKAGES = PYPROJECT["tool"]["setuptools"]["packages"]
 PACKAGE_DATA = PYPROJECT["tool"]["setuptools"].get("package-data", {})

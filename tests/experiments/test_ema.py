@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import pickle
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -22,23 +21,23 @@ import pytest
 from model.errors import ScenarioError
 from model.scenario import PROJECT_ROOT
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="ipyparallel not installed", category=UserWarning)
-    from ema_workbench import (
-        ArrayOutcome,
-        BooleanParameter,
-        CategoricalParameter,
-        IntegerParameter,
-        RealParameter,
-        ReplicatorModel,
-        Sample,
-        ScalarOutcome,
-        SequentialEvaluator,
-        perform_experiments,
-    )
-    from ema_workbench.analysis import prim
+# experiments.ema imports ema_workbench first, silencing its ipyparallel warning; the
+# names below then come from the already-imported package.
+from experiments.ema import ema_name, prim_inputs, replicator_model  # isort: skip
+from ema_workbench import (  # isort: skip
+    ArrayOutcome,
+    BooleanParameter,
+    CategoricalParameter,
+    IntegerParameter,
+    RealParameter,
+    ReplicatorModel,
+    Sample,
+    ScalarOutcome,
+    SequentialEvaluator,
+    perform_experiments,
+)
+from ema_workbench.analysis import prim  # isort: skip
 
-from experiments.ema import ema_name, prim_inputs, replicator_model
 from experiments.sweep.design import replicate_seeds
 
 # EMA 3.0.0's Prim calls DataFrame.drop(inplace=True), which pandas 3.1 deprecates.

@@ -14,7 +14,7 @@ import pytest
 
 from model.model import CryptoAdoptionModel
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = 2_000
 
 
