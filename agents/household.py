@@ -130,6 +130,11 @@ def online_counts(internet_pct: list[float], sizes: np.ndarray) -> np.ndarray:
     return np.rint(shares * sizes).astype(np.int64)
 
 
+def _entry(array: str, cast: type, doc: str) -> property:
+    """A read-only property of a household view: its entry of the population's ``array``."""
+    return property(lambda self: cast(getattr(self._arrays, array)[self.index]), doc=doc)
+
+
 class Household(mesa.Agent):
     """A view of household ``index``: reads the model's household arrays, holds no state."""
 
@@ -145,31 +150,19 @@ class Household(mesa.Agent):
     def country(self) -> str:
         return self.model.household_countries[int(self._arrays.country[self.index])]
 
-    @property
-    def adopted(self) -> bool:
-        return bool(self._arrays.adopted[self.index])
-
-    @property
-    def internet(self) -> bool:
-        return bool(self._arrays.internet[self.index])
-
-    @property
-    def receives_remittances(self) -> bool:
-        return bool(self._arrays.receiver[self.index])
+    # Each of these reads its own entry of one array of the population.
+    adopted = _entry("adopted", bool, "Whether it holds crypto now.")
+    internet = _entry("internet", bool, "Whether it is online now.")
+    receives_remittances = _entry("receiver", bool, "Whether it receives remittances from abroad.")
+    abandonment_per_year = _entry("abandonment", float,
+                                  "Its abandonment hazard (the households' rate unless an incentive recruited it).")
+    propensity = _entry("propensity", float,
+                        "Multiplier of its adoption hazard (1 unless it stopped after an incentive).")
 
     @property
     def persons(self) -> float:
+        """The people it stands for (its country's population / its country's agents)."""
         return float(self._arrays.persons[self._arrays.country[self.index]])
-
-    @property
-    def abandonment_per_year(self) -> float:
-        """Its abandonment hazard (the households' rate unless an incentive recruited it)."""
-        return float(self._arrays.abandonment[self.index])
-
-    @property
-    def propensity(self) -> float:
-        """Multiplier of its adoption hazard (1 unless it stopped after an incentive)."""
-        return float(self._arrays.propensity[self.index])
 
     @property
     def ties(self) -> np.ndarray:

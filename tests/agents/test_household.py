@@ -251,6 +251,14 @@ def test_model_household_counts_match_share_households(small_model):
     assert h.country == m.household_countries[int(m.households.country[5])]
     assert h.adopted == bool(m.households.adopted[5])
     assert set(h.ties) == set(m.households.adjacency[5].indices)
+    hh = m.households
+    for i in (0, 5, MIN_HOUSEHOLDS - 1):  # every view property reads its own entry, typed
+        v = m.household(i)
+        assert (v.adopted, v.internet, v.receives_remittances) == (bool(hh.adopted[i]), bool(hh.internet[i]),
+                                                                 bool(hh.receiver[i]))
+        assert (v.abandonment_per_year, v.propensity) == (float(hh.abandonment[i]), float(hh.propensity[i]))
+        assert v.persons == float(hh.persons[hh.country[i]])
+        assert type(v.adopted) is bool and type(v.propensity) is float
 
 
 def test_on_demand_household_views_do_not_accumulate():
