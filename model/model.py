@@ -27,7 +27,7 @@ from model.country_network import build_country_graph, neighbour_weights
 from model.market import Market
 from model.population import build_households
 from model.recorder import WORLD, Recorder
-from model.scenario import Scenario, load_scenario
+from model.scenario import Scenario, load_scenario, parse_overrides
 from model.shocks import apply_shocks
 from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH
 
@@ -73,7 +73,7 @@ class CryptoAdoptionModel(mesa.Model):
             raise ValueError("give rng or seed (its alias), not both")
         seed = root_seed(rng if rng is not None else seed)
         if config is None:
-            extra = dict(_as_mapping(overrides))
+            extra = parse_overrides(overrides, "--set")
             if households is not None:
                 extra["run.households"] = int(households)
             config = load_scenario(scenario_name, extra)
@@ -260,15 +260,6 @@ class CryptoAdoptionModel(mesa.Model):
     @staticmethod
     def stance_name(level: int) -> str:
         return STANCE_NAMES[int(level)]
-
-
-def _as_mapping(overrides) -> Mapping[str, Any]:
-    if overrides is None:
-        return {}
-    if isinstance(overrides, Mapping):
-        return overrides
-    from model.scenario import _parse_overrides
-    return _parse_overrides(list(overrides), "--set")
 
 
 def build_model(scenario: str = "south_asia_2025", *, seed: int = 0, households: int | None = None,

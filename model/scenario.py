@@ -213,7 +213,7 @@ def load_scenario(
     raw = _read_with_includes(file, seen=())
     provenance: dict[str, tuple[str, str]] = {}
     plain = _unwrap(raw, "", provenance, str(file))
-    for path, value in _parse_overrides(overrides, str(file)).items():
+    for path, value in parse_overrides(overrides, str(file)).items():
         try:
             _set_path(plain, path, _plain_value(value), str(file))
         except ScenarioError:
@@ -318,7 +318,8 @@ def _rewrap(obj: Any, prov: Mapping[str, tuple[str, str]], path: str) -> Any:
 
 
 # ----------------------------------------------------------------- overrides
-def _parse_overrides(overrides: Mapping[str, Any] | Iterable[str] | None, file: str) -> dict[str, Any]:
+def parse_overrides(overrides: Mapping[str, Any] | Iterable[str] | None, file: str) -> dict[str, Any]:
+    """Overrides as ``{dotted path: value}``, from a mapping or ``PATH=VALUE`` strings."""
     if overrides is None:
         return {}
     if isinstance(overrides, Mapping):
