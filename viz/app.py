@@ -97,6 +97,7 @@ def Body(ctl: Controller):
     playing = ctl.playing.value
     message = ctl.message.value
     errors = ctl.field_errors.value
+    texts = ctl.field_texts.value
     model = live.model if live is not None else None
     t = model.t if model is not None else -1
     generation = live.generation if live is not None else 0
@@ -109,7 +110,7 @@ def Body(ctl: Controller):
         Message(ctl, message)
         with solara.Columns([3, 9], gutters_dense=True):
             with solara.Card("Settings", style={"padding": "8px"}, classes=["viz-settings-card"]):
-                Controls(ctl, s, errors, generation)
+                Controls(ctl, s, errors, generation, texts)
             with solara.Column(gap="0px"):
                 Dashboard(ctl, live, s, t)
                 with solara.Card("Downloads: this run's tables and resolved scenario", style={"padding": "8px"}):

@@ -43,6 +43,13 @@ def _stack_verts(x: np.ndarray, ys: np.ndarray) -> list[np.ndarray]:
     return [np.column_stack([xx, np.concatenate([hi, lo[::-1]])]) for lo, hi in zip(lows, cum)]
 
 
+def today_text(ff: FastFigure, ax):
+    """The line of text above an axes that says what the chart shows at the current date
+    (left-aligned, small, redrawn every update: a dynamic artist of ``ff``)."""
+    return ff.dyn(ax.text(0.0, 1.012, "", transform=ax.transAxes, fontsize=FONT - 1,
+                          va="bottom", ha="left", color="#333333"))
+
+
 class TimeChart:
     """A date-axis chart with a legend at the right and the focus country's shock dates marked."""
 
@@ -93,6 +100,20 @@ class TimeChart:
         if self.ylim.fit(*arrays):
             self.ff.invalidate()
 
+    def country_lines(self, codes, colors: dict[str, str], focus: str, focus_width: float,
+                      width: float) -> dict[str, Line2D]:
+        """One dynamic line per country, the focus country's thicker."""
+        return {c: self.ff.dyn(self.ax.add_line(Line2D([], [], color=colors[c],
+                                                       linewidth=focus_width if c == focus else width)))
+                for c in codes}
+
+    def set_country_lines(self, live: RunArrays, values: np.ndarray, t: int) -> np.ndarray:
+        """Put each country's column of ``values`` (weeks 0..t) on its line; returns the x values."""
+        x = self.x[: t + 1]
+        for c, line in self.lines.items():
+            line.set_data(x, values[:, live.col(c)])
+        return x
+
 
 # ------------------------------------------------------------------ hashrate
 class HashrateChart(TimeChart):
@@ -130,8 +151,7 @@ class HashrateChart(TimeChart):
         self.cf_total = self.ff.dyn(self.ax.add_line(Line2D([], [], color="black", **CF_STYLE)))
         self.focus_line = self.ff.dyn(sx.add_line(Line2D([], [], color=FOCUS_COLOR, linewidth=1.6)))
         self.cf_focus = self.ff.dyn(sx.add_line(Line2D([], [], color=FOCUS_COLOR, **CF_STYLE)))
-        self.today = self.ff.dyn(self.ax.text(0.0, 1.012, "", transform=self.ax.transAxes, fontsize=FONT - 1,
-                                              va="bottom", ha="left", color="#333333"))
+        self.today = today_text(self.ff, self.ax)
 
     def update(self, live: RunArrays, t: int, cf: RunArrays | None) -> bytes:
         h = live.metric("hashrate_ehs", t)
@@ -181,20 +201,15 @@ class VolumeChart(TimeChart):
         self.markets = markets
         self.focus = focus
         self.colors = colors
-        self.lines = {c: self.ff.dyn(self.ax.add_line(Line2D([], [], color=colors[c],
-                                                             linewidth=2.0 if c == focus else 1.1)))
-                      for c in markets}
+        self.lines = self.country_lines(markets, colors, focus, 2.0, 1.1)
         self.total = self.ff.dyn(self.ax.add_line(Line2D([], [], color="black", linewidth=1.3)))
         self.cf_total = self.ff.dyn(self.ax.add_line(Line2D([], [], color="black", **CF_STYLE)))
         self.cf_focus = self.ff.dyn(self.ax.add_line(Line2D([], [], color=FOCUS_COLOR, **CF_STYLE)))
-        self.today = self.ff.dyn(self.ax.text(0.0, 1.012, "", transform=self.ax.transAxes, fontsize=FONT - 1,
-                                              va="bottom", ha="left", color="#333333"))
+        self.today = today_text(self.ff, self.ax)
 
     def update(self, live: RunArrays, t: int, cf: RunArrays | None) -> bytes:
         v = live.metric("trading_volume_usd", t)
-        x = self.x[: t + 1]
-        for c, line in self.lines.items():
-            line.set_data(x, v[:, live.col(c)])
+        x = self.set_country_lines(live, v, t)
         world = v[:, live.col("WORLD")]
         self.total.set_data(x, world)
         cfw = None
@@ -243,8 +258,7 @@ class ExchangeChart(TimeChart):
         self.poly = self.ff.dyn(PolyCollection([], facecolors=[self.colors[e] for e in exchanges], linewidths=0))
         self.ax.add_collection(self.poly)
         self.cf_total = self.ff.dyn(self.ax.add_line(Line2D([], [], color="black", **CF_STYLE)))
-        self.today = self.ff.dyn(self.ax.text(0.0, 1.012, "", transform=self.ax.transAxes, fontsize=FONT - 1,
-                                              va="bottom", ha="left", color="#333333"))
+        self.today = today_text(self.ff, self.ax)
 
     def update(self, live: RunArrays, t: int, cf: RunArrays | None) -> bytes:
         vol = live.country_volumes(self.country, t)
@@ -278,20 +292,15 @@ class AdoptionChart(TimeChart):
                          minimum=0.05, **kw)
         self.ax.yaxis.set_major_formatter(percent_formatter())
         self.markets, self.focus, self.colors = markets, focus, colors
-        self.lines = {c: self.ff.dyn(self.ax.add_line(Line2D([], [], color=colors[c],
-                                                             linewidth=2.2 if c == focus else 1.2)))
-                      for c in markets}
+        self.lines = self.country_lines(markets, colors, focus, 2.2, 1.2)
         self.cf_lines = {c: self.ff.dyn(self.ax.add_line(Line2D([], [], color=colors[c], alpha=0.8,
                                                                 dashes=(3, 2), linewidth=1.0)))
                          for c in markets}
-        self.today = self.ff.dyn(self.ax.text(0.0, 1.012, "", transform=self.ax.transAxes, fontsize=FONT - 1,
-                                              va="bottom", ha="left", color="#333333"))
+        self.today = today_text(self.ff, self.ax)
 
     def update(self, live: RunArrays, t: int, cf: RunArrays | None) -> bytes:
         a = live.metric("adoption_rate", t)
-        x = self.x[: t + 1]
-        for c, line in self.lines.items():
-            line.set_data(x, a[:, live.col(c)])
+        x = self.set_country_lines(live, a, t)
         ca = cf.metric("adoption_rate", t) if cf is not None else None
         for c, line in self.cf_lines.items():
             line.set_visible(cf is not None)
@@ -322,7 +331,9 @@ class FocusChart:
         self.focus = focus
         self.x = day_numbers(dates)
         # left: power over time
-        ax = self.ax = fig.add_axes((58 / width, 40 / height, 0.50 - 58 / width, 1 - 80 / height))
+        self.narrow = (58 / width, 40 / height, 0.50 - 58 / width, 1 - 80 / height)  # beside the fleet panel
+        self.wide = (58 / width, 40 / height, 0.97 - 58 / width, 1 - 80 / height)    # alone (no fleet)
+        ax = self.ax = fig.add_axes(self.narrow)
         style_axes(ax, f"{name}: power (mining, AI, curtailed)", "MW")
         date_axis(ax, dates[0], dates[-1], every=2)
         for when, _ in markers:
@@ -341,8 +352,7 @@ class FocusChart:
                            Line2D([], [], color=FOCUS_COLOR, label="mining, counterf.", **CF_STYLE)],
                   loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=5, fontsize=FONT - 2, frameon=False,
                   handlelength=1.2, columnspacing=0.5)
-        self.note = self.ff.dyn(ax.text(0.0, 1.012, "", transform=ax.transAxes, fontsize=FONT - 1,
-                                        va="bottom", ha="left", color="#333333"))
+        self.note = today_text(self.ff, ax)
         # right: fleet by efficiency band
         bx = self.bx = fig.add_axes((0.64, 40 / height, 0.34, 1 - 80 / height))
         style_axes(bx, "fleet, EH/s", "machine efficiency, J/TH")
@@ -351,10 +361,24 @@ class FocusChart:
         self.bars: PolyCollection | None = None
         self.band_count = 0
         self.xtop = 1.0
-        self.bar_note = self.ff.dyn(bx.text(0.0, 1.012, "", transform=bx.transAxes, fontsize=FONT - 1,
-                                            va="bottom", ha="left", color="#333333"))
+        self.bar_note = today_text(self.ff, bx)
+        self.fleet_shown = True
+        self._show_fleet(False)  # until the country has a machine installed or on order
 
     BAR_COLORS = {"running": FOCUS_COLOR, "underground": "#4d0000", "idle": "#d0d0d0"}
+
+    def _show_fleet(self, show: bool) -> None:
+        """Show the fleet panel (power chart at half width) or hide it (power chart full width):
+        a country with no miners gets no empty fleet axes."""
+        if show == self.fleet_shown:
+            return
+        self.fleet_shown = show
+        self.bx.set_visible(show)
+        self.bar_note.set_visible(show)
+        if self.bars is not None:
+            self.bars.set_visible(show)
+        self.ax.set_position(self.narrow if show else self.wide)
+        self.ff.invalidate()
 
     def _ensure_bars(self, fleet: FleetBands) -> None:
         if self.band_count == len(fleet.labels):
@@ -366,6 +390,7 @@ class FocusChart:
         if self.bars is None:  # one collection for all bars: one draw call per update
             self.bars = self.ff.dyn(PolyCollection([], facecolors=colors, linewidths=0))
             self.bx.add_collection(self.bars)
+            self.bars.set_visible(self.fleet_shown)
         self.bars.set_facecolors(colors)
         self.bx.legend(handles=[Patch(label=kind, color=color) for kind, color in self.BAR_COLORS.items()],
                        loc="upper center", bbox_to_anchor=(0.45, -0.09), ncol=3, fontsize=FONT - 1.5,
@@ -412,5 +437,7 @@ class FocusChart:
             self.bx.set_xlim(0, self.xtop)
             self.ff.invalidate()
         installed = fleet.running.sum() + fleet.underground.sum() + fleet.idle.sum()
+        if installed > 0 or fleet.pipeline_ehs > 0:
+            self._show_fleet(True)  # stays shown once the country has had machines (its history matters)
         self.bar_note.set_text(f"{installed:,.1f} installed, {fleet.pipeline_ehs:,.1f} on order")
         return self.ff.png()

@@ -5,7 +5,10 @@ Every control edits one dotted parameter path of the loaded scenario (the paths
 model or shows a message; nothing here is specific to one region: the focus country's
 choices and the shock switches come from the scenario. Numbers are typed (exact values,
 committed on Enter or when the field loses focus); a bad number or a value the scenario
-schema rejects shows a message in the page and leaves the running model untouched.
+schema rejects shows a message in the page and leaves the running model untouched, and its
+field stays red with that text until it is fixed or Reset (edits of other fields leave it so);
+every other field shows the value the model uses. Valid but unusual values get a note of what
+they do (:func:`viz.settings.value_note`). Shock switches carry the shock's description.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from viz.settings import (
     parse_float,
     parse_int,
     scenario_choices,
+    value_note,
 )
 from viz.state import Controller
 
@@ -65,9 +69,52 @@ def RunButtons(ctl: Controller, playing: bool, at_end: bool, has_model: bool):
 # ------------------------------------------------------------------ fields
 @solara.component
 def NumberField(label: str, text: str, on_commit, error: str | None = None, hint: str | None = None,
-                classes: list[str] = []):
-    solara.InputText(label, value=text, on_value=on_commit, continuous_update=False,
-                     error=error or False, message=hint, classes=classes)
+                classes: list[str] = [], note: str | None = None):
+    """A text box showing ``text`` (the value the model uses, or the kept invalid text) unless
+    something has been typed since the last commit; commits on Enter or when it loses focus.
+
+    The widget's text is always the component's own ``v_model`` (every keystroke is tracked),
+    so after a commit it shows exactly what the caller passes: never a stale earlier entry.
+    ``error`` turns it red with the message; ``note`` (a valid but unusual value) is shown
+    below it in orange.
+    """
+    typed, set_typed = solara.use_state(None)  # text typed since the last commit; None: none
+    current = solara.use_ref(text)
+    current.current = text
+    commit_ref = solara.use_ref(on_commit)
+    commit_ref.current = on_commit
+    shown = text if typed is None else typed
+
+    def on_v_model(value):
+        set_typed(None if value == current.current else value)
+
+    with solara.Div(classes=["viz-field"]):  # one container always: the text box is never remounted
+        field = rv.TextField(label=label, v_model=shown, on_v_model=on_v_model, error=bool(error),
+                             messages=[error] if error else ([hint] if hint else []), hide_details="auto",
+                             class_=" ".join(classes))
+        if note and not error:
+            solara.Text(note, classes=["viz-note"] + [f"{c}-note" for c in classes],
+                        style={"font-size": "0.75rem", "color": "#b35900", "display": "block",
+                               "margin": "-4px 0 4px 0"})
+
+    def listen():
+        widget = solara.get_widget(field)
+
+        def commit(widget, event, data):
+            value = widget.v_model
+            set_typed(None)
+            commit_ref.current(value)
+
+        for event in ("keyup.enter", "focusout"):
+            widget.on_event(event, commit)
+
+        def cleanup():
+            for event in ("keyup.enter", "focusout"):
+                widget.on_event(event, commit, remove=True)
+
+        return cleanup
+
+    solara.use_effect(listen, [])
 
 
 def _section(title: str):
@@ -76,15 +123,25 @@ def _section(title: str):
 
 
 @solara.component
-def Controls(ctl: Controller, s, errors: dict, generation: int):
+def Controls(ctl: Controller, s, errors: dict, generation: int, texts: dict | None = None):
     base = s.base()
     model = ctl.model
+    texts = texts or {}
+
+    def shown(name: str, valid_text: str) -> str:
+        """An invalid field keeps what was typed (with its error); a valid one shows the model's value."""
+        return texts[name] if name in errors and name in texts else valid_text
 
     def param_text(path: str, what: str, *, optional: bool = False):
         def commit(text):
             ctl.apply_text(path, lambda: parse_float(text, what, optional=optional),
-                           lambda v: s.with_param(path, v))
+                           lambda v: s.with_param(path, v), text=text)
         return commit
+
+    def param_field(label: str, path: str, what: str, cls: str, *, optional: bool = False, hint=None):
+        NumberField(label, shown(path, format_number(s.value(path))),
+                    on_commit=param_text(path, what, optional=optional), error=errors.get(path), hint=hint,
+                    note=value_note(path, s.value(path)), classes=[cls])
 
     with solara.Column(gap="2px", classes=["viz-controls"]):
         # overrides of the model shown that a dated shock overwrites (model.scenario.Shadowed),
@@ -97,13 +154,15 @@ def Controls(ctl: Controller, s, errors: dict, generation: int):
         _section("Model")
         solara.Select("Scenario (experiments/scenarios/)", values=scenario_choices(), value=s.scenario,
                       on_value=lambda name: ctl.apply(s.with_scenario(name), "scenario"), classes=["viz-scenario"])
-        NumberField("Seed", str(s.seed), error=errors.get("seed"), classes=["viz-seed"],
+        NumberField("Seed", shown("seed", str(s.seed)), error=errors.get("seed"), classes=["viz-seed"],
                     on_commit=lambda text: ctl.apply_text("seed", lambda: parse_int(text, "seed", 0),
-                                                          lambda v: s.replace(seed=v)))
-        NumberField("Households (agents)", str(s.households_value), error=errors.get("households"),
-                    classes=["viz-households"],
+                                                          lambda v: s.replace(seed=v), text=text))
+        NumberField("Households (agents)", shown("households", str(s.households_value)),
+                    error=errors.get("households"), classes=["viz-households"],
+                    note=value_note("households", s.households_value),
                     on_commit=lambda text: ctl.apply_text(
-                        "households", lambda: parse_int(text, "households", 0), lambda v: s.replace(households=v)))
+                        "households", lambda: parse_int(text, "households", 0), lambda v: s.replace(households=v),
+                        text=text))
 
         # ------------------------------------------------ market
         _section("BTC price")
@@ -117,17 +176,11 @@ def Controls(ctl: Controller, s, errors: dict, generation: int):
 
         solara.Select("Price path (market.price.kind)", values=list(PRICE_KINDS), value=kind, on_value=set_kind,
                       classes=["viz-price-kind"])
-        NumberField("Start level, USD/BTC (constant / gbm)", format_number(s.value(PRICE_LEVEL)),
-                    on_commit=param_text(PRICE_LEVEL, "BTC price level", optional=True),
-                    error=errors.get(PRICE_LEVEL), classes=["viz-price-level"],
-                    hint="ignored by kind = csv" if kind == "csv" else None)
-        NumberField("Volatility per year", format_number(s.value(PRICE_VOL)),
-                    on_commit=param_text(PRICE_VOL, "volatility"), error=errors.get(PRICE_VOL),
-                    classes=["viz-price-vol"])
+        param_field("Start level, USD/BTC (constant / gbm)", PRICE_LEVEL, "BTC price level", "viz-price-level",
+                    optional=True, hint="ignored by kind = csv" if kind == "csv" else None)
+        param_field("Volatility per year", PRICE_VOL, "volatility", "viz-price-vol")
         vol = s.value(PRICE_VOL)
-        NumberField("Drift per year (GBM mu)", format_number(s.value(PRICE_DRIFT)),
-                    on_commit=param_text(PRICE_DRIFT, "drift"), error=errors.get(PRICE_DRIFT),
-                    classes=["viz-price-drift"],
+        param_field("Drift per year (GBM mu)", PRICE_DRIFT, "drift", "viz-price-drift",
                     hint=(f"{vol * vol / 2:.3g} keeps the median path flat, 0 the mean" if vol is not None else None))
 
         # ------------------------------------------------ focus country
@@ -141,25 +194,16 @@ def Controls(ctl: Controller, s, errors: dict, generation: int):
         off = [sh.id for sh in base.allocation_shocks(s.focus) if not s.shock_enabled(sh.id)]
         where = (f"sets shock {shock_id} ({shock.date})" if shock else
                  f"sets countries.{s.focus}" + (f" (shock {', '.join(off)} is off)" if off else ""))
-        NumberField(f"{s.focus} mining tariff, USD/kWh", format_number(s.value(tariff_path)),
-                    on_commit=param_text(tariff_path, f"{s.focus} mining tariff"), error=errors.get(tariff_path),
-                    hint=where, classes=["viz-tariff"])
-        NumberField(f"{s.focus} MW allowance for mining", format_number(s.value(mw_path)),
-                    on_commit=param_text(mw_path, f"{s.focus} MW allowance", optional=shock_id is None),
-                    error=errors.get(mw_path), classes=["viz-mw"],
-                    hint=(f"{where}; blank = no cap" if shock_id is None else where))
+        param_field(f"{s.focus} mining tariff, USD/kWh", tariff_path, f"{s.focus} mining tariff", "viz-tariff",
+                    hint=where)
+        param_field(f"{s.focus} MW allowance for mining", mw_path, f"{s.focus} MW allowance", "viz-mw",
+                    optional=shock_id is None, hint=(f"{where}; blank = no cap" if shock_id is None else where))
 
         # ------------------------------------------------ behaviour
         _section("Behaviour")
-        NumberField("Policy diffusion strength", format_number(s.value(DIFFUSION)),
-                    on_commit=param_text(DIFFUSION, "policy diffusion strength"), error=errors.get(DIFFUSION),
-                    classes=["viz-diffusion"])
-        NumberField("Household innovation per year (p)", format_number(s.value(INNOVATION)),
-                    on_commit=param_text(INNOVATION, "household innovation"), error=errors.get(INNOVATION),
-                    classes=["viz-innovation"])
-        NumberField("Household imitation per year (q)", format_number(s.value(IMITATION)),
-                    on_commit=param_text(IMITATION, "household imitation"), error=errors.get(IMITATION),
-                    classes=["viz-imitation"])
+        param_field("Policy diffusion strength", DIFFUSION, "policy diffusion strength", "viz-diffusion")
+        param_field("Household innovation per year (p)", INNOVATION, "household innovation", "viz-innovation")
+        param_field("Household imitation per year (q)", IMITATION, "household imitation", "viz-imitation")
 
         # ------------------------------------------------ shocks
         _section(f"Dated shocks ({len(base.shocks)})")
@@ -182,11 +226,14 @@ def ShockSwitch(ctl: Controller, s, shock):
     path = f"shocks.{shock.id}.enabled"
     on = s.shock_enabled(shock.id)
     label = f"{shock.id}"
-    with solara.Div(style={"line-height": "1.1", "margin-bottom": "2px"}):
+    with solara.Div(style={"line-height": "1.1", "margin-bottom": "2px"}, classes=["viz-shock-row"]):
         solara.Switch(label=label, value=on, on_value=lambda v: ctl.apply(s.with_param(path, bool(v)), path),
                       classes=["viz-shock", f"viz-shock-{shock.id}"], style={"margin": "0", "padding": "0"})
         solara.Text(f"{shock.date} {shock.country} {KIND_NAMES.get(shock.kind, shock.kind)}",
                     style={"font-size": "0.72rem", "color": "#666", "margin-left": "44px", "display": "block"})
+        if shock.description:  # the plain-language name, beside the id
+            solara.Text(shock.description, classes=["viz-shock-desc", f"viz-shock-desc-{shock.id}"],
+                        style={"font-size": "0.72rem", "color": "#333", "margin-left": "44px", "display": "block"})
 
 
 # ------------------------------------------------------------------ downloads

@@ -242,9 +242,12 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
     timed = ctl.timing.timed
     net_png = solara.use_memo(lambda: timed(charts.network.update, **map_inputs(model)), [charts, net_sig])
     hash_png = solara.use_memo(lambda: timed(charts.hashrate.update, arrays, t, cfa), draw_key)
-    vol_png = solara.use_memo(lambda: timed(charts.volume.update, arrays, t, cfa), draw_key)
-    ex_png = solara.use_memo(lambda: timed(charts.exchange.update, arrays, t, cfa), draw_key)
-    adopt_png = solara.use_memo(lambda: timed(charts.adoption.update, arrays, t, cfa), draw_key)
+    # the household panels (volume, exchanges, adoption) only for a scenario with households:
+    # a miners-only scenario hides them rather than show empty axes
+    has_households = bool(model.household_countries)
+    vol_png = solara.use_memo(lambda: has_households and timed(charts.volume.update, arrays, t, cfa), draw_key)
+    ex_png = solara.use_memo(lambda: has_households and timed(charts.exchange.update, arrays, t, cfa), draw_key)
+    adopt_png = solara.use_memo(lambda: has_households and timed(charts.adoption.update, arrays, t, cfa), draw_key)
     focus_png = solara.use_memo(
         lambda: timed(charts.focus_chart.update, arrays, t, cfa, fleet_bands(model.fleets[charts.focus])), draw_key)
 
@@ -261,18 +264,20 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
             Png(net_png, "network")
         with solara.Card(style=CARD_STYLE, classes=["viz-hashrate-card"]):
             Png(hash_png, "hashrate")
-    with solara.Columns([1, 1], gutters_dense=True):
-        with solara.Card(style=CARD_STYLE, classes=["viz-volume-card"]):
-            Png(vol_png, "volume")
-        with solara.Card(style=CARD_STYLE, classes=["viz-exchange-card"]):
-            items = [{"text": f"{c} {names.get(c, c)}", "value": c} for c in model.household_countries]
-            rv.Select(label="Country for the split by exchange", items=items, v_model=ex_country, dense=True,
-                      hide_details=True, class_="viz-exchange-country",
-                      on_v_model=lambda c: c and ctl.apply(s.replace(exchange_country=c)))
-            Png(ex_png, "exchange")
-    with solara.Columns([1, 1], gutters_dense=True):
-        with solara.Card(style=CARD_STYLE, classes=["viz-adoption-card"]):
-            Png(adopt_png, "adoption")
+    if has_households:
+        with solara.Columns([1, 1], gutters_dense=True):
+            with solara.Card(style=CARD_STYLE, classes=["viz-volume-card"]):
+                Png(vol_png, "volume")
+            with solara.Card(style=CARD_STYLE, classes=["viz-exchange-card"]):
+                items = [{"text": f"{c} {names.get(c, c)}", "value": c} for c in model.household_countries]
+                rv.Select(label="Country for the split by exchange", items=items, v_model=ex_country, dense=True,
+                          hide_details=True, class_="viz-exchange-country",
+                          on_v_model=lambda c: c and ctl.apply(s.replace(exchange_country=c)))
+                Png(ex_png, "exchange")
+    with solara.Columns([1, 1] if has_households else [1], gutters_dense=True):
+        if has_households:
+            with solara.Card(style=CARD_STYLE, classes=["viz-adoption-card"]):
+                Png(adopt_png, "adoption")
         with solara.Card(style=CARD_STYLE, classes=["viz-focus-card"]):
             FocusFacts(model, charts.focus, names, t)
             Png(focus_png, "focus")

@@ -212,7 +212,9 @@ class Settings:
                         focus=self.focus if self.focus in dict(base.countries) else base.default_focus())
 
     def with_focus(self, code: str) -> "Settings":
-        return dataclasses.replace(self, focus=code)
+        """Another focus country; the counterfactual's shocks stay as they were (pinned if they
+        were the old focus country's by default), so a view choice never changes the what-if run."""
+        return dataclasses.replace(self, focus=code, counterfactual_off=self.cf_shocks())
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -230,6 +232,37 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
         return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
     return type(a) is type(b) and a == b
+
+
+# ------------------------------------------------------------------ notes on valid but unusual values
+def value_note(path: str, value: Any) -> str | None:
+    """What a valid but implausible value does, in plain words (None when unremarkable)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    v = float(value)
+    if path == "households":
+        if v == 0:
+            return ("0 households: no household agents are simulated, so adoption stays at its starting "
+                    "value and household shocks have no effect")
+        if v < 5000:
+            return f"only {int(v):,} households across the region: adoption will move in coarse, noisy jumps"
+        if v > 200_000:
+            return f"{int(v):,} households: rebuilds and steps will be slow (memory grows with this)"
+    elif path == INNOVATION and v > 0.2:
+        weeks = math.log(2) / v * 52
+        return (f"p = {v:g}/yr is very high (typical 0.001-0.05): half of those online adopt within "
+                f"~{weeks:.3g} weeks on innovation alone")
+    elif path == IMITATION and v > 3:
+        return f"q = {v:g}/yr is very high (typical 0.1-1): adoption spreads through ties within weeks"
+    elif path == PRICE_VOL and v > 2:
+        return f"volatility {v:g}/yr ({v * 100:.0f}% a year): BTC's is ~0.6; prices will swing by orders of magnitude"
+    elif path == PRICE_DRIFT and abs(v) > 1:
+        return f"drift {v:g}/yr: the expected price changes by a factor {math.exp(v):.3g} a year"
+    elif path == DIFFUSION and v > 20:
+        return f"diffusion strength {v:g} is very high (scenario default ~3): neighbours' stances spread almost at once"
+    elif path.endswith("tariff_usd_per_kwh") and v > 0.5:
+        return f"${v:g}/kWh is far above any grid tariff: mining will not pay"
+    return None
 
 
 def initial_settings(scenario: str = DEFAULT_SCENARIO) -> Settings:
@@ -309,4 +342,4 @@ def describe_error(err: Exception) -> str:
 
 
 __all__ = ["Baseline", "InputError", "Settings", "ShockInfo", "baseline", "build", "describe_error",
-           "format_number", "initial_settings", "parse_float", "parse_int", "scenario_choices"]
+           "format_number", "initial_settings", "parse_float", "parse_int", "scenario_choices", "value_note"]

@@ -8,7 +8,10 @@ lives at module level. Its reactive values are what the components read:
 * ``live``: the session's :class:`Live` run (model + generation number, replaced on a
   rebuild, stepped in place);
 * ``tick``: bumped after every step, so exactly the components that show the run redraw;
-* ``playing``, ``message`` (a user-facing error, e.g. a ScenarioError), ``busy``.
+* ``playing``, ``message`` (a user-facing error, e.g. a ScenarioError), ``busy``;
+* ``field_errors`` / ``field_texts``: per text field, the message and the text typed while
+  it is invalid. A field keeps both until a valid value is committed to it or Reset, so a
+  field is either red with its message or shows exactly the value the model uses.
 
 Changing a model input (scenario, seed, households, any dotted parameter) rebuilds the
 model at the start date, like Mesa's SolaraViz does on a parameter change; view choices
@@ -130,7 +133,11 @@ class Controller:
         self.tick = solara.reactive(0)
         self.playing = solara.reactive(False)
         self.message: solara.Reactive[str | None] = solara.reactive(None)
+        # fields whose committed text is invalid: field -> message, and field -> the text typed.
+        # An invalid field keeps both until a valid value is committed to it or Reset; other
+        # fields' edits leave them alone (the model keeps the field's last valid value).
         self.field_errors: solara.Reactive[dict] = solara.reactive({})
+        self.field_texts: solara.Reactive[dict] = solara.reactive({})
         self.weeks_per_frame = solara.reactive(1)
         self.timing = Timing()
         self.timing.drawn.set()  # nothing pending yet
@@ -170,25 +177,40 @@ class Controller:
                 return False
             self.settings.value = new
             self.message.value = None
-            if self.field_errors.peek():
-                self.field_errors.value = {}
+            self.clear_field(field_name)
         return True
 
-    def fail(self, text: str, field_name: str | None = None) -> None:
+    def clear_field(self, field_name: str | None) -> None:
+        """The field now holds a valid value: drop its error and its kept text."""
+        if field_name is None:
+            return
+        errors, texts = self.field_errors.peek(), self.field_texts.peek()
+        if field_name in errors:
+            self.field_errors.value = {k: v for k, v in errors.items() if k != field_name}
+        if field_name in texts:
+            self.field_texts.value = {k: v for k, v in texts.items() if k != field_name}
+
+    def fail(self, text: str, field_name: str | None = None, typed: str | None = None) -> None:
         self.message.value = text
         if field_name is not None:
             self.field_errors.value = {**self.field_errors.peek(), field_name: text}
+            if typed is not None:
+                self.field_texts.value = {**self.field_texts.peek(), field_name: typed}
 
-    def apply_text(self, field_name: str, parse, make) -> bool:
-        """Parse a text box, then apply ``make(parsed)``; a bad number shows a message."""
-        try:
-            value = parse()
-            new = make(value)
-        except InputError as err:
-            with self.batch():
-                self.fail(str(err), field_name)
-            return False
-        return self.apply(new, field_name)
+    def apply_text(self, field_name: str, parse, make, text: str | None = None) -> bool:
+        """Parse a text box, then apply ``make(parsed)``; a bad number or a value the model
+        rejects shows a message, and the field keeps ``text`` (what was typed) in red."""
+        with self.batch():
+            try:
+                value = parse()
+                new = make(value)
+            except InputError as err:
+                self.fail(str(err), field_name, text)
+                return False
+            ok = self.apply(new, field_name)
+            if not ok and text is not None:
+                self.field_texts.value = {**self.field_texts.peek(), field_name: text}
+            return ok
 
     def reset(self) -> None:
         """Back to the start date with the same settings (a fresh model)."""
@@ -200,6 +222,8 @@ class Controller:
                     self.live.value = self._build(s)
                     self.tick.value = 0
                 self.message.value = None
+                self.field_errors.value = {}  # every field back to the value the model uses
+                self.field_texts.value = {}
             except Exception as err:
                 self.fail(describe_error(err))
 

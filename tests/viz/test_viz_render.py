@@ -10,6 +10,7 @@ scenario reruns to the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import os
@@ -33,9 +34,9 @@ def _quiet_home(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
 
 
-@pytest.fixture
-def page():
-    """The rendered page, its render context, and its session Controller."""
+@contextlib.contextmanager
+def recorded_controllers():
+    """While open, every page made records its session Controller in the list yielded."""
     import viz.app
     import viz.state
 
@@ -49,13 +50,24 @@ def page():
 
     viz.app.Controller = Recording
     try:
-        box, rc = solara.render(viz.app.Page(), handle_error=False)
-        assert len(made) == 1
-        yield rc, made[0]
+        yield made
     finally:
         viz.app.Controller = real
-        made and made[0].playing.set(False)
-        rc.close()
+
+
+@pytest.fixture
+def page():
+    """The rendered page, its render context, and its session Controller."""
+    import viz.app
+
+    with recorded_controllers() as made:
+        box, rc = solara.render(viz.app.Page(), handle_error=False)
+        try:
+            assert len(made) == 1
+            yield rc, made[0]
+        finally:
+            made and made[0].playing.set(False)
+            rc.close()
 
 
 def shown_date(rc) -> str:
@@ -314,23 +326,15 @@ def test_another_scenario_brings_its_own_controls(page, tmp_path):
     assert sid == "ind_power"
     type_into(rc, "viz-mw", "900")
     assert ctl.model.config.shocks["ind_power"].mw == 900
-    assert ctl.settings.value.cf_shocks() == frozenset({"ind_power"})
+    # the what-if choice stays put when the focus country changes (issue 18): still PAK's shocks
+    assert ctl.settings.value.cf_shocks() == frozenset(
+        sh.id for sh in viz.settings.baseline(str(path)).shocks if sh.country == "PAK" and sh.enabled)
 
 
 def test_sessions_do_not_share_models():
     import viz.app
-    import viz.state
 
-    made = []
-    real = viz.state.Controller
-
-    class Recording(real):
-        def __init__(self, *a, **k):
-            super().__init__(*a, **k)
-            made.append(self)
-
-    viz.app.Controller = Recording
-    try:
+    with recorded_controllers() as made:
         _, rc1 = solara.render(viz.app.Page(), handle_error=False)
         _, rc2 = solara.render(viz.app.Page(), handle_error=False)
         assert len(made) == 2 and made[0].model is not made[1].model
@@ -338,8 +342,6 @@ def test_sessions_do_not_share_models():
         assert made[0].model.t == 1 and made[1].model.t == 0
         rc1.close()
         rc2.close()
-    finally:
-        viz.app.Controller = real
 
 
 def test_parse_helpers():
@@ -368,3 +370,154 @@ def test_a_scenario_without_households_renders_and_steps(page):
     wait(lambda: shown_date(rc) != before, what="the date to advance")
     assert shown_date(rc).startswith("2019-01")
     assert message(rc) == ""
+
+
+# ------------------------------------------------------------------ issue 18: honest fields, stable what-if, ...
+def field_state(rc, cls):
+    field = text_field(rc, cls)
+    return field.v_model, bool(field.error), " ".join(str(m) for m in (field.messages or []))
+
+
+def test_invalid_field_keeps_its_text_and_error_while_others_change(page):
+    """Seed `abc` stays red with its message whatever other field changes; valid fields show the model's value."""
+    rc, ctl = page
+    type_into(rc, "viz-seed", "abc")
+    assert field_state(rc, "viz-seed") == ("abc", True, "seed: 'abc' is not a whole number")
+    type_into(rc, "viz-households", "5000")
+    assert ctl.model.config.run.households == 5000 and ctl.model.seed == 0
+    assert field_state(rc, "viz-seed") == ("abc", True, "seed: 'abc' is not a whole number")
+    assert field_state(rc, "viz-households")[:2] == ("5000", False)
+    # a value the scenario rejects is kept too, through edits of other fields
+    type_into(rc, "viz-tariff", "-0.5")
+    type_into(rc, "viz-diffusion", "2")
+    assert ctl.model.config.policy.diffusion_strength == 2.0
+    value, red, text = field_state(rc, "viz-tariff")
+    assert value == "-0.5" and red and "tariff_usd_per_kwh" in text
+    assert field_state(rc, "viz-seed")[:2] == ("abc", True)
+    # fixed: the field shows the value the model uses, not red
+    type_into(rc, "viz-seed", " 7 ")
+    assert ctl.model.seed == 7 and field_state(rc, "viz-seed") == ("7", False, "")
+    assert field_state(rc, "viz-tariff")[:2] == ("-0.5", True)
+    # Reset: every field back to the model's value
+    rc.find(v.Btn, class_="viz-reset").widget.click()
+    tariff = ctl.settings.value.value(ctl.settings.value.focus_paths()[1])
+    assert field_state(rc, "viz-tariff")[:2] == (viz_format(tariff), False)
+    # rapid edits: the field always ends on what the model has
+    for text in ("20000", "0", "abc", "0"):
+        type_into(rc, "viz-households", text)
+    assert ctl.model.config.run.households == 0
+    assert field_state(rc, "viz-households")[:2] == ("0", False)
+
+
+def viz_format(value):
+    from viz.settings import format_number
+
+    return format_number(value)
+
+
+def descendants(widget):
+    """The widget and every widget below it (rc.find stops at the outermost match)."""
+    yield widget
+    for child in getattr(widget, "children", None) or []:
+        if hasattr(child, "children"):
+            yield from descendants(child)
+
+
+def html_text(rc, outer_cls: str, cls: str) -> list[str]:
+    """Text of the v.Html elements of class ``cls`` inside those of class ``outer_cls``."""
+    return [str(w.children[0]) for found in rc.find(v.Html, class_=outer_cls) for w in descendants(found.widget)
+            if isinstance(w, v.Html) and cls in (w.class_ or "").split()]
+
+
+def note(rc, cls) -> str:
+    return " ".join(html_text(rc, "viz-field", f"{cls}-note"))
+
+
+def test_implausible_values_get_a_visible_note(page):
+    rc, ctl = page
+    assert note(rc, "viz-households") == "" and note(rc, "viz-innovation") == ""
+    type_into(rc, "viz-households", "0")
+    assert ctl.model.config.run.households == 0 and ctl.model.households is None
+    assert "no household agents" in note(rc, "viz-households")
+    type_into(rc, "viz-innovation", "5")
+    assert ctl.model.config.households.innovation_per_year == 5.0
+    assert "very high" in note(rc, "viz-innovation")
+    type_into(rc, "viz-innovation", "0.01")
+    assert note(rc, "viz-innovation") == ""
+
+
+def test_focus_change_keeps_the_counterfactual(page):
+    rc, ctl = page
+    before = ctl.settings.value.cf_shocks()
+    assert before, "PAK has shocks: the default what-if switches them off"
+    shown = set(rc.find(v.Select, class_="viz-cf").widget.v_model)
+    choose_focus(rc, "BGD")  # BGD has no shocks of its own
+    assert ctl.settings.value.cf_shocks() == before
+    assert set(rc.find(v.Select, class_="viz-cf").widget.v_model) == shown == set(before)
+    status = rc.find(v.Html, class_="viz-status").widget.children[0]
+    assert "no shock chosen" not in status
+
+
+def test_miners_only_scenario_hides_household_panels(page):
+    import ipywidgets
+
+    rc, ctl = page
+    ok = ctl.apply(ctl.settings.value.with_scenario("backtest_hashrate_2019"))
+    assert ok, ctl.message.value
+    assert not ctl.model.household_countries
+    names = [c for w in rc.find(ipywidgets.Image) for c in w.widget._dom_classes if c.startswith("viz-")]
+    for gone in ("viz-volume", "viz-exchange", "viz-adoption"):
+        assert gone not in names, names
+    for kept in ("viz-network", "viz-hashrate", "viz-focus"):
+        assert kept in names, names
+    ctl.step()
+    wait(lambda: shown_date(rc) != ctl.model.dates[0].isoformat(), what="a step")
+
+
+def test_fleet_panel_hidden_for_a_country_without_miners():
+    import numpy as np
+
+    from viz.charts import FocusChart
+    from viz.data import FleetBands, RunArrays, band_labels
+    from viz.settings import build, initial_settings
+
+    model = build(initial_settings().replace(households=2000))
+    arrays = RunArrays.of(model)
+    n = len(band_labels())
+    chart = FocusChart(dates=model.dates, focus="BGD", name="Bangladesh")
+    empty = FleetBands(tuple(band_labels()), np.zeros(n), np.zeros(n), np.zeros(n), 0.0)
+    png = chart.update(arrays, 0, None, empty)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not chart.bx.get_visible(), "an empty 0-1 fleet axis is drawn for a country with no miners"
+    some = FleetBands(tuple(band_labels()), np.ones(n), np.zeros(n), np.zeros(n), 0.0)
+    chart.update(arrays, 0, None, some)
+    assert chart.bx.get_visible()
+
+
+def test_shock_switches_show_plain_language_names(page):
+    rc, ctl = page
+    for shock in ctl.settings.value.base().shocks:
+        rc.find(v.Switch, label=shock.id).assert_single()
+        assert html_text(rc, "viz-shock-row", f"viz-shock-desc-{shock.id}") == [shock.description]
+
+
+def test_today_text_made_by_one_helper(monkeypatch):
+    """The "today" line above each chart comes from one helper (was copied into four charts)."""
+    import viz.charts
+    from viz.panels import ChartSet
+    from viz.settings import build, initial_settings
+
+    made = []
+    real = viz.charts.today_text
+
+    def counting(ff, ax):
+        made.append(ax)
+        return real(ff, ax)
+
+    monkeypatch.setattr(viz.charts, "today_text", counting)
+    s = initial_settings().replace(households=2000)
+    charts = ChartSet(build(s), s, "PAK")
+    for chart in (charts.hashrate, charts.volume, charts.exchange, charts.adoption):
+        assert chart.ax in made
+        assert chart.today.get_position() == (0.0, 1.012)
+    assert charts.focus_chart.ax in made and charts.focus_chart.bx in made
