@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from agents.ordered_sums import fleet_layout, fleet_sums
 from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
 from model.units import DAYS_PER_WEEK, HOURS_PER_DAY, PH_PER_TH, TH_PER_EH, TH_PER_PH, W_PER_KW, W_PER_MW
 
@@ -309,7 +310,7 @@ class MinerFleet(mesa.Agent):
         return mw
 
 
-def clearing_hashprice(reward_usd_per_day: float, supply_ths) -> float:
+def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, lookahead: int = 1) -> float:
     """The clearing hashprice ``H*`` (USD/PH/day) at which the hashrate miners choose to run
     earns the day's reward: ``H x supply(H) / 1000 = reward_usd_per_day`` (``supply`` in TH/s).
 
@@ -317,19 +318,118 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths) -> float:
     1e-9); ``supply`` is non-decreasing in ``H``, so the root is unique. If ``supply(1e9) =
     0`` (no machine would run), returns ``reward_usd_per_day / 1e-3``, the hashprice one TH/s
     would earn.
+
+    With ``lookahead = d > 1``, ``supply_ths`` takes an array of hashprices and returns
+    their supplies: the midpoints the next ``d`` halvings could visit (``2^d - 1`` of them,
+    each ``sqrt(lo x hi)`` of its own bracket) are evaluated in one call, then the same
+    halvings are taken, so the result is the same bit for bit; only the calls are fewer.
     """
     lo, hi = 1e-6, 1e9
-    if supply_ths(hi) <= 0:
-        return reward_usd_per_day / PH_PER_TH
-    for _ in range(80):
-        mid = math.sqrt(lo * hi)
-        if mid * supply_ths(mid) / TH_PER_PH < reward_usd_per_day:
-            lo = mid
-        else:
-            hi = mid
-        if hi / lo < 1.0 + 1e-9:
-            break
+    if lookahead <= 1:
+        if supply_ths(hi) <= 0:
+            return reward_usd_per_day / PH_PER_TH
+        for _ in range(80):
+            mid = math.sqrt(lo * hi)
+            if mid * supply_ths(mid) / TH_PER_PH < reward_usd_per_day:
+                lo = mid
+            else:
+                hi = mid
+            if hi / lo < 1.0 + 1e-9:
+                break
+        return math.sqrt(lo * hi)
+    rounds, first = 0, True
+    while rounds < 80:
+        depth = min(lookahead, 80 - rounds)
+        # The tree of brackets the next `depth` halvings could reach, breadth first:
+        # node i's children are 2i + 1 (lo <- mid) and 2i + 2 (hi <- mid).
+        brackets, mids = [(lo, hi)], []
+        for i in range(2 ** depth - 1):
+            b_lo, b_hi = brackets[i]
+            mid = math.sqrt(b_lo * b_hi)
+            mids.append(mid)
+            brackets += [(mid, b_hi), (b_lo, mid)]
+        points = [hi] + mids if first else mids
+        supplies = np.asarray(supply_ths(np.array(points)), dtype=float).tolist()
+        if first:
+            if supplies[0] <= 0:
+                return reward_usd_per_day / PH_PER_TH
+            supplies, first = supplies[1:], False
+        node = 0
+        for _ in range(depth):
+            mid = mids[node]
+            if mid * supplies[node] / TH_PER_PH < reward_usd_per_day:
+                lo, node = mid, 2 * node + 1
+            else:
+                hi, node = mid, 2 * node + 2
+            rounds += 1
+            if hi / lo < 1.0 + 1e-9:
+                return math.sqrt(lo * hi)
     return math.sqrt(lo * hi)
+
+
+class FleetSupply:
+    """All fleets' supply at a hashprice as one vectorised expression over the (fleet,
+    vintage) pairs: ``supply(H) = sum_f MinerFleet.supply_ths(H, cap_f)`` over ``fleets``
+    (pairs of fleet and MW cap, None: uncapped), the same numbers bit for bit.
+
+    Built from the fleets as they are (the vintages concatenated, with their host's cash
+    cost), so it is rebuilt whenever they change (each clearing). Called with a hashprice
+    it returns a float; with an array of hashprices, an array. Each fleet's sums over its
+    vintages repeat numpy's own order (:func:`~agents.ordered_sums.fleet_sums`) and the fleets are added in
+    order with Python's ``sum``, as fleet by fleet. Without a layout (a fleet of more than
+    128 vintages, or no fleets) it sums :meth:`MinerFleet.supply_ths` fleet by fleet.
+    """
+
+    def __init__(self, fleets: list[tuple[MinerFleet, float | None]], cfg: MiningConfig):
+        self.fleets = fleets
+        self.cfg = cfg
+        lengths = tuple(len(f.eff) for f, _ in fleets)
+        self.layout = fleet_layout(lengths)
+        if self.layout is None:
+            return
+        self.n = sum(lengths)
+        self.eff = np.concatenate([f.eff for f, _ in fleets])
+        self.legal = np.concatenate([f.legal_ths for f, _ in fleets])
+        self.underground = np.concatenate([f.underground_ths for f, _ in fleets])
+        tariff = np.repeat([f.host.mining_tariff_usd_per_kwh for f, _ in fleets], lengths)
+        self.cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
+        self.caps = np.array([np.nan if cap is None else cap for _, cap in fleets], dtype=float)
+
+    def wanted_mw(self, hashprice_usd_per_ph_day: float) -> list[float]:
+        """Each fleet's :meth:`MinerFleet.wanted_mw` at a hashprice (the MW its legal fleet
+        would draw, no cap), the same numbers."""
+        if self.layout is None:
+            return [f.wanted_mw(hashprice_usd_per_ph_day) for f, _ in self.fleets]
+        cfg = self.cfg
+        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, self.cost, cfg.cost_spread)
+        values = np.zeros(self.n + 1)
+        np.multiply(np.multiply(share, self.legal), self.eff, out=values[:self.n])
+        return (fleet_sums(values, self.layout) * cfg.pue / W_PER_MW).tolist()
+
+    def __call__(self, hashprice_usd_per_ph_day):
+        if self.layout is None:
+            def one(hp: float) -> float:
+                return sum(f.supply_ths(hp, cap) for f, cap in self.fleets)
+            if np.ndim(hashprice_usd_per_ph_day):
+                return np.array([one(float(hp)) for hp in hashprice_usd_per_ph_day], dtype=float)
+            return one(hashprice_usd_per_ph_day)
+        cfg = self.cfg
+        hps = np.asarray(hashprice_usd_per_ph_day, dtype=float)
+        revenue = (hps.reshape(-1) / TH_PER_PH)[:, None]
+        share = running_share(revenue, self.cost, cfg.cost_spread)  # (hashprice, vintage)
+        values = np.zeros((3, share.shape[0], self.n + 1))
+        legal = np.multiply(share, self.legal, out=values[1, :, :self.n])
+        np.multiply(legal, self.eff, out=values[0, :, :self.n])
+        np.multiply(share, self.underground, out=values[2, :, :self.n])
+        sums = fleet_sums(values, self.layout)  # (3, hashprice, fleet)
+        mw = sums[0] * cfg.pue / W_PER_MW
+        capped = mw > self.caps
+        scale = np.ones_like(mw)
+        if capped.any():
+            scale[capped] = np.broadcast_to(self.caps, mw.shape)[capped] / mw[capped]
+        per_fleet = (sums[1] * scale + sums[2]).tolist()
+        supply = [sum(row) for row in per_fleet]  # Python's sum, as fleet by fleet
+        return supply[0] if hps.ndim == 0 else np.array(supply)
 
 
 def choose_destination(origin: str, candidates: list[tuple[str, float]], scale_usd_per_kwh: float,
@@ -358,6 +458,8 @@ class MiningSector:
     clearing saw: the difficulty's hashprice and difficulty, the clearing hashprice, each
     country's MW cap for mining and mining's bid for power.
     """
+
+    LOOKAHEAD = 4  # halvings of the clearing bisection evaluated per call of the fleets' supply
 
     def __init__(self, model: mesa.Model, fleets: dict[str, MinerFleet]):
         self.model = model
@@ -406,8 +508,9 @@ class MiningSector:
         """Switch machines against the clearing hashprice; earn at the difficulty's.
 
         Power is split (:meth:`allocate_power`) and the clearing hashprice found
-        (:meth:`clearing_hashprice`); every fleet operates (:meth:`MinerFleet.operate`) and,
-        with ``order`` and where mining is legal, orders (:meth:`MinerFleet.order`) at
+        (:meth:`clearing_hashprice`); every fleet operates (:meth:`MinerFleet.operate`, all
+        at once: :meth:`operate_fleets`) and, with ``order`` and where mining is legal,
+        orders (:meth:`MinerFleet.order`) at
 
             frontier(t) = frontier_efficiency_j_per_th
                           x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
@@ -426,13 +529,81 @@ class MiningSector:
         # Machines bought in the same year share a vintage (and an efficiency).
         years = (model.date.year - model.dates[0].year)
         frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
+        if not self.operate_fleets(clearing):
+            for code, fleet in self.fleets.items():
+                fleet.operate(clearing, self.mining_cap_mw[code],
+                              revenue_hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day)
         for code, fleet in self.fleets.items():
             c = model.countries[code]
-            fleet.operate(clearing, self.mining_cap_mw[code],
-                          revenue_hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day)
             if order and c.mining_allowed:
                 fleet.order(clearing, self.planning_mw(code), frontier, lead)
             c.mining_revenue_usd_per_year = fleet.revenue_usd / model.dt_years
+
+    def operate_fleets(self, clearing_usd_per_ph_day: float) -> bool:
+        """:meth:`MinerFleet.operate` for every fleet at once, over all fleets' vintages
+        concatenated (its equations, the same numbers bit for bit: per-fleet sums as numpy's,
+        :func:`~agents.ordered_sums.fleet_sums`), at the clearing hashprice, under this week's caps, earning at the
+        difficulty's hashprice. Returns False, having done nothing, where there is no layout
+        (:func:`~agents.ordered_sums.fleet_layout`); the caller then operates fleet by fleet."""
+        model = self.model
+        cfg = model.config.mining
+        codes, fleets = list(self.fleets), list(self.fleets.values())
+        lengths = tuple(len(f.eff) for f in fleets)
+        layout = fleet_layout(lengths)
+        if layout is None:
+            return False
+        n = sum(lengths)
+        dt_years, step_days = model.dt_years, model.step_days
+        hosts = [f.host for f in fleets]
+        caps = np.array([np.nan if (cap := self.mining_cap_mw[code]) is None else cap for code in codes])
+        eff = np.concatenate([f.eff for f in fleets])
+        legal = np.concatenate([f.legal_ths for f in fleets])
+        underground = np.concatenate([f.underground_ths for f in fleets])
+        running = np.concatenate([f.running for f in fleets])
+        cost = cash_cost_usd_per_th_day(eff, cfg, np.repeat([h.mining_tariff_usd_per_kwh for h in hosts], lengths))
+        target = running_share(clearing_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
+        speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
+        on = running + speed * (target - running)
+        values = np.zeros((4, n + 1))
+        legal_on = values[1, :n]
+        np.multiply(on, legal, out=legal_on)
+        np.multiply(legal_on, eff, out=values[0, :n])
+        mw = fleet_sums(values[0], layout) * cfg.pue / W_PER_MW
+        capped = mw > caps
+        curtailed = np.zeros(len(fleets))
+        if capped.any():
+            factor = np.ones(len(fleets))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor[capped] = np.where(mw[capped] > 0, caps[capped] / mw[capped], 0.0)
+            legal_on *= np.repeat(factor, lengths)
+            curtailed[capped] = mw[capped] - caps[capped]
+            np.multiply(legal_on, eff, out=values[0, :n])
+        underground = underground * np.repeat(
+            [math.exp(-h.mining_enforcement_per_year * dt_years) for h in hosts], lengths)
+        ug_on = values[3, :n]
+        np.multiply(on, underground, out=ug_on)
+        np.multiply(ug_on, eff, out=values[2, :n])
+        retire = (1.0 - on) * (1.0 - math.exp(-cfg.idle_retire_per_year * dt_years))
+        legal = legal * (1.0 - retire)
+        underground = underground * (1.0 - retire)
+        # sums[0]: MW(legal_on) x 1e6 / pue, [1]: legal_on, [2]: MW(ug_on) x 1e6 / pue, [3]: ug_on
+        sums = fleet_sums(values, layout)
+        legal_mw = (sums[0] * cfg.pue / W_PER_MW).tolist()
+        ug_mw = (sums[2] * cfg.pue / W_PER_MW).tolist()
+        operating = (sums[1] + sums[3]).tolist()
+        ug_ths = sums[3].tolist()
+        curtailed = curtailed.tolist()
+        cuts = np.cumsum(lengths)[:-1]
+        earned = self.hashprice_usd_per_ph_day
+        for i, (fleet, r, lg, ug) in enumerate(zip(fleets, np.split(on, cuts), np.split(legal, cuts),
+                                                    np.split(underground, cuts))):
+            fleet.running, fleet.legal_ths, fleet.underground_ths = r, lg, ug
+            fleet.curtailed_mw = curtailed[i]
+            fleet.operating_ths = operating[i]
+            fleet.underground_operating_ths = ug_ths[i]
+            fleet.operating_mw = legal_mw[i] + ug_mw[i]
+            fleet.revenue_usd = operating[i] * earned / TH_PER_PH * step_days
+        return True
 
     def allocate_power(self) -> None:
         """Split each country's power for the week between AI data centres and mining.
@@ -447,12 +618,15 @@ class MiningSector:
                      else self.clearing_hashprice_usd_per_ph_day)
         self.mining_cap_mw = {}
         self.mining_bid_usd_per_mwh = {}
+        codes = list(model.countries)
+        every_fleet = FleetSupply([(self.fleets[code], None) for code in codes], cfg)
+        wanted_mw = dict(zip(codes, every_fleet.wanted_mw(hashprice)))
         for code, c in model.countries.items():
             fleet = self.fleets[code]
             cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
                 model.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
             centres = [d for d in model.datacentres if d.country == code]
-            wanted = fleet.wanted_mw(hashprice)
+            wanted = wanted_mw[code]  # fleet.wanted_mw(hashprice), for all fleets at once
             bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
             self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue,
                                                                        cfg.power_share_of_cash_cost)
@@ -478,14 +652,13 @@ class MiningSector:
         """The hashprice at which the fleets' chosen hashrate earns the day's reward
         (:func:`clearing_hashprice`): the supply of every fleet with installed machines
         (:meth:`MinerFleet.supply_ths` under its country's cap for mining this week), the
-        reward the day's BTC (``Market.reward_btc_per_day``) at today's price."""
+        reward the day's BTC (``Market.reward_btc_per_day``) at today's price. The fleets'
+        supply is evaluated all at once (:class:`FleetSupply`, the same numbers as fleet by
+        fleet), ``LOOKAHEAD`` halvings per call."""
         model = self.model
         fleets = [(f, self.mining_cap_mw[code]) for code, f in self.fleets.items() if f.installed_ths > 0]
-
-        def supply(hp: float) -> float:
-            return sum(f.supply_ths(hp, cap) for f, cap in fleets)
-
-        return clearing_hashprice(model.market.reward_btc_per_day * model.market.price_usd, supply)
+        return clearing_hashprice(model.market.reward_btc_per_day * model.market.price_usd,
+                                  FleetSupply(fleets, model.config.mining), lookahead=self.LOOKAHEAD)
 
     def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
         """Send relocating machines, vintage by vintage, to hosts that allow mining and have

@@ -12,6 +12,7 @@ from conftest import MIN_HOUSEHOLDS, series, wide, write_scenario
 
 from agents.country import Country
 from agents.miner import (
+    FleetSupply,
     MinerFleet,
     attractiveness,
     cash_cost_usd_per_th_day,
@@ -282,6 +283,64 @@ def test_clearing_hashprice_solves_reward_equals_earnings(host, cfg):
     assert clearing_hashprice(big, supply) == pytest.approx(big / (800e6 / 1000.0), rel=1e-6)
     # No machines at all: the hashprice a single TH/s would earn.
     assert clearing_hashprice(1000.0, lambda hp: 0.0) == pytest.approx(1000.0 / 1e-3)
+
+
+@pytest.fixture()
+def scrambled():
+    """A model whose fleets get random vintages (1-40 of them: numpy sums 8 or more in
+    blocks), machines, running shares, caps and enforcement, 12 times over."""
+    m = build_model(households=MIN_HOUSEHOLDS)
+    m.step()
+    rng = np.random.default_rng(7)
+    cfg = m.config.mining
+
+    def scramble():
+        for code, f in m.mining.fleets.items():
+            n = int(rng.integers(1, 41))
+            f.eff = rng.uniform(10, 100, n)
+            f.legal_ths = rng.random(n) * 10 ** rng.uniform(3, 8, n) * (rng.random(n) > 0.2)
+            f.underground_ths = rng.random(n) * 1e6 * (rng.random(n) > 0.7)
+            f.running = rng.random(n)
+            m.mining.mining_cap_mw[code] = (None if rng.random() < 0.4
+                                            else float(rng.uniform(0, 1.5) * f.installed_mw(cfg.pue)))
+            m.countries[code].mining_enforcement_per_year = float(rng.uniform(0, 2))
+        return float(10 ** rng.uniform(0, 3))
+
+    return m, scramble, range(12)
+
+
+def test_all_fleets_at_once_give_the_fleet_by_fleet_numbers_bit_for_bit(scrambled):
+    m, scramble, trials = scrambled
+    sector, cfg = m.mining, m.config.mining
+    for _ in trials:
+        hp = scramble()
+        fleets = [(f, sector.mining_cap_mw[code]) for code, f in sector.fleets.items()]
+        supply = FleetSupply(fleets, cfg)
+
+        def one_by_one(h):
+            return sum(f.supply_ths(h, cap) for f, cap in fleets)
+
+        hps = hp * np.geomspace(0.1, 10, 9)
+        assert supply(hps).tolist() == [one_by_one(float(h)) for h in hps]
+        assert supply(hp) == one_by_one(hp)
+        assert supply.wanted_mw(hp) == [f.wanted_mw(hp) for f, _ in fleets]
+        for reward in (1e6, 3e7, 1e9):
+            assert clearing_hashprice(reward, supply, lookahead=4) == clearing_hashprice(reward, one_by_one)
+        # Operating all fleets at once, as each would alone.
+        before = {code: [f.legal_ths.copy(), f.underground_ths.copy(), f.running.copy()]
+                  for code, f in sector.fleets.items()}
+        alone = {}
+        for code, f in sector.fleets.items():
+            f.operate(hp, sector.mining_cap_mw[code], revenue_hashprice_usd_per_ph_day=sector.hashprice_usd_per_ph_day)
+            alone[code] = (f.legal_ths, f.underground_ths, f.running, f.operating_ths, f.underground_operating_ths,
+                           f.operating_mw, f.curtailed_mw, f.revenue_usd)
+            f.legal_ths, f.underground_ths, f.running = before[code]
+        assert sector.operate_fleets(hp)
+        for code, f in sector.fleets.items():
+            together = (f.legal_ths, f.underground_ths, f.running, f.operating_ths, f.underground_operating_ths,
+                        f.operating_mw, f.curtailed_mw, f.revenue_usd)
+            for a, b in zip(alone[code], together):
+                assert np.array_equal(a, b), code
 
 
 # ------------------------------------------------------------------ bans
