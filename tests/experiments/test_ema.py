@@ -24,18 +24,7 @@ from model.scenario import PROJECT_ROOT
 # experiments.ema imports ema_workbench first, silencing its ipyparallel warning; the
 # names below then come from the already-imported package.
 from experiments.ema import ema_name, prim_inputs, replicator_model  # isort: skip
-from ema_workbench import (  # isort: skip
-    ArrayOutcome,
-    BooleanParameter,
-    CategoricalParameter,
-    IntegerParameter,
-    RealParameter,
-    ReplicatorModel,
-    Sample,
-    ScalarOutcome,
-    SequentialEvaluator,
-    perform_experiments,
-)
+import ema_workbench as ema  # isort: skip
 from ema_workbench.analysis import prim  # isort: skip
 
 from experiments.sweep.design import replicate_seeds
@@ -55,7 +44,7 @@ def readme_example() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def small_model(**kw) -> ReplicatorModel:
+def small_model(**kw) -> ema.ReplicatorModel:
     args = dict(households=1800, until=UNTIL, replications=2, seed=7,
                 levers={TARIFF: (0.03, 0.08), VAO: [False, True]},
                 outcomes={"pak_mw_reps": "last(mining_power_mw@PAK)",
@@ -74,12 +63,12 @@ def test_parameters_outcomes_and_seeds_from_dotted_paths():
         outcomes={"pak_mw": "last(mining_power_mw@PAK, to=2026-01-01)",
                   "bgd": {"stat": "max", "metric": "stance", "countries": "BGD"}})
     u, lv = model.uncertainties, model.levers
-    assert isinstance(u["market__price__volatility_per_year"], RealParameter)
-    assert isinstance(u["countries__PAK__stance"], IntegerParameter)
-    assert isinstance(lv["shocks__pak_vao__enabled"], BooleanParameter)
-    assert isinstance(lv["shocks__pak_allocation__mw"], CategoricalParameter)
+    assert isinstance(u["market__price__volatility_per_year"], ema.RealParameter)
+    assert isinstance(u["countries__PAK__stance"], ema.IntegerParameter)
+    assert isinstance(lv["shocks__pak_vao__enabled"], ema.BooleanParameter)
+    assert isinstance(lv["shocks__pak_allocation__mw"], ema.CategoricalParameter)
     assert list(lv["shocks__pak_vao__enabled"].variable_name) == [VAO]  # EMA hands the model the path
-    assert all(isinstance(o, ScalarOutcome) and o.function is np.mean for o in model.outcomes)
+    assert all(isinstance(o, ema.ScalarOutcome) and o.function is np.mean for o in model.outcomes)
     # One seed per replication, all different, derived from the root seed as a sweep's replicates.
     seeds = [r["seed"] for r in model.replications]
     assert seeds == replicate_seeds(11, 3) and len(set(seeds)) == 3
@@ -89,7 +78,7 @@ def test_parameters_outcomes_and_seeds_from_dotted_paths():
 
     arrays = replicator_model("south_asia_2025", households=1800, until=UNTIL, aggregate=None,
                               outcomes={"pak_mw_each": "last(mining_power_mw@PAK)"})
-    assert isinstance(arrays.outcomes["pak_mw_each"], ArrayOutcome)
+    assert isinstance(arrays.outcomes["pak_mw_each"], ema.ArrayOutcome)
     # EMA ties an outcome name to one class per process: said plainly, not as EMA's riddle.
     with pytest.raises(ValueError, match="another name"):
         replicator_model(households=1800, outcomes={"pak_mw_each": "last(mining_power_mw@PAK)"})
@@ -112,10 +101,10 @@ def test_parameters_outcomes_and_seeds_from_dotted_paths():
 @pytest.mark.slow
 def test_levers_move_outcomes_replications_differ_and_root_seed_reproduces():
     model = small_model(aggregate=None)  # ArrayOutcome: one value per replication
-    policies = [Sample(name=f"t{t}_vao{v}", **{ema_name(TARIFF): t, ema_name(VAO): v})
+    policies = [ema.Sample(name=f"t{t}_vao{v}", **{ema_name(TARIFF): t, ema_name(VAO): v})
                 for t in (0.03, 0.075) for v in (False, True)]
-    with SequentialEvaluator(model) as evaluator:
-        experiments, outcomes = perform_experiments(model, policies=policies, evaluator=evaluator)
+    with ema.SequentialEvaluator(model) as evaluator:
+        experiments, outcomes = ema.perform_experiments(model, policies=policies, evaluator=evaluator)
     assert len(experiments) == 4 and experiments[ema_name(VAO)].dtype == bool
     for name, values in outcomes.items():
         assert values.shape == (4, 2), name
@@ -136,7 +125,7 @@ def test_levers_move_outcomes_replications_differ_and_root_seed_reproduces():
 
     # The same root seed reproduces the outcomes exactly; a model built anew, one experiment.
     again = small_model(aggregate=None)
-    _, outcomes2 = perform_experiments(again, policies=policies[:1], evaluator=SequentialEvaluator(again))
+    _, outcomes2 = ema.perform_experiments(again, policies=policies[:1], evaluator=ema.SequentialEvaluator(again))
     for name in outcomes:
         assert np.array_equal(outcomes2[name][0], outcomes[name][0]), name
 

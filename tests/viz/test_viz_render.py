@@ -232,7 +232,8 @@ def test_play_pause_reset(page):
     assert shown_date(rc) == model.date.isoformat()
     rc.find(v.Btn, class_="viz-reset").widget.click()
     assert ctl.model is not model and ctl.model.t == 0
-    assert shown_date(rc) == ctl.model.dates[0].isoformat()
+    # the page redraws on its render thread; the date must follow the fresh model
+    wait(lambda: shown_date(rc) == ctl.model.dates[0].isoformat(), 30, "the start date after Reset")
 
 
 def test_counterfactual_and_event_log(page):
