@@ -8,6 +8,7 @@ shared through a session fixture; tests must not change its state.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -58,3 +59,14 @@ def baseline_ts(baseline_model) -> pd.DataFrame:
 def small_model():
     """A fresh minimum-size model at its first step (cheap: ~0.05 s)."""
     return build_model("south_asia_2025", seed=0, households=MIN_HOUSEHOLDS)
+
+
+def wait_until(predicate, what: str, hang_guard_s: float = 300.0) -> None:
+    """Poll ``predicate`` until true (the dashboard redraws on its own threads). The guard
+    only keeps a broken test from hanging the suite; it is not a speed check, which belongs
+    in benchmarks/ (so it is generous: a loaded machine never comes near it)."""
+    t0 = time.monotonic()
+    while not predicate():
+        if time.monotonic() - t0 > hang_guard_s:
+            raise AssertionError(f"never happened: {what} (gave up after {hang_guard_s:g} s)")
+        time.sleep(0.05)

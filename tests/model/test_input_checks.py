@@ -11,7 +11,6 @@ making a series vanish.
 from __future__ import annotations
 
 import datetime as dt
-import time
 import warnings
 
 import numpy as np
@@ -147,13 +146,17 @@ def test_a_negative_seed_is_a_usage_error(capsys):
     assert "--seed: must be >= 0: -1" in capsys.readouterr().err
 
 
-def test_a_run_that_cannot_fit_in_memory_is_refused_before_it_is_built(capsys, tmp_path):
-    started = time.perf_counter()
+def test_a_run_that_cannot_fit_in_memory_is_refused_before_it_is_built(capsys, tmp_path, monkeypatch):
+    import model.population
+
+    def never(*a, **k):  # the social graph is the first large allocation
+        raise AssertionError("the households were built before the memory check refused them")
+
+    monkeypatch.setattr(model.population, "build_social_graph", never)
     code = main(["run", "south_asia_2025", "--households", str(10**11), "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2
     assert "run.households" in err and "needs about" in err and "TB of memory" in err and "available" in err
-    assert time.perf_counter() - started < 10  # refused, not allocated
 
 
 def test_the_memory_check_uses_the_available_memory(monkeypatch):
@@ -251,10 +254,15 @@ def test_a_dead_scheduler_is_a_fast_one_line_error(monkeypatch):
 
     import experiments.sweep.runner as runner
     monkeypatch.setattr(runner, "SCHEDULER_CONNECT_SECONDS", 1)
-    started = time.perf_counter()
+    timeouts = []
+
+    def client(address, **kwargs):  # the real client, with the connect timeout it was given recorded
+        timeouts.append(kwargs.get("timeout"))
+        return Client(address, **kwargs)
+
     with pytest.raises(SpecError) as info:
-        runner.connect_scheduler(Client, "tcp://127.0.0.1:1")
-    assert time.perf_counter() - started < 10
+        runner.connect_scheduler(client, "tcp://127.0.0.1:1")
+    assert timeouts == [1]  # bounded by the short connect timeout, not Dask's default 30 s
     field, message, value = info.value.problems[0]
     assert field == "--scheduler" and value == "tcp://127.0.0.1:1" and "no Dask scheduler answered" in message
     with pytest.raises(SpecError, match="not a scheduler address"):

@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import textwrap
-import time
 import typing
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import MIN_HOUSEHOLDS, write_scenario
+from conftest import MIN_HOUSEHOLDS, wait_until, write_scenario
 
 from experiments.cli import main
 from model.config import SHOCK_KINDS, _ShockBase
@@ -218,12 +217,6 @@ def test_dashboard_shows_a_shadowed_override(tmp_path, monkeypatch):
     def warnings() -> list[str]:
         return [" ".join(str(c) for c in w.widget.children) for w in rc.find(v.Alert, class_="viz-warning")]
 
-    def wait(predicate, what):
-        t0 = time.monotonic()
-        while not predicate():
-            assert time.monotonic() - t0 < 30, f"timed out waiting for {what}"
-            time.sleep(0.05)
-
     monkeypatch.setattr(viz.app, "Controller", Recording)
     _, rc = solara.render(viz.app.Page(), handle_error=False)
     try:
@@ -233,21 +226,21 @@ def test_dashboard_shows_a_shadowed_override(tmp_path, monkeypatch):
         # the switched-off shock would change nothing) ...
         rc.find(v.Switch, label="pak_allocation").widget.v_model = False
         mw = rc.find(v.TextField, class_="viz-mw").widget
-        wait(lambda: "countries.PAK" in str(mw.messages), "the MW field to edit the country")
+        wait_until(lambda: "countries.PAK" in str(mw.messages), "the MW field to edit the country")
         mw.v_model = "3000"
         mw.fire_event("keyup.enter", None)
         assert ctl.settings.value.overrides["countries.PAK.mining_allowance_mw"] == 3000.0
         assert warnings() == []
         # ... and switched on again, the allocation overwrites that value: the page says so
         rc.find(v.Switch, label="pak_allocation").widget.v_model = True
-        wait(lambda: warnings(), "the warning")
+        wait_until(lambda: warnings(), "the warning")
         [text] = warnings()
         for part in ("countries.PAK.mining_allowance_mw=3000", "pak_allocation", "2025-05-25",
                      "shocks.pak_allocation.mw"):
             assert part in text, (part, text)
         # an override set any other way (here the caller's settings) is shown the same way
         assert ctl.apply(ctl.settings.value.with_param("countries.PAK.mining_tariff_usd_per_kwh", 0.1))
-        wait(lambda: len(warnings()) == 2, "the second warning")
+        wait_until(lambda: len(warnings()) == 2, "the second warning")
         assert any(ACTING in t for t in warnings())
     finally:
         made and made[0].playing.set(False)

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
 
 solara = pytest.importorskip("solara")
 v = pytest.importorskip("ipyvuetify")
@@ -97,13 +98,6 @@ def message(rc) -> str:
     return " ".join(str(c) for c in found.widget.children) if len(found) else ""
 
 
-def wait(predicate, timeout=30.0, what="condition"):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def choose_focus(rc, code: str) -> None:
@@ -111,7 +105,7 @@ def choose_focus(rc, code: str) -> None:
     finishing at that moment may be rendering, and then the focus redraw comes from that
     thread a little later: typing before it would go to the old country's field."""
     rc.find(v.Select, class_="viz-focus-country").widget.v_model = code
-    wait(lambda: text_field(rc, "viz-mw").label.startswith(f"{code} "), 30, f"the {code} fields")
+    wait_until(lambda: text_field(rc, "viz-mw").label.startswith(f"{code} "), f"the {code} fields")
 
 
 def test_controls_exist_for_shocks_and_focus(page):
@@ -144,9 +138,11 @@ def test_step_advances_date(page):
     step.click()
     assert shown_date(rc) == model.dates[1].isoformat()
     assert model.t == 1
-    # Time steps once the background counterfactual run is done (it competes for the CPU).
-    wait(lambda: "counterfactual ready" in rc.find(v.Html, class_="viz-status").widget.children[0], 60,
-         "counterfactual")
+    # Steps once the background counterfactual run is done (it competes for the CPU).
+    def status() -> str:
+        return rc.find(v.Html, class_="viz-status").widget.children[0]
+
+    wait_until(lambda: "counterfactual ready" in status(), "counterfactual")
     for k in range(2, 12):
         step.click()
         assert shown_date(rc) == model.dates[k].isoformat()
@@ -222,7 +218,7 @@ def test_play_pause_reset(page):
     model = ctl.model
     play = rc.find(v.Btn, class_="viz-play").widget
     play.click()
-    wait(lambda: model.t >= 3, 60, "play to advance")
+    wait_until(lambda: model.t >= 3, "play to advance")
     rc.find(v.Btn, class_="viz-play").widget.click()  # now "Pause"
     assert ctl.playing.value is False
     time.sleep(0.6)
@@ -233,13 +229,13 @@ def test_play_pause_reset(page):
     rc.find(v.Btn, class_="viz-reset").widget.click()
     assert ctl.model is not model and ctl.model.t == 0
     # the page redraws on its render thread; the date must follow the fresh model
-    wait(lambda: shown_date(rc) == ctl.model.dates[0].isoformat(), 30, "the start date after Reset")
+    wait_until(lambda: shown_date(rc) == ctl.model.dates[0].isoformat(), "the start date after Reset")
 
 
 def test_counterfactual_and_event_log(page):
     rc, ctl = page
     status = lambda: rc.find(v.Html, class_="viz-status").widget.children[0]  # noqa: E731
-    wait(lambda: "counterfactual ready" in status(), 60, "counterfactual")
+    wait_until(lambda: "counterfactual ready" in status(), "counterfactual")
     # default: the focus country's shocks are off in the counterfactual
     chosen = rc.find(v.Select, class_="viz-cf").widget.v_model
     assert set(chosen) == {s.id for s in ctl.settings.value.base().shocks if s.country == "PAK"}
@@ -250,7 +246,7 @@ def test_counterfactual_and_event_log(page):
     # another choice recomputes
     rc.find(v.Select, class_="viz-cf").widget.v_model = ["pak_allocation"]
     assert "computing" in status() or "ready: 1 shock" in status()
-    wait(lambda: "ready: 1 shock" in status(), 60, "second counterfactual")
+    wait_until(lambda: "ready: 1 shock" in status(), "second counterfactual")
 
 
 def _download(rc, label: str) -> bytes:
@@ -259,7 +255,7 @@ def _download(rc, label: str) -> bytes:
     widgets = [w.widget for w in rc.find(FileDownloadWidget)]
     widget = next(w for w in widgets if w.filename.endswith(label))
     widget.request_download = True
-    wait(lambda: widget.bytes is not None, 30, f"download {label}")
+    wait_until(lambda: widget.bytes is not None, f"download {label}")
     return widget.bytes
 
 
@@ -368,7 +364,7 @@ def test_a_scenario_without_households_renders_and_steps(page):
     rc.find(v.Switch, label="chn_mining_ban").assert_single()
     before = shown_date(rc)
     ctl.step()
-    wait(lambda: shown_date(rc) != before, what="the date to advance")
+    wait_until(lambda: shown_date(rc) != before, "the date to advance")
     assert shown_date(rc).startswith("2019-01")
     assert message(rc) == ""
 
@@ -472,7 +468,7 @@ def test_miners_only_scenario_hides_household_panels(page):
     for kept in ("viz-network", "viz-hashrate", "viz-focus"):
         assert kept in names, names
     ctl.step()
-    wait(lambda: shown_date(rc) != ctl.model.dates[0].isoformat(), what="a step")
+    wait_until(lambda: shown_date(rc) != ctl.model.dates[0].isoformat(), "a step")
 
 
 def test_fleet_panel_hidden_for_a_country_without_miners():
