@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from experiments.sweep.runner import open_executor
 from model import build_model
 from model.scenario import PROJECT_ROOT, SCENARIO_DIR
 
@@ -70,3 +71,17 @@ def wait_until(predicate, what: str, hang_guard_s: float = 300.0) -> None:
         if time.monotonic() - t0 > hang_guard_s:
             raise AssertionError(f"never happened: {what} (gave up after {hang_guard_s:g} s)")
         time.sleep(0.05)
+
+
+def read_runs(out: Path) -> pd.DataFrame:
+    """A sweep folder's run files as one table, in a fixed order (not completion order)."""
+    df = pd.read_parquet(out / "runs")
+    return df.sort_values(["run_id", "step", "country", "metric"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """One process pool (forkserver, 2 workers) shared by a module's sweeps, as a user's
+    sweep shares one pool across its runs."""
+    with open_executor("process", 2) as (ex, slots, _label):
+        yield ex, slots

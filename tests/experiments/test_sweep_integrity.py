@@ -20,10 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import read_runs
 
 from experiments.cli import main
 from experiments.sweep.errors import SpecError
-from experiments.sweep.runner import open_executor, prepare, run_sweep
+from experiments.sweep.runner import prepare, run_sweep
 from experiments.sweep.spec import load_spec
 from experiments.sweep.storage import LOCK, SweepFolder
 from model.scenario import PROJECT_ROOT
@@ -43,16 +44,6 @@ countries = ["PAK", "WORLD"]
 """
 VICTIM = "run_p0001_r00.parquet"
 
-
-def read_runs(out: Path) -> pd.DataFrame:
-    df = pd.read_parquet(out / "runs")
-    return df.sort_values(["run_id", "step", "country", "metric"]).reset_index(drop=True)
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with open_executor("process", 2) as (ex, slots, _label):
-        yield ex, slots
 
 
 @pytest.fixture(scope="module")

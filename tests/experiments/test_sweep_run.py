@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import read_runs
 
 from experiments.cli import main
 from experiments.sweep.results import last_step_summary, query, summary_text
@@ -80,17 +81,6 @@ def spec_file(tmp_path: Path, body: str, name: str = "spec.toml") -> Path:
     path.write_text(textwrap.dedent(HEAD) + textwrap.dedent(body))
     return path
 
-
-def read_runs(out: Path) -> pd.DataFrame:
-    """All run files as one table, in a fixed order (not completion order)."""
-    df = pd.read_parquet(out / "runs")
-    return df.sort_values(["run_id", "step", "country", "metric"]).reset_index(drop=True)
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with open_executor("process", 2) as (ex, slots, _label):
-        yield ex, slots
 
 
 # ----------------------------------------------------------------------------- every design kind
