@@ -48,24 +48,16 @@ class Exchange(mesa.Agent):
     def __init__(self, model: mesa.Model, name: str, cfg: ExchangeConfig):
         super().__init__(model)
         self.name = name
-        self.tier = cfg.tier
-        self.home = cfg.home
-        self.fee_pct = cfg.fee_pct
-        self.weight = cfg.weight
-        self.min_stance_enter = cfg.min_stance_enter
-        self.min_stance_stay = cfg.min_stance_stay
-        self.licence_cost_usd_per_year = cfg.licence_cost_usd_per_year
-        self.entry_per_year = cfg.entry_per_year
-        self.entry_lead_weeks = cfg.entry_lead_weeks
+        self.rules = cfg  # tier, fee, weight, entry and exit rules: fixed for the run
         self.present: set[str] = set(cfg.present)
         self.pending: dict[str, int] = {}  # market -> step it starts operating
 
     def may_serve(self, market: str) -> bool:
-        return self.tier != "local" or market == self.home
+        return self.rules.tier != "local" or market == self.rules.home
 
     def expected_income_usd_per_year(self, yearly_volume_usd: float, weights_present: float) -> float:
-        share = self.weight / (self.weight + weights_present)
-        return self.fee_pct / PERCENT * yearly_volume_usd * share
+        share = self.rules.weight / (self.rules.weight + weights_present)
+        return self.rules.fee_pct / PERCENT * yearly_volume_usd * share
 
     def step_markets(self, markets: list[tuple[str, int, float, float]], step: int,
                      step_days: float, u: np.ndarray) -> list[tuple[str, str, str]]:
@@ -78,12 +70,12 @@ class Exchange(mesa.Agent):
         dt_years = step_days / DAYS_PER_YEAR
         for (code, stance, volume, others), draw in zip(markets, u):
             if code in self.present:
-                if stance < self.min_stance_stay:
+                if stance < self.rules.min_stance_stay:
                     self.present.discard(code)
-                    events.append((code, "exchange_exit", f"stance {stance} < {self.min_stance_stay}"))
+                    events.append((code, "exchange_exit", f"stance {stance} < {self.rules.min_stance_stay}"))
                 continue
-            qualifies = (self.may_serve(code) and stance >= self.min_stance_enter
-                         and self.expected_income_usd_per_year(volume, others) > self.licence_cost_usd_per_year)
+            qualifies = (self.may_serve(code) and stance >= self.rules.min_stance_enter
+                         and self.expected_income_usd_per_year(volume, others) > self.rules.licence_cost_usd_per_year)
             if code in self.pending:
                 if not qualifies:
                     del self.pending[code]
@@ -92,8 +84,8 @@ class Exchange(mesa.Agent):
                     self.present.add(code)
                     events.append((code, "exchange_entry", f"licensed after stance reached {stance}"))
                 continue
-            if qualifies and draw < 1.0 - math.exp(-self.entry_per_year * dt_years):
-                lead = math.ceil(self.entry_lead_weeks * DAYS_PER_WEEK / step_days)
+            if qualifies and draw < 1.0 - math.exp(-self.rules.entry_per_year * dt_years):
+                lead = math.ceil(self.rules.entry_lead_weeks * DAYS_PER_WEEK / step_days)
                 self.pending[code] = step + lead
                 if lead == 0:
                     del self.pending[code]
@@ -130,7 +122,7 @@ def step_exchanges(model) -> None:
     for (name, ex), draws in zip(model.exchanges.items(), u):
         markets = []
         for code in model.household_countries:
-            others = sum(e.weight for e in model.exchanges.values() if code in e.present and e is not ex)
+            others = sum(e.rules.weight for e in model.exchanges.values() if code in e.present and e is not ex)
             markets.append((code, model.countries[code].stance,
                             potential_volume_usd(model, code) / model.dt_years, others))
         for code, kind, cause in ex.step_markets(markets, model.t, model.step_days, draws):
@@ -152,7 +144,7 @@ def route_trade(model) -> np.ndarray:
     col = {n: i for i, n in enumerate(names)}
     volumes = np.zeros((len(model.household_countries), len(names)))
     for row, code in enumerate(model.household_countries):
-        present = [(n, e.weight) for n, e in model.exchanges.items() if code in e.present]
+        present = [(n, e.rules.weight) for n, e in model.exchanges.items() if code in e.present]
         flows = (split_volume(potential_volume_usd(model, code), present, model.config.households.p2p_volume_factor),
                  split_volume(model.remit_crypto_usd.get(code, 0.0), present, 1.0))
         for flow in flows:

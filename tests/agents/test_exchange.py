@@ -110,8 +110,8 @@ def test_global_exchange_enters_pakistan_only_after_the_vao_plus_lead_time():
         "countries.PAK.stance_dynamics": "fixed",   # PAK moves only by dated shocks
         "exchanges.Binance.entry_per_year": 1e6})   # applying is certain once it qualifies
     binance = m.exchanges["Binance"]
-    assert binance.min_stance_enter == 3
-    lead = math.ceil(binance.entry_lead_weeks * 7 / m.step_days)
+    assert binance.rules.min_stance_enter == 3
+    lead = math.ceil(binance.rules.entry_lead_weeks * 7 / m.step_days)
     vao_step = next(i for i, d in enumerate(m.dates) if d >= VAO_DATE)
     presence = []  # presence[i]: Binance serves PAK at step i
     while m.t < vao_step + lead + 5:
@@ -187,12 +187,12 @@ def test_exchanges_exit_when_stance_falls_below_min_stance_stay(tmp_path):
     assert "PAK" not in coinbase.present
     assert "PAK" in binance.present
     # India banned: every exchange with min_stance_stay >= 1 leaves.
-    assert not any("IND" in e.present for e in m.exchanges.values() if e.min_stance_stay >= 1)
+    assert not any("IND" in e.present for e in m.exchanges.values() if e.rules.min_stance_stay >= 1)
     ev = m.events_frame()
     exits = ev[(ev["kind"] == "exchange_exit") & (ev["date"] == m.date)]
     assert set(exits[exits["country"] == "IND"]["to"]) == ind_before
     assert set(exits[exits["country"] == "PAK"]["to"]) == {n for n, e in m.exchanges.items()
-                                                          if e.min_stance_stay > 1} & set(
+                                                          if e.rules.min_stance_stay > 1} & set(
         ev[(ev["kind"] == "exchange_entry") & (ev["country"] == "PAK")]["to"])
     # And they do not come back while the stance stays below min_stance_enter.
     m.run(until=dt.date(2027, 6, 30))
