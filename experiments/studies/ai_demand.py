@@ -99,11 +99,11 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
 
     shows = what_it_shows(grids, paired, runs)
     study.numbers["_summary"] = shows
-    body = ["## Question", "",
-            "Pakistan's 2,000 MW allocation is for bitcoin mining and AI data centres. When AI bids for the same "
-            "megawatts at a higher willingness to pay, how much mining survives, at what tariff, and what does it "
-            "mean for Pakistan's share of network hashrate and for the state's revenue?", "",
-            "## Design", "",
+    question = (
+        "Pakistan's 2,000 MW allocation is for bitcoin mining and AI data centres. When AI bids for the same "
+        "megawatts at a higher willingness to pay, how much mining survives, at what tariff, and what does it "
+        "mean for Pakistan's share of network hashrate and for the state's revenue?")
+    body = ["## Design", "",
             f"AI load ({AI}: {', '.join(f'{int(v):,}' for v in sorted(runs[AI].unique()))} MW; announced June 2025, "
             "drawing power a year later, $150/MWh, phase 2 of the scenario off) x mining tariff "
             f"({TARIFF}: {', '.join(f'${v:g}' for v in sorted(runs[TARIFF].unique()))}/kWh; ~$0.08 proposed), "
@@ -131,7 +131,7 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
              "such a tax would be levied on (revenue, not profit: power costs are not subtracted).", "",
              "The generic analysis of the sweep (distributions, replicate noise, pooled fan charts) is in "
              "[sweep/analysis/report.md](sweep/analysis/report.md).", ""]
-    study.write_report("Pakistan's 2,000 MW under growing AI demand", body,
+    study.write_report("Pakistan's 2,000 MW under growing AI demand", question, body,
                        f"{study.specs['sweep'].households:,} household agents (the minimum): households do not "
                        "enter mining decisions, so the layer is kept as small as the scenario allows.")
     return study

@@ -174,7 +174,8 @@ class Study:
                     seen.append(text)
         return ", ".join(seen) or "unknown"
 
-    def write_report(self, title: str, body: list[str], households_note: str) -> Path:
+    def write_report(self, title: str, question: str, body: list[str], households_note: str) -> Path:
+        """report.md: the title, what was run, the question, the study's own sections, how to reproduce."""
         git = git_commit()
         seconds = time.perf_counter() - self.started
         head = [
@@ -187,6 +188,10 @@ class Study:
             f"**Size.** {self.size_text()}.",
             "",
             f"**Households.** {households_note}",
+            "",
+            "## Question",
+            "",
+            question,
             "",
         ]
         tail = [

@@ -93,11 +93,11 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
                        f"{numbers[c]['package_effect']['diff']:+.3f} [{numbers[c]['package_effect']['ci'][0]:+.3f}, "
                        f"{numbers[c]['package_effect']['ci'][1]:+.3f}]")
     study.numbers["_summary"] = summary
-    body = ["## Question", "",
-            "How likely is a stance change (any move of one level, either way) in Bangladesh, Sri Lanka, "
-            "Afghanistan and Nepal by the end of 2030, and when does it come; does Pakistan's 2025 package change "
-            "that?", "",
-            "## Result", "",
+    question = (
+        "How likely is a stance change (any move of one level, either way) in Bangladesh, Sri Lanka, "
+        "Afghanistan and Nepal by the end of 2030, and when does it come; does Pakistan's 2025 package change "
+        "that?")
+    body = ["## Result", "",
             "Per country and arm: share of runs whose stance changes before the horizon (Wilson 95% interval), "
             "direction of the first change, quartiles of its date among the runs where it happens, and the share "
             "ending at 'regulated' (3) or above. Starting stances: "
@@ -111,7 +111,8 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
             "Generic analysis of the sweep (date outcomes censored at the horizon, replicate noise, PRIM of "
             "`bgd_regulated_before_2028` over the package switch): "
             "[sweep/analysis/report.md](sweep/analysis/report.md).", ""]
-    study.write_report("Contagion: stance changes in Bangladesh, Sri Lanka, Afghanistan and Nepal by 2030", body,
+    study.write_report("Contagion: stance changes in Bangladesh, Sri Lanka, Afghanistan and Nepal by 2030",
+                       question, body,
                        f"{study.specs['sweep'].households:,} household agents in total (minimum 1,800). Domestic "
                        "adoption enters the stance hazard, so the household layer matters only through each "
                        "country's adoption share; the agent count sets its noise.")

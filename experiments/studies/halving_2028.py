@@ -137,11 +137,10 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
         summary.append(f"{r['hashrate']} with/without halving: +6 months {r['+6 mo: median']:.3f}, "
                        f"+12 months {r['+12 mo: median']:.3f} (medians)")
     study.numbers["_summary"] = summary
-    body = ["## Question", "",
-            "How deep is the dip in network and regional hashrate after the April 2028 halving, and how long until "
-            "hashrate is back at its pre-halving level; how much of it is the halving itself rather than the price?",
-            "",
-            "## Result", "",
+    question = (
+        "How deep is the dip in network and regional hashrate after the April 2028 halving, and how long until "
+        "hashrate is back at its pre-halving level; how much of it is the halving itself rather than the price?")
+    body = ["## Result", "",
             "Dip and recovery per run (the low within 12 months after 2028-04-15 as a share of the last pre-halving "
             "week; recovery = weeks from the halving until hashrate is back at the pre-halving level after that "
             "low, median over runs counting censored runs as late; in the no-halving arm the same dates measure "
@@ -154,7 +153,7 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
             "In short: " + "; ".join(summary) + ".", "",
             "Generic analysis (declared outcomes such as `net_low_6m`, fan charts of hashrate and hashprice over "
             "all runs, replicate noise): [sweep/analysis/report.md](sweep/analysis/report.md).", ""]
-    study.write_report("The 2028 halving: dip and recovery of network and regional hashrate", body,
+    study.write_report("The 2028 halving: dip and recovery of network and regional hashrate", question, body,
                        f"{study.specs['sweep'].households:,} household agents (the minimum): households do not "
                        "enter mining decisions.")
     return study

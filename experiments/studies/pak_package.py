@@ -69,12 +69,12 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
     _difference_figure(study, runs)
     _difference_over_time(study, a)
 
-    body = ["## Question", "",
-            "What did Pakistan's 2025 package (council proposal and launch, PDAA, the 2,000 MW allocation at "
-            "~$0.08/kWh, the reserve, the Virtual Assets Ordinance, the El Salvador alliance) do to Pakistan's "
-            "share of network hashrate and to regional trading volume (the countries with households: "
-            f"{', '.join(a.manifest['scenario']['region'])}), 2025-2030?", "",
-            "## Result", "",
+    question = (
+        "What did Pakistan's 2025 package (council proposal and launch, PDAA, the 2,000 MW allocation at "
+        "~$0.08/kWh, the reserve, the Virtual Assets Ordinance, the El Salvador alliance) do to Pakistan's "
+        "share of network hashrate and to regional trading volume (the countries with households: "
+        f"{', '.join(a.manifest['scenario']['region'])}), 2025-2030?")
+    body = ["## Result", "",
             "Paired differences (with minus without, same seed), mean over replicates with a 95% t interval; "
             "`unpaired CI +-` is the half-width the same runs would give without pairing, `variance reduction` "
             "the ratio of unpaired to paired variance of the mean (what common random numbers buy).", "",
@@ -93,7 +93,7 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
     body += ["Generic analysis of the sweep (distributions, replicate noise, fan charts): "
              "[sweep/analysis/report.md](sweep/analysis/report.md).", ""]
     study.numbers["_summary"] = lines
-    study.write_report("Pakistan's 2025 package vs no package (paired seeds)", body,
+    study.write_report("Pakistan's 2025 package vs no package (paired seeds)", question, body,
                        f"{study.specs['sweep'].households:,} household agents in total (the minimum is 1,800). "
                        "Regional volume and adoption come from the household layer, but as shares of each "
                        "country's population, so the count sets their noise, not their level.")

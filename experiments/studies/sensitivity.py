@@ -303,11 +303,11 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
     study.numbers["_summary"] = summary
     ranges_tbl = pd.DataFrame([{"parameter": r.path, "baseline": r.baseline, "low": r.low, "high": r.high,
                                 "whole number": r.integer, "range": r.why} for r in ranges])
-    body = ["## Question", "",
-            "Which of the model's parameters move the headline outputs, and by how much? Outcomes: "
-            + ", ".join(f"`{k}` = `{v}`" for k, v in OUTCOMES.items()) + " (`_end`: at the last step; region = "
-            "the countries with households; WORLD adoption and stance are population-weighted over them).", "",
-            "## Stage 1: Morris screening of every parameter", "",
+    question = (
+        "Which of the model's parameters move the headline outputs, and by how much? Outcomes: "
+        + ", ".join(f"`{k}` = `{v}`" for k, v in OUTCOMES.items()) + " (`_end`: at the last step; region = "
+        "the countries with households; WORLD adoption and stance are population-weighted over them).")
+    body = ["## Stage 1: Morris screening of every parameter", "",
             f"{len(ranges)} parameters, {sizes['trajectories']} trajectories of {len(ranges) + 1} points, "
             f"{sizes['levels']} levels, {sizes['replicates']} replicate(s) per point. Score = the largest "
             "normalised mu* (mu* / the largest mu* of that outcome) over the outcomes; per-outcome mu* with "
@@ -332,7 +332,7 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
                      [["stage", "outcome", "replicates", "noise_share", "noise_share_of_means"]], ".3g"), "",
             "## Parameter ranges", "", md_table(ranges_tbl, ".4g"), "",
             "In short: " + "; ".join(summary) + ".", ""]
-    study.write_report("Global sensitivity of the headline outputs: Morris screening, then Sobol", body,
+    study.write_report("Global sensitivity of the headline outputs: Morris screening, then Sobol", question, body,
                        f"{sizes['households']:,} household agents: household parameters act through adoption "
                        "shares, and the agent count sets their noise, not their level.")
     return study

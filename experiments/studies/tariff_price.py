@@ -70,10 +70,10 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
     summary = [f"${r['BTC price (USD)']:,}: fills >= 1,000 MW up to tariff {r['highest tariff filling >= 1,000 MW']}, "
                f"mines at all up to {r['highest tariff with any mining (> 1 MW)']}" for r in thresholds]
     study.numbers["_summary"] = summary
-    body = ["## Question", "",
-            "How much of its 2,000 MW allocation does Pakistan fill, and with how much hashrate, as a function of the "
-            "tariff it charges miners and the BTC price?", "",
-            "## Result", "",
+    question = (
+        "How much of its 2,000 MW allocation does Pakistan fill, and with how much hashrate, as a function of the "
+        "tariff it charges miners and the BTC price?")
+    body = ["## Result", "",
             "Replicate means per cell. Peak MW used by Pakistan's miners over 2025-2030:", "", grid_md("pak_mw_peak"),
             "", "MW in use at the end of 2027 (before the April 2028 halving):", "", grid_md("pak_mw_2027"), "",
             "MW in use at the end of 2030:", "", grid_md("pak_mw_2030"), "",
@@ -89,7 +89,7 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
             "hashprice) stays endogenous. Cells are therefore comparative statics of the price *level*; the "
             "baseline's price path (history, then 62%/year volatility) gives a spread around them (see the "
             "pak_package study for Pakistan's mining under the baseline path).", ""]
-    study.write_report("Pakistan's mining over tariff x BTC price", body,
+    study.write_report("Pakistan's mining over tariff x BTC price", question, body,
                        f"{study.specs['sweep'].households:,} household agents (the minimum): households do not "
                        "enter mining decisions, so the layer is kept as small as the scenario allows.")
     return study
