@@ -41,7 +41,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
-    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -139,6 +138,7 @@ class Parameter(_Frozen):
     and Morris designs).
     """
 
+    path: str  # its key in [parameters], set by SpecFile
     # log and integer first: the checks of values, low and high read them
     log: bool = False
     integer: bool = False
@@ -147,7 +147,6 @@ class Parameter(_Frozen):
     values: tuple[Any, ...] | None = None
     low: float | None = None
     high: float | None = None
-    _path: str = PrivateAttr("")
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -205,10 +204,6 @@ class Parameter(_Frozen):
         if self.values is not None and self.log:
             raise ValueError("log = true applies to a low/high range, not to a values list")
         return self
-
-    @property
-    def path(self) -> str:
-        return self._path
 
     @property
     def is_range(self) -> bool:
@@ -314,7 +309,10 @@ class SpecFile(_Frozen):
         """``[parameters."a.b.c"]`` or nested ``[parameters.a.b.c]``: a leaf has values/low/high."""
         if not isinstance(tree, dict):
             raise ValueError("must be a table of parameter tables")
-        return _flatten(tree, lambda node: not node or bool(set(node) & PARAM_KEYS))
+        flat = _flatten(tree, lambda node: not node or bool(set(node) & PARAM_KEYS))
+        if any(isinstance(node, dict) and "path" in node for node in flat.values()):
+            raise ValueError("a parameter is named by its key; 'path' is not a parameter setting")
+        return {path: {**node, "path": path} if isinstance(node, dict) else node for path, node in flat.items()}
 
     @field_validator("fixed", mode="before")
     @classmethod
@@ -323,12 +321,6 @@ class SpecFile(_Frozen):
         if not isinstance(tree, dict):
             raise ValueError("must be a table of dotted.path = value")
         return _flatten(tree)
-
-    @model_validator(mode="after")
-    def _name_parameters(self) -> "SpecFile":
-        for path, p in self.parameters.items():
-            p._path = path
-        return self
 
 
 def _problem(error: dict[str, Any]) -> tuple[str, str, Any]:
@@ -344,7 +336,8 @@ def _problem(error: dict[str, Any]) -> tuple[str, str, Any]:
         message = f"not a setting of a {loc[1]} design (its settings: {', '.join(settings) or 'none'})"
     elif kind == "extra_forbidden":
         table = {"parameters": Parameter, "output": Output}.get(loc[0]) if len(loc) > 1 else SpecFile
-        message = f"unknown key (known: {', '.join(sorted(f.alias or n for n, f in table.model_fields.items()))})"
+        known = PARAM_KEYS if table is Parameter else {f.alias or n for n, f in table.model_fields.items()}
+        message = f"unknown key (known: {', '.join(sorted(known))})"
     elif kind == "model_type" and loc[0] == "parameters":
         message = "must be a table with values = [...] or low/high"
     elif kind == "missing":
