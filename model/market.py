@@ -19,19 +19,21 @@ from model.units import DAYS_PER_YEAR, PH_PER_EH
 
 
 def price_path(cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator,
-               csv_path=None) -> np.ndarray:
+               csv_path=None) -> tuple[np.ndarray, np.ndarray]:
     """USD/BTC at each date: constant, geometric Brownian motion, or a monthly CSV series
-    continued by GBM where it has no value; the equations are stated once, in docs/ODD.md 7.6."""
+    continued by GBM where it has no value; the equations are stated once, in docs/ODD.md 7.6.
+    Also which dates took their price from the CSV (all False for constant and GBM)."""
     p = cfg.price
     n = len(dates)
     step_years = np.array([(b - a).days / DAYS_PER_YEAR for a, b in zip(dates[:-1], dates[1:])])
     shocks = rng.standard_normal(max(n - 1, 0))
     log_steps = (p.drift_per_year - 0.5 * p.volatility_per_year**2) * step_years \
         + p.volatility_per_year * np.sqrt(step_years) * shocks
+    simulated = np.zeros(n, dtype=bool)
     if p.kind == "constant":
-        return np.full(n, float(p.initial_usd))
+        return np.full(n, float(p.initial_usd)), simulated
     if p.kind == "gbm":
-        return float(p.initial_usd) * np.exp(np.concatenate([[0.0], np.cumsum(log_steps)]))
+        return float(p.initial_usd) * np.exp(np.concatenate([[0.0], np.cumsum(log_steps)])), simulated
     series = _read_monthly(csv_path, p.csv_column)
     months = pd.PeriodIndex([pd.Period(d, "M") for d in dates])
     known = series.reindex(months).to_numpy(dtype=float)
@@ -42,7 +44,7 @@ def price_path(cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator
     for i in range(1, n):
         if np.isnan(out[i]):
             out[i] = out[i - 1] * np.exp(log_steps[i - 1])
-    return out
+    return out, ~np.isnan(known)
 
 
 def _read_monthly(path, column: str) -> pd.Series:
@@ -72,7 +74,8 @@ class Market:
     def __init__(self, cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator, csv_path=None):
         self.cfg = cfg
         self.dates = dates
-        self.prices = price_path(cfg, dates, rng, csv_path)
+        # from_history: the dates whose price is data (the CSV), not the random continuation
+        self.prices, self.from_history = price_path(cfg, dates, rng, csv_path)
         self._halvings = sorted((h.date, h.subsidy_btc) for h in cfg.halvings.values())
         self.hashrate_history = [cfg.initial_network_hashrate_ehs]
         self.t = 0

@@ -15,6 +15,9 @@ The page is ``Page`` below; the code is split into small modules:
 * ``viz/controls.py``  run buttons, settings, focus country, shock switches,
   counterfactual choice, downloads (tables, resolved scenario, rerun command);
 * ``viz/panels.py``    the views and the background counterfactual run;
+* ``viz/market_panel.py``  BTC price, hashprice, difficulty and halvings, as interactive
+  charts (``viz/live_chart.py`` + ``live_chart.vue``: ECharts from solara-assets, offline;
+  hover values, zoom, legend toggles; a step sends only the new points);
 * ``viz/charts.py``, ``viz/network_view.py``  the matplotlib charts and the map;
 * ``viz/fastfig.py``   cached-frame ("blitting") PNG rendering that keeps a redraw
   ~10 ms per chart; ``viz/data.py`` reads the model's recorded arrays.

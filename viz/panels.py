@@ -18,6 +18,7 @@ import solara
 from viz.charts import AdoptionChart, ExchangeChart, FocusChart, HashrateChart, VolumeChart
 from viz.data import CounterfactualRun, RunArrays, exchanges_pending, exchanges_present, fleet_bands, stance_label
 from viz.fastfig import country_colors, format_usd
+from viz.market_panel import MarketPanel
 from viz.network_view import NetworkMap, map_inputs, positions, signature
 from viz.settings import Settings, build
 from viz.state import Controller, Live
@@ -264,6 +265,8 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
             Png(net_png, "network")
         with solara.Card(style=CARD_STYLE, classes=["viz-hashrate-card"]):
             Png(hash_png, "hashrate")
+    with solara.Card(style=CARD_STYLE, classes=["viz-market-card"]):
+        MarketPanel(model, live.generation, t)
     if has_households:
         with solara.Columns([1, 1], gutters_dense=True):
             with solara.Card(style=CARD_STYLE, classes=["viz-volume-card"]):

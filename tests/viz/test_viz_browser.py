@@ -170,6 +170,16 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
     context = viz_browser.new_context(viewport={"width": 1500, "height": 2300}, accept_downloads=True)
     page = context.new_page()
     problems: list[str] = []
+    outside: list[str] = []  # every request that would leave the machine is blocked and listed
+
+    def local_only(route):
+        if route.request.url.startswith((url, "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", local_only)
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
     try:
@@ -207,6 +217,26 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
         manual = [ms for _, ms in steps[-5:]]
         print("[timing] server step+redraw for those steps: " + ", ".join(f"{ms:.0f}" for ms in manual)
               + f" ms (median {statistics.median(manual):.0f})")
+
+        # ---------------------------------------------------------------- the market: interactive charts
+        page.locator(".viz-market-card").scroll_into_view_if_needed()
+        for name in ("price", "hashprice"):
+            page.locator(f".viz-{name} canvas").first.wait_for(timeout=RENDER_TIMEOUT_MS)
+            # built at week 0, then only the new points were sent: one per week so far
+            page.wait_for_function("n => document.querySelector('.viz-' + n).dataset.points === '6'", arg=name,
+                                   timeout=30_000)
+        chart = page.locator(".viz-hashprice")
+        box = chart.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.08, box["y"] + box["height"] * 0.5)
+        tip = page.locator(".viz-hashprice div", has_text="USD/PH/day").first
+        tip.wait_for(timeout=10_000)
+        assert re.search(r"20\d\d-\d\d-\d\d", tip.inner_text()), tip.inner_text()  # the hovered date
+        assert re.search(r"hashprice\s+[\d.,]+ USD/PH/day", tip.inner_text()), tip.inner_text()
+        _shot(page, "02b_market_hover")
+        assert chart.get_attribute("data-zoom") is None
+        page.mouse.wheel(0, -600)
+        page.wait_for_function("() => document.querySelector('.viz-hashprice').dataset.zoom", timeout=10_000)
+        assert chart.get_attribute("data-zoom") != "0.0-100.0", "the wheel must zoom into the run"
 
         # ---------------------------------------------------------------- a second session has its own model
         other = viz_browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
@@ -277,6 +307,8 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
                                timeout=60_000)
         page.wait_for_timeout(1500)
         assert all(v and v[1] > 300 for v in _charts_drawn(page).values())
+        weeks = page.evaluate("() => document.querySelector('.viz-price').dataset.points")
+        assert int(weeks) > 300, weeks  # the whole 2025-2030 run arrived point by point
         _shot(page, "06_run_to_end")
 
         steps = _server_steps(log_path)
@@ -286,5 +318,6 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
         failed_assets = [p for p in problems if "/_solara/cdn/" in p or "/static/" in p]
         assert not failed_assets, f"front-end assets failed to load (offline?): {failed_assets}"
         assert not [p for p in problems if p.startswith("pageerror")], problems
+        assert not outside, f"the page asked for something off this machine: {outside}"
     finally:
         context.close()
