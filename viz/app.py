@@ -15,18 +15,20 @@ The page is ``Page`` below; the code is split into small modules:
 * ``viz/controls.py``  run buttons, settings, focus country, shock switches,
   counterfactual choice, downloads (tables, resolved scenario, rerun command);
 * ``viz/panels.py``    the views and the background counterfactual run;
-* ``viz/market_panel.py``  BTC price, hashprice, difficulty and halvings, as interactive
-  charts (``viz/live_chart.py`` + ``live_chart.vue``: ECharts from solara-assets, offline;
-  hover values, zoom, legend toggles; a step sends only the new points);
-* ``viz/charts.py``, ``viz/network_view.py``  the matplotlib charts and the map;
-* ``viz/fastfig.py``   cached-frame ("blitting") PNG rendering that keeps a redraw
-  ~10 ms per chart; ``viz/data.py`` reads the model's recorded arrays.
+* ``viz/live_chart.py`` + ``live_chart.vue``  interactive charts: ECharts from
+  solara-assets (offline), hover values with units and dates, zoom (wheel, slider),
+  legend toggles; a chart's option is sent once and a step sends only the new points;
+* ``viz/time_charts.py``  the run's charts (hashrate by country, volume by country and by
+  exchange, adoption, the focus country's power and fleet) as lines read from the arrays;
+* ``viz/market_panel.py``  BTC price (data and simulated apart), hashprice, difficulty,
+  halvings;
+* ``viz/network_view.py`` the map, a matplotlib picture (``viz/fastfig.py``: cached-frame
+  PNG rendering, ~10 ms a redraw); ``viz/data.py`` reads the model's recorded arrays.
 
 Rendering: ``Body`` is the only component that reads the session's reactive state; the
 others get plain values, so one step is one render pass, and a part whose inputs did not
 change (the settings panel, the map when no stance or node size changed, the event log
-when no event was added) is not redrawn. Charts are matplotlib ``Figure`` objects (Agg,
-no pyplot, nothing to close) turned into PNG images.
+when no event was added) is not redrawn.
 
 Run controls: Step (one week), Play/Pause (a thread steps and waits for each redraw,
 at most 4 frames a second; "weeks per frame" goes faster through time), Reset (a fresh

@@ -53,27 +53,30 @@ class Series:
         return {**out, **self.extra}
 
 
-def points(dates: list[dt.date], values: np.ndarray, start: int = 0) -> list[list]:
-    """``[[date, value], ...]`` for ECharts' time axis; a non-finite value is a gap (None)."""
-    return [[d.isoformat(), float(v) if math.isfinite(v) else None]
+def points(dates: list[dt.date], values: np.ndarray, start: int = 0, positive: bool = False) -> list[list]:
+    """``[[date, value], ...]`` for ECharts' time axis; a non-finite value is a gap (None), and
+    so is a value <= 0 where the axis is logarithmic (``positive``)."""
+    return [[d.isoformat(), float(v) if math.isfinite(v) and (v > 0 or not positive) else None]
             for d, v in zip(dates[start:], values[start:].tolist())]
 
 
 def time_option(title: str, series: list[Series], data: list[list], dates: list[dt.date], *,
-                y_names: tuple[str, ...], log: tuple[bool, ...] = (False,),
+                y_axes_count: int = 1, log: tuple[bool, ...] = (False,),
                 marks: list[tuple[dt.date, str]] = ()) -> dict:
     """The option of a date-axis chart: the x axis fixed to the run, one or two y axes, a
     tooltip for all series at the hovered date, zoom by wheel/drag and a slider, a legend whose
-    entries switch series on and off, and dated marks (halvings, shocks) as labelled lines."""
-    y_axes = [{"type": "log" if lg else "value", "name": name, "nameTextStyle": FONT, "axisLabel": FONT,
-               "scale": True, "splitLine": {"show": i == 0}}
-              for i, (name, lg) in enumerate(zip(y_names, log + (False,) * (len(y_names) - len(log))))]
+    entries switch series on and off, and dated marks as lines (a mark whose label starts with
+    "halving" is labelled on the chart; the others, shocks, say theirs on hover)."""
+    # the units are in the title (and in every hover value), so the axes carry no name that
+    # could collide with the legend
+    y_axes = [{"type": "log" if lg else "value", "axisLabel": FONT, "scale": True, "splitLine": {"show": i == 0}}
+              for i, lg in enumerate(log + (False,) * (y_axes_count - len(log)))]
     option = {
         "animation": False,
         "title": {"text": title, "textStyle": {"fontSize": 13}, "left": 4},
-        "grid": {"left": 8, "right": 8, "top": 56, "bottom": 40, "containLabel": True},
-        "tooltip": {"trigger": "axis", "axisPointer": {"type": "line"}},
-        "legend": {"top": 24, "type": "scroll", "textStyle": FONT},
+        "grid": {"left": 8, "right": 8, "top": 60, "bottom": 40, "containLabel": True},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "line"}, "confine": True},
+        "legend": {"top": 26, "type": "scroll", "textStyle": FONT},
         "xAxis": {"type": "time", "min": dates[0].isoformat(), "max": dates[-1].isoformat(), "axisLabel": FONT},
         "yAxis": y_axes,
         "dataZoom": [{"type": "inside", "filterMode": "none"},
@@ -82,9 +85,11 @@ def time_option(title: str, series: list[Series], data: list[list], dates: list[
     }
     if marks and option["series"]:
         option["series"][0]["markLine"] = {
-            "symbol": "none", "silent": True, "lineStyle": {"type": "dotted", "color": "#888"},
+            "symbol": "none", "lineStyle": {"type": "dotted", "color": "#888"},
             "label": {"formatter": "{b}", "fontSize": 10, "position": "insideEndTop"},
-            "data": [{"xAxis": when.isoformat(), "name": label} for when, label in marks]}
+            "data": [{"xAxis": when.isoformat(), "name": label,
+                      "label": {"show": label.startswith("halving")}, "emphasis": {"label": {"show": True}}}
+                     for when, label in marks]}
     return option
 
 

@@ -58,13 +58,12 @@ class MarketCharts:
                 if self.dates[0] <= when <= self.dates[-1]]
 
     def price_option(self, t: int) -> dict:
-        return time_option("BTC price (USD, log scale)", self.price_series, self.price_data(t), self.dates,
-                           y_names=("USD",), log=(True,), marks=self.marks())
+        return time_option("BTC price, USD (log scale)", self.price_series, self.price_data(t), self.dates,
+                           log=(True,), marks=self.marks())
 
     def hash_option(self, t: int) -> dict:
-        return time_option("Hashprice (USD per PH/s per day) and difficulty (T)", self.hash_series,
-                           self.hash_data(t), self.dates, y_names=("USD/PH/day", "difficulty, T"),
-                           marks=self.marks())
+        return time_option("Hashprice, USD per PH/s per day (left), and difficulty, T (right)", self.hash_series,
+                           self.hash_data(t), self.dates, y_axes_count=2, marks=self.marks())
 
 
 @solara.component

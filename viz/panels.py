@@ -15,20 +15,30 @@ import time
 import reacton.ipyvuetify as rv
 import solara
 
-from viz.charts import AdoptionChart, ExchangeChart, FocusChart, HashrateChart, VolumeChart
 from viz.data import CounterfactualRun, RunArrays, exchanges_pending, exchanges_present, fleet_bands, stance_label
-from viz.fastfig import country_colors, format_usd
+from viz.fastfig import format_usd
+from viz.live_chart import LiveChart
 from viz.market_panel import MarketPanel
 from viz.network_view import NetworkMap, map_inputs, positions, signature
 from viz.settings import Settings, build
 from viz.state import Controller, Live
+from viz.time_charts import (
+    TimePanel,
+    adoption_panel,
+    country_colors,
+    exchange_panel,
+    fleet_option,
+    hashrate_panel,
+    power_panel,
+    volume_panel,
+)
 
 CARD_STYLE = {"padding": "6px", "margin": "0 0 10px 0"}
 
 
 # ------------------------------------------------------------------ chart objects of one session
 class ChartSet:
-    """All chart objects for one model and one focus country (built once, updated per step)."""
+    """All charts for one model, focus country and exchange market (built once, fed per step)."""
 
     def __init__(self, model, settings: Settings, exchange_country: str):
         base = settings.base()
@@ -36,22 +46,20 @@ class ChartSet:
         codes = list(model.codes)
         region = list(model.household_countries)
         self.focus = focus
-        self.colors = country_colors(codes, region, focus)
+        self.colors = country_colors(codes, focus)
         names = dict(base.countries)
         dates = model.dates
-        markers = [(sh.date, sh.kind) for sh in model.config.shocks.values()
-                   if sh.country == focus and sh.enabled and sh.kind != "signal"]
-        label = f"{focus} shock dates" if markers else ""
-        halvings = [h.date for h in model.config.market.halvings.values()]
-        common = dict(dates=dates, markers=markers, marker_label=label)
-        self.hashrate = HashrateChart(countries=codes, region=region, colors=self.colors, focus=focus,
-                                      halvings=halvings, height=400, **common)
-        self.volume = VolumeChart(markets=region, colors=self.colors, focus=focus, **common)
+        marks = [(sh.date, f"{focus} {sh.kind}") for sh in model.config.shocks.values()
+                 if sh.country == focus and sh.enabled and sh.kind != "signal"]
+        marks += [(h.date, f"halving: {h.subsidy_btc:g} BTC") for h in model.config.market.halvings.values()
+                  if dates[0] <= h.date <= dates[-1]]
+        self.hashrate = hashrate_panel(dates, codes, self.colors, focus, marks)
+        self.volume = volume_panel(dates, region, self.colors, focus, marks)
         self.exchange_country = exchange_country
-        self.exchange = ExchangeChart(exchanges=RunArrays.of(model).exchanges, country=exchange_country,
-                                      country_name=names.get(exchange_country, exchange_country), **common)
-        self.adoption = AdoptionChart(markets=region, colors=self.colors, focus=focus, **common)
-        self.focus_chart = FocusChart(dates=dates, focus=focus, name=names.get(focus, focus), markers=markers)
+        self.exchange = exchange_panel(dates, RunArrays.of(model).exchanges, exchange_country,
+                                       names.get(exchange_country, exchange_country), marks)
+        self.adoption = adoption_panel(dates, region, self.colors, focus, marks)
+        self.power = power_panel(dates, focus, names.get(focus, focus), marks)
         self.network = NetworkMap(codes=codes, pos=positions(model.country_graph, model.countries), focus=focus,
                                   names=names)
 
@@ -108,6 +116,18 @@ def use_counterfactual(ctl: Controller, live: Live, s: Settings):
 @solara.component
 def Png(png: bytes, name: str):
     solara.Image(png, width="100%", classes=["viz-chart", f"viz-{name}"])
+
+
+@solara.component
+def TimeChart(ctl: Controller, panel: TimePanel, model, cf: RunArrays | None, t: int, name: str,
+              height: int = 300):
+    """A :class:`TimePanel` as a live chart: its option is rebuilt when the counterfactual
+    arrives or changes; each week adds its points."""
+    option = solara.use_memo(lambda: panel.option(RunArrays.of(model), cf, t), [panel, id(cf)])
+    solara.Text(panel.summary(RunArrays.of(model), t), classes=[f"viz-today-{name}"],
+                style={"font-size": "0.8rem", "color": "#333", "padding-left": "4px"})
+    LiveChart(option, lambda start: ctl.timing.timed(panel.data, RunArrays.of(model), cf, t, start), t,
+              height=height, name=name)
 
 
 @solara.component
@@ -234,23 +254,19 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
     cf, cf_status = use_counterfactual(ctl, live, s)
     ex_country = exchange_country_of(model, s)
     charts = solara.use_memo(lambda: ChartSet(model, s, ex_country), [live.generation, s.focus, ex_country])
-    arrays = RunArrays.of(model)
     cfa = cf.arrays if cf is not None else None
-    cf_id = id(cfa) if cfa is not None else None
-    draw_key = [charts, t, cf_id]
 
     net_sig = signature(model)
     timed = ctl.timing.timed
     net_png = solara.use_memo(lambda: timed(charts.network.update, **map_inputs(model)), [charts, net_sig])
-    hash_png = solara.use_memo(lambda: timed(charts.hashrate.update, arrays, t, cfa), draw_key)
+    fleet = fleet_bands(model.fleets[charts.focus])
+    # a country that has never had a machine gets no fleet chart (not an empty axis)
+    has_fleet = solara.use_memo(lambda: [False], [charts])
+    has_fleet[0] = has_fleet[0] or fleet.running.sum() + fleet.underground.sum() + fleet.idle.sum() > 0 \
+        or fleet.pipeline_ehs > 0
     # the household panels (volume, exchanges, adoption) only for a scenario with households:
     # a miners-only scenario hides them rather than show empty axes
     has_households = bool(model.household_countries)
-    vol_png = solara.use_memo(lambda: has_households and timed(charts.volume.update, arrays, t, cfa), draw_key)
-    ex_png = solara.use_memo(lambda: has_households and timed(charts.exchange.update, arrays, t, cfa), draw_key)
-    adopt_png = solara.use_memo(lambda: has_households and timed(charts.adoption.update, arrays, t, cfa), draw_key)
-    focus_png = solara.use_memo(
-        lambda: timed(charts.focus_chart.update, arrays, t, cfa, fleet_bands(model.fleets[charts.focus])), draw_key)
 
     def close_timing():
         ctl.timing.finish(model.date)
@@ -264,24 +280,27 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
         with solara.Card(style=CARD_STYLE, classes=["viz-network-card"]):
             Png(net_png, "network")
         with solara.Card(style=CARD_STYLE, classes=["viz-hashrate-card"]):
-            Png(hash_png, "hashrate")
+            TimeChart(ctl, charts.hashrate, model, cfa, t, "hashrate", height=420)
     with solara.Card(style=CARD_STYLE, classes=["viz-market-card"]):
         MarketPanel(model, live.generation, t)
     if has_households:
         with solara.Columns([1, 1], gutters_dense=True):
             with solara.Card(style=CARD_STYLE, classes=["viz-volume-card"]):
-                Png(vol_png, "volume")
+                TimeChart(ctl, charts.volume, model, cfa, t, "volume", height=360)
             with solara.Card(style=CARD_STYLE, classes=["viz-exchange-card"]):
                 items = [{"text": f"{c} {names.get(c, c)}", "value": c} for c in model.household_countries]
                 rv.Select(label="Country for the split by exchange", items=items, v_model=ex_country, dense=True,
                           hide_details=True, class_="viz-exchange-country",
                           on_v_model=lambda c: c and ctl.apply(s.replace(exchange_country=c)))
-                Png(ex_png, "exchange")
+                TimeChart(ctl, charts.exchange, model, cfa, t, "exchange", height=320)
     with solara.Columns([1, 1] if has_households else [1], gutters_dense=True):
         if has_households:
             with solara.Card(style=CARD_STYLE, classes=["viz-adoption-card"]):
-                Png(adopt_png, "adoption")
+                TimeChart(ctl, charts.adoption, model, cfa, t, "adoption", height=360)
         with solara.Card(style=CARD_STYLE, classes=["viz-focus-card"]):
             FocusFacts(model, charts.focus, names, t)
-            Png(focus_png, "focus")
+            TimeChart(ctl, charts.power, model, cfa, t, "power", height=300)
+            if has_fleet[0]:
+                solara.FigureEcharts(option=fleet_option(fleet), attributes={"style": "height: 240px;",
+                                                                           "class": "viz-fleet"})
     EventLog(model, charts.focus, live.generation, event_count(model))

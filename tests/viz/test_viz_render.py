@@ -85,12 +85,22 @@ def type_into(rc, cls, text):
     field.fire_event("keyup.enter", None)
 
 
-def chart(rc, name: str):
+def views(rc) -> dict:
+    """Every view on the page by name: the map's image and the live charts' widgets."""
     import ipywidgets
+    from solara.components.echarts import EchartsWidget
 
-    found = [f.widget for f in rc.find(ipywidgets.Image) if f"viz-{name}" in f.widget._dom_classes]
-    assert len(found) == 1, (name, found)
-    return found[0]
+    from viz.live_chart import LiveChartWidget
+
+    out = {c[4:]: f.widget for f in rc.find(ipywidgets.Image) for c in f.widget._dom_classes
+           if c.startswith("viz-") and c != "viz-chart"}
+    out.update({f.widget.css_class[4:]: f.widget for f in rc.find(LiveChartWidget)})
+    out.update({f.widget.attributes["class"][4:]: f.widget for f in rc.find(EchartsWidget)
+                if (f.widget.attributes or {}).get("class", "").startswith("viz-")})
+    return out
+
+
+LIVE_CHARTS = ("hashrate", "price", "hashprice", "volume", "exchange", "adoption", "power")
 
 
 def message(rc) -> str:
@@ -124,10 +134,42 @@ def test_controls_exist_for_shocks_and_focus(page):
         text_field(rc, cls)
     for cls in ("viz-scenario", "viz-price-kind"):
         rc.find(v.Select, class_=cls).assert_single()
-    # every view is drawn
-    for name in ("network", "hashrate", "volume", "exchange", "adoption", "focus"):
-        img = chart(rc, name)
-        assert img.value[:8] == b"\x89PNG\r\n\x1a\n" and len(img.value) > 5000
+    # every view is drawn: the map as an image, the charts with one point per series for week 0
+    shown = views(rc)
+    assert shown["network"].value[:8] == b"\x89PNG\r\n\x1a\n" and len(shown["network"].value) > 5000
+    for name in LIVE_CHARTS:
+        series = shown[name].option["series"]
+        assert series and all(len(s["data"]) == 1 for s in series), name
+        assert all(s["unit"] for s in series), f"{name}: every series names its unit (hover text)"
+
+
+def test_a_step_sends_only_the_new_points(page, monkeypatch):
+    from viz.live_chart import LiveChartWidget
+
+    rc, ctl = page
+    # the counterfactual's arrival rebuilds the charts (its dashed lines): wait for it first
+    wait_until(lambda: "counterfactual ready" in rc.find(v.Html, class_="viz-status").widget.children[0],
+               "counterfactual")
+    sent = []
+    monkeypatch.setattr(LiveChartWidget, "send", lambda self, msg, *a, **k: sent.append((self.css_class, msg)))
+    widgets = {name: w for name, w in views(rc).items() if name in LIVE_CHARTS}
+    before = {name: w.option for name, w in widgets.items()}
+    resent = []
+    for name, w in widgets.items():  # a changed option would be synced to the browser whole
+        w.observe(lambda change, name=name: resent.append(name), "option")
+    rc.find(v.Btn, class_="viz-step").widget.click()
+    after = views(rc)
+    assert not resent, f"the whole chart was sent again: {resent}"
+    for name in LIVE_CHARTS:
+        assert after[name] is widgets[name]
+        msgs = [m for c, m in sent if c == f"viz-{name}"]
+        assert len(msgs) == 1 and msgs[0]["method"] == "append", (name, msgs)
+        start, points = msgs[0]["args"]
+        assert start == 1 and all(len(p) == 1 for p in points), (name, start, points)
+        assert len(points) == len(before[name]["series"])
+        assert all(p[0][0] == ctl.model.dates[1].isoformat() for p in points)
+    today = rc.find(v.Html, class_="viz-today-hashrate").widget.children[0]
+    assert today.startswith(ctl.model.dates[1].isoformat()) and "PAK" in today, today
 
 
 def test_step_advances_date(page):
@@ -456,39 +498,28 @@ def test_focus_change_keeps_the_counterfactual(page):
 
 
 def test_miners_only_scenario_hides_household_panels(page):
-    import ipywidgets
 
     rc, ctl = page
     ok = ctl.apply(ctl.settings.value.with_scenario("backtest_hashrate_2019"))
     assert ok, ctl.message.value
     assert not ctl.model.household_countries
-    names = [c for w in rc.find(ipywidgets.Image) for c in w.widget._dom_classes if c.startswith("viz-")]
-    for gone in ("viz-volume", "viz-exchange", "viz-adoption"):
+    names = set(views(rc))
+    for gone in ("volume", "exchange", "adoption"):
         assert gone not in names, names
-    for kept in ("viz-network", "viz-hashrate", "viz-focus"):
+    for kept in ("network", "hashrate", "price", "hashprice", "power"):
         assert kept in names, names
     ctl.step()
     wait_until(lambda: shown_date(rc) != ctl.model.dates[0].isoformat(), "a step")
 
 
-def test_fleet_panel_hidden_for_a_country_without_miners():
-    import numpy as np
-
-    from viz.charts import FocusChart
-    from viz.data import FleetBands, RunArrays, band_labels
-    from viz.settings import build, initial_settings
-
-    model = build(initial_settings().replace(households=2000))
-    arrays = RunArrays.of(model)
-    n = len(band_labels())
-    chart = FocusChart(dates=model.dates, focus="BGD", name="Bangladesh")
-    empty = FleetBands(tuple(band_labels()), np.zeros(n), np.zeros(n), np.zeros(n), 0.0)
-    png = chart.update(arrays, 0, None, empty)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not chart.bx.get_visible(), "an empty 0-1 fleet axis is drawn for a country with no miners"
-    some = FleetBands(tuple(band_labels()), np.ones(n), np.zeros(n), np.zeros(n), 0.0)
-    chart.update(arrays, 0, None, some)
-    assert chart.bx.get_visible()
+def test_fleet_panel_hidden_for_a_country_without_miners(page):
+    rc, ctl = page
+    choose_focus(rc, "BGD")
+    assert not any(f.operating_ths for f in [ctl.model.fleets["BGD"]])
+    assert "fleet" not in views(rc), "an empty fleet chart is drawn for a country with no miners"
+    choose_focus(rc, "USA")
+    bars = views(rc)["fleet"].option
+    assert sum(sum(s["data"]) for s in bars["series"]) > 0
 
 
 def test_shock_switches_show_plain_language_names(page):
@@ -498,23 +529,18 @@ def test_shock_switches_show_plain_language_names(page):
         assert html_text(rc, "viz-shock-row", f"viz-shock-desc-{shock.id}") == [shock.description]
 
 
-def test_today_text_made_by_one_helper(monkeypatch):
-    """The "today" line above each chart comes from one helper (was copied into four charts)."""
-    import viz.charts
+def test_each_chart_says_what_it_shows_today():
+    """The line under each chart's title: the date and the focus country's value."""
+    from viz.data import RunArrays
     from viz.panels import ChartSet
     from viz.settings import build, initial_settings
 
-    made = []
-    real = viz.charts.today_text
-
-    def counting(ff, ax):
-        made.append(ax)
-        return real(ff, ax)
-
-    monkeypatch.setattr(viz.charts, "today_text", counting)
     s = initial_settings().replace(households=2000)
-    charts = ChartSet(build(s), s, "PAK")
-    for chart in (charts.hashrate, charts.volume, charts.exchange, charts.adoption):
-        assert chart.ax in made
-        assert chart.today.get_position() == (0.0, 1.012)
-    assert charts.focus_chart.ax in made and charts.focus_chart.bx in made
+    model = build(s)
+    model.step()
+    charts = ChartSet(model, s, "PAK")
+    arrays = RunArrays.of(model)
+    for panel in (charts.hashrate, charts.volume, charts.exchange, charts.adoption, charts.power):
+        text = panel.summary(arrays, model.t)
+        assert text.startswith(model.dates[1].isoformat()), text
+    assert "PAK" in charts.hashrate.summary(arrays, 1) and "MW" in charts.power.summary(arrays, 1)
