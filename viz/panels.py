@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import time
 
+import numpy as np
 import reacton.ipyvuetify as rv
 import solara
 
@@ -261,9 +262,9 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
     net_png = solara.use_memo(lambda: timed(charts.network.update, **map_inputs(model)), [charts, net_sig])
     fleet = fleet_bands(model.fleets[charts.focus])
     # a country that has never had a machine gets no fleet chart (not an empty axis)
-    has_fleet = solara.use_memo(lambda: [False], [charts])
-    has_fleet[0] = has_fleet[0] or fleet.running.sum() + fleet.underground.sum() + fleet.idle.sum() > 0 \
-        or fleet.pipeline_ehs > 0
+    mined = np.nan_to_num(RunArrays.of(model).metric("hashrate_ehs")[:, model.codes.index(charts.focus)])
+    has_fleet = bool(mined.any() or fleet.pipeline_ehs > 0
+                     or fleet.running.sum() + fleet.underground.sum() + fleet.idle.sum() > 0)
     # the household panels (volume, exchanges, adoption) only for a scenario with households:
     # a miners-only scenario hides them rather than show empty axes
     has_households = bool(model.household_countries)
@@ -300,7 +301,7 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
         with solara.Card(style=CARD_STYLE, classes=["viz-focus-card"]):
             FocusFacts(model, charts.focus, names, t)
             TimeChart(ctl, charts.power, model, cfa, t, "power", height=300)
-            if has_fleet[0]:
+            if has_fleet:
                 solara.FigureEcharts(option=fleet_option(fleet), attributes={"style": "height: 240px;",
                                                                            "class": "viz-fleet"})
     EventLog(model, charts.focus, live.generation, event_count(model))
