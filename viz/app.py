@@ -103,16 +103,21 @@ def Body(ctl: Controller):
     message = ctl.message.value
     errors = ctl.field_errors.value
     texts = ctl.field_texts.value
+    requested = ctl.requested.value
     model = live.model if live is not None else None
     t = model.t if model is not None else -1
     generation = live.generation if live is not None else 0
     PlayLoop(ctl, playing, generation)
+    Builder(ctl, requested)
     with solara.Column(gap="6px", style={"padding": "8px 14px", "max-width": "1800px"}):
         with solara.Row(gap="18px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Text("crypto-abm", style={"font-size": "1.25rem", "font-weight": "700"})
-            RunButtons(ctl, playing, ctl.at_end(), model is not None)
+            RunButtons(ctl, playing, ctl.at_end(), model is not None and requested is None)
             DateBanner(model, t)
         Message(ctl, message)
+        Computing(requested[0] if requested else None, live.settings if live is not None else None)
+        # while a model is being built the fields show (and edits start from) what it is built with
+        s = requested[0] if requested else s
         with solara.Columns([3, 9], gutters_dense=True):
             with solara.Card("Settings", style={"padding": "8px"}, classes=["viz-settings-card"]):
                 Controls(ctl, s, errors, generation, texts)
@@ -128,6 +133,27 @@ def Message(ctl: Controller, text: str | None):
         with solara.Row(style={"align-items": "center"}):
             solara.Error(f"Not applied: {text}", classes=["viz-message"], dense=True)
             solara.Button("dismiss", text=True, on_click=lambda: ctl.message.set(None))
+
+
+@solara.component
+def Computing(building, shown):
+    """While a model is built in the background: what is being built, and that the run shown
+    is still the previous one; the run buttons are off until it is installed."""
+    if building is None:
+        return
+    with solara.Column(gap="2px", classes=["viz-computing"]):
+        solara.ProgressLinear(True)
+        what = f"{building.scenario}, seed {building.seed}, {building.households_value:,} households"
+        still = f"; the run shown is still {shown.scenario}, seed {shown.seed}" if shown is not None else ""
+        solara.Info(f"Computing: building the model ({what}){still}. Edits made now apply when it is done "
+                    "(only the latest is built).", dense=True, classes=["viz-computing-text"])
+
+
+@solara.component
+def Builder(ctl: Controller, requested):
+    """Runs the requested rebuild in a thread; a newer request cancels (drops) the older one."""
+    solara.use_thread(lambda cancel: ctl.build_requested(cancel, requested), dependencies=[requested],
+                      intrusive_cancel=False)
 
 
 @solara.component

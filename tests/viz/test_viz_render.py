@@ -203,6 +203,38 @@ def test_invalid_seed_shows_message_and_keeps_model(page):
     assert ctl.model is not model and ctl.model.seed == 7 and ctl.settings.value.seed == 7
 
 
+def test_a_large_rebuild_computes_in_the_background_and_keeps_only_the_latest_edit(page, monkeypatch):
+    import threading
+
+    import viz.state
+
+    rc, ctl = page
+    shown = ctl.model
+    gate, built = threading.Event(), []
+    real = viz.state.build
+
+    def held_build(s, *args, **kwargs):  # builds wait until the test has looked at the page
+        gate.wait(120)
+        built.append((s.households, s.seed))
+        return real(s, *args, **kwargs)
+
+    monkeypatch.setattr(viz.state, "build", held_build)
+    type_into(rc, "viz-households", str(viz.state.SYNC_HOUSEHOLDS + 1000))
+    wait_until(lambda: len(rc.find(v.Alert, class_="viz-computing-text")) == 1, "the computing state")
+    assert "Computing" in str(rc.find(v.Alert, class_="viz-computing-text").widget.children)
+    assert rc.find(v.Btn, class_="viz-step").widget.disabled, "Step must wait for the new model"
+    assert ctl.model is shown  # the run on screen is still the old one, and says so
+    type_into(rc, "viz-seed", "9")  # an edit while building: it replaces the first request
+    assert ctl.model is shown
+    gate.set()
+    wait_until(lambda: ctl.requested.peek() is None and ctl.model is not shown, "the new model")
+    assert (ctl.model.seed, ctl.model.config.run.households) == (9, viz.state.SYNC_HOUSEHOLDS + 1000)
+    assert ctl.settings.value.seed == 9
+    wait_until(lambda: len(rc.find(v.Alert, class_="viz-computing-text")) == 0, "the computing state to go")
+    assert not rc.find(v.Btn, class_="viz-step").widget.disabled
+    assert (viz.state.SYNC_HOUSEHOLDS + 1000, 9) in built
+
+
 def test_scenario_error_shows_message(page):
     rc, ctl = page
     model = ctl.model
