@@ -344,16 +344,18 @@ def fit_tree(fit: PolicyFit) -> dict:
     for h in (fit.up, fit.down):
         tree[h.direction] = {name: {"value": float(v), "fitted": note, "note": f"s.e. {s:.3g}"}
                              for name, v, s in zip(["intercept"] + h.terms, h.coef, h.se())}
-    covariance = {h.direction: {"terms": ["intercept"] + h.terms, "matrix": h.cov.tolist()} for h in (fit.up, fit.down)}
+    covariance = {h.direction: {"terms": ["intercept"] + h.terms, "matrix": h.cov.tolist(),
+                                "fitted": f"{note}; Laplace approximation (inverse Hessian of the log-posterior)"}
+                  for h in (fit.up, fit.down)}
     for lf in (fit.landing_up, fit.landing_down):
         ref, levels = LANDING[lf.direction]
-        tree[f"landing_{lf.direction}"] = {
-            LEVEL_NAMES[k]: ({"value": w, "fitted": f"{note}; {lf.moves} moves, Dirichlet(1.5) prior, weights "
-                              f"normalised over the levels a move {lf.direction} can reach"}
-                             if k in levels else 0.0)
-            for k, w in enumerate(lf.weights())}
+        tree[f"landing_{lf.direction}"] = {  # a level no move this way can reach keeps the default 0
+            LEVEL_NAMES[k]: {"value": w, "fitted": f"{note}; {lf.moves} moves, Dirichlet(1.5) prior, weights "
+                             f"normalised over the levels a move {lf.direction} can reach"}
+            for k, w in enumerate(lf.weights()) if k in levels}
         covariance[f"landing_{lf.direction}"] = {
-            "terms": [f"log_{LEVEL_NAMES[k]}_vs_{LEVEL_NAMES[ref]}" for k in lf.free], "matrix": lf.cov.tolist()}
+            "terms": [f"log_{LEVEL_NAMES[k]}_vs_{LEVEL_NAMES[ref]}" for k in lf.free], "matrix": lf.cov.tolist(),
+            "fitted": f"{note}; Laplace approximation of the log weights' posterior"}
     tree["fit"] = {
         "constant_up_per_year": {"value": float(math.exp(fit.constant_up.coef[0])), "fitted": note},
         "constant_down_per_year": {"value": float(math.exp(fit.constant_down.coef[0])), "fitted": note},

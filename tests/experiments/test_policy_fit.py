@@ -58,6 +58,17 @@ def test_the_file_round_trips_and_is_written_atomically(shipped_fit):
     assert [p.name for p in path.parent.iterdir()] == ["policy.toml"]  # no temporary file left behind
 
 
+def test_the_fitted_form_is_what_the_scenario_loader_reads(shipped_fit):
+    from model.scenario import load_scenario
+    fit, path = shipped_fit
+    scenario = path.parent / "s.toml"
+    scenario.write_text(f'include = ["{load_scenario("south_asia_2025").file.as_posix()}", "{path.as_posix()}"]\n')
+    policy = load_scenario(scenario).config.policy
+    assert policy.up.intercept == pytest.approx(fit.up.coef[0])
+    for term, value in zip(fit.down.terms, fit.down.coef[1:]):
+        assert getattr(policy.down, term) == pytest.approx(value)
+
+
 def test_a_fit_on_another_panel_never_replaces_the_shipped_file_unasked(tmp_path):
     before = CALIBRATION_FILE.read_bytes()
     other = PanelFiles(regions=None)
