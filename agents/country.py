@@ -3,17 +3,19 @@
 Stance is an ordered level: 0 ban, 1 restricted, 2 unclear, 3 regulated/legal,
 4 legal tender. A reserve (BTC held by the state) is a separate quantity.
 
-Each step a country whose ``stance_dynamics`` is ``"diffusion"`` may move one level, by
-competing hazards of moving up and down (per year, turned into a step probability
-``1 - exp(-rate x dt)``): the pull of more liberal (or more restrictive) neighbours,
-stronger from neighbours whose mining paid off, domestic adoption, inflation, dated
-signals decaying with their half-lives, and resistance (central bank, IMF programme).
-The equations are stated once, in docs/ODD.md 7.1 (:meth:`Country.stance_hazards` is
-their code).
+Each step a country whose ``stance_dynamics`` is ``"diffusion"`` may move, by competing
+yearly hazards of moving up and down (turned into a step probability ``1 - exp(-rate x dt)``)
+of exactly the form fitted to the global panel of stance changes (``model/stance_hazard.py``,
+coefficients in ``experiments/calibration/policy.toml``): its stance, its neighbours' stances
+and recent moves over the country network, and its covariates; plus the log-hazard terms the
+panel cannot estimate (dated signals and illicit-finance incidents; adoption, resistance and
+an IMF programme, off unless a scenario sets their weights). A move lands on a level drawn by
+the fitted landing weights. The equations are stated in docs/ODD.md 7.1.
 
 Diffusion never moves a stance above ``max_diffusion_stance`` (3); legal tender comes only
 from a dated shock. Dated shocks override at their date. Every change is logged with
-its cause by the model.
+its cause by the model, and each country remembers when it last moved up and down (its
+neighbours' ``recent_*`` features).
 
 The share of people online, ``internet_pct``, is constant or, with an ``internet_path``,
 follows the date (:meth:`Country.follow_internet`, called by the model each step).
@@ -29,11 +31,22 @@ import mesa
 import numpy as np
 
 from agents.exchange import potential_volume_usd
+from model.stance_hazard import (
+    COVARIATES,
+    Neighbour,
+    covariate_features,
+    features,
+    land,
+    step_probability,
+    yearly_hazards,
+)
 from model.units import PER_MILLION, PERCENT, USD_PER_BN
 
 if TYPE_CHECKING:  # agents see the model only through self.model
     from model.config import CountryConfig, PolicyConfig
 
+
+WEEKS_PER_YEAR = 365.25 / 7
 
 # A year's internet figure (WDI/ITU: the share of people who used the internet in the year)
 # stands for 1 July, the middle of its year; an assumption, docs/ODD.md 7.4.
@@ -81,6 +94,7 @@ class Country(mesa.Agent):
         self.reserve_btc = cfg.reserve_btc
         self.reserve_programmes: list[tuple[str, float, dt.date | None]] = []  # (shock id, BTC/week, until)
         self.signals: list[tuple[float, float, float]] = []  # (time in weeks, strength, half-life)
+        self.last_move_weeks: dict[str, float] = {}  # "up"/"down" -> model time in weeks of the last such move
         # Updated by the model each step.
         self.adoption_rate = self.ownership_pct / PERCENT
         self.mining_revenue_usd_per_year = 0.0
@@ -105,40 +119,41 @@ class Country(mesa.Agent):
     def signal_level(self, weeks: float) -> float:
         return sum(s * 0.5 ** ((weeks - t0) / hl) for t0, s, hl in self.signals if weeks >= t0)
 
-    def payoff(self, policy: PolicyConfig) -> float:
-        """Mining revenue as a share of GDP, in units of ``payoff_scale_pct_gdp`` (``x_j`` of docs/ODD.md 7.1)."""
-        if self.gdp_usd <= 0:
-            return 0.0
-        return self.mining_revenue_usd_per_year / self.gdp_usd * PERCENT / policy.payoff_scale_pct_gdp
+    def set_stance(self, new: int, weeks: float) -> None:
+        """Change the stance (diffusion or a dated shock) and remember when it moved which way."""
+        if new != self.stance:
+            self.last_move_weeks["up" if new > self.stance else "down"] = weeks
+        self.stance = new
+
+    def years_since(self, direction: str, weeks: float) -> float:
+        """Years since this country last moved ``direction`` in the run (inf if it has not)."""
+        last = self.last_move_weeks.get(direction)
+        return math.inf if last is None else (weeks - last) / WEEKS_PER_YEAR
+
+    def covariates(self) -> dict[str, float]:
+        """The hazard's covariates from this country's fields; 0 where a field is absent (the
+        scenario's checks require every field a nonzero coefficient uses)."""
+        if self.population <= 0 or self.gdp_per_capita_usd <= 0:
+            return dict.fromkeys(COVARIATES, 0.0)
+        return covariate_features(self.inflation_pct, self.gdp_per_capita_usd, self.remittances_pct_gdp,
+                                  self.internet_pct, self.population)
 
     # ----------------------------------------------------------- the rule
     def stance_hazards(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
                        weeks: float) -> tuple[float, float, str]:
-        """Yearly hazards of moving up and down one level, and a short cause text."""
+        """Yearly hazards of moving up and down, and a short cause text."""
         cap = policy.max_diffusion_stance
-        total_w = sum(w for _, w in neighbours)
-        pull_up = pull_down = 0.0
-        drivers: list[tuple[float, str]] = []
-        if total_w > 0 and cap > 0:
-            for other, w in neighbours:
-                payoff = other.payoff(policy)
-                gain = 1.0 + payoff / (1.0 + payoff)  # saturates at 2: a windfall counts, boundedly
-                up = max(0.0, min(other.stance, cap) - self.stance) / cap * gain * w / total_w
-                pull_up += up
-                pull_down += max(0.0, self.stance - other.stance) / cap * w / total_w
-                if up > 0:
-                    drivers.append((up, other.code))
+        seen = [Neighbour(o.stance, w, o.years_since("up", weeks), o.years_since("down", weeks)) for o, w in neighbours]
+        x = features(self.stance, seen, self.covariates(), cap)
         signal = self.signal_level(weeks)
         r = self.resistance + policy.imf_weight * float(self.imf_programme)
-        log_up = (policy.diffusion_strength * pull_up + policy.adoption_weight * self.adoption_rate
-                  + policy.inflation_weight * max(self.inflation_pct, 0.0) / PERCENT
-                  + signal - policy.resistance_weight * r)
-        log_down = policy.diffusion_strength * pull_down + policy.resistance_weight * r - signal
-        up = policy.base_up_per_year * math.exp(min(log_up, 30.0)) if self.stance < cap else 0.0
-        down = policy.base_down_per_year * math.exp(min(log_down, 30.0)) if self.stance > 0 else 0.0
-        top = ", ".join(code for _, code in sorted(drivers, reverse=True)[:3]) or "none"
-        cause = (f"diffusion: pull {pull_up:.2f} from {top}; adoption {self.adoption_rate:.1%}; "
-                 f"signal {signal:+.2f}; resistance {r:.2f}")
+        shift_up = signal + policy.adoption_weight * self.adoption_rate - policy.resistance_weight * r
+        shift_down = policy.resistance_weight * r - signal
+        up, down = yearly_hazards(policy.up.coefficients(), policy.down.coefficients(), x, self.stance, cap,
+                                  shift_up, shift_down)
+        used = dict.fromkeys(t for h in (policy.up, policy.down) for t, b in h.coefficients()[1].items() if b != 0)
+        terms = ", ".join(f"{t} {x[t]:.2f}" for t in used) or "none"
+        cause = f"diffusion: up {up:.3f}/yr, down {down:.3f}/yr; {terms}; signal {signal:+.2f}"
         return up, down, cause
 
     def decide_stance(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
@@ -148,17 +163,19 @@ class Country(mesa.Agent):
         Does not change the country, so the model can decide for every country on the
         same week's stances before applying any move (a synchronous update). ``u`` is this
         country's uniform draw, drawn by the model for every country every step so the
-        countries' stream never shifts.
+        countries' stream never shifts; given a move, where it lands is decided by the same
+        draw rescaled to [0, 1) (it is uniform there, given the move).
         """
         if self.dynamics != "diffusion":
             return None
         up, down, cause = self.stance_hazards(neighbours, policy, weeks)
-        p_up = 1.0 - math.exp(-up * dt_years)
-        p_down = 1.0 - math.exp(-down * dt_years)
+        p_up, p_down = step_probability(up, dt_years), step_probability(down, dt_years)
+        cap = policy.max_diffusion_stance
         if u < p_up:
-            return self.stance + 1, cause
+            return land(policy.landing_up.as_tuple(), self.stance, "up", cap, u / p_up), cause
         if u < p_up + p_down:
-            return self.stance - 1, cause.replace("diffusion:", "retreat:", 1)
+            to = land(policy.landing_down.as_tuple(), self.stance, "down", cap, (u - p_up) / p_down)
+            return to, cause.replace("diffusion:", "retreat:", 1)
         return None
 
 
@@ -176,7 +193,7 @@ def update_stances(model) -> None:
     for code, (new, cause) in moves:
         c = model.countries[code]
         model.log(code, "stance", c.stance, new, cause)
-        c.stance = new
+        c.set_stance(new, model.weeks)
 
 
 def illicit_finance_incidents(model) -> None:

@@ -112,6 +112,31 @@ def _study_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+PANEL_FILES = ("events", "initial", "borders", "links", "covariates", "regions")
+
+
+def _panel_arguments(p: argparse.ArgumentParser) -> None:
+    """The policy panel's files (formats: docs/POLICY_DATA.md); each defaults to the shipped one."""
+    for name in PANEL_FILES:
+        p.add_argument(f"--{name}", type=Path, metavar="FILE",
+                       help=f"policy: the panel's {name} file (default: data/policy_*.csv; docs/POLICY_DATA.md)")
+
+
+def _panel_files(args: argparse.Namespace):
+    from experiments.validation.policy_panel import PanelFiles
+
+    given = {name: getattr(args, name) for name in PANEL_FILES if getattr(args, name) is not None}
+    return PanelFiles(**given)
+
+
+def _policy_only(args: argparse.Namespace, target: str | None) -> None:
+    """The panel options belong to the policy target: refuse them elsewhere rather than ignore them."""
+    extra = [name for name in PANEL_FILES + ("fit", "since", "out", "force") if getattr(args, name, None)]
+    if target != "policy" and extra:
+        raise ScenarioError.one(args.command, f"--{extra[0]}", "belongs to the policy target (crypto-abm "
+                                f"{args.command} policy ...)", str(getattr(args, extra[0])))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crypto-abm", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -142,15 +167,28 @@ def parser() -> argparse.ArgumentParser:
                        help="as for run; a sweep folder is resumed and nothing in it is removed, so it changes nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     calibrate = sub.add_parser("calibrate", help="fit parameters to data and write experiments/calibration/")
-    calibrate.add_argument("target", choices=["mining", "households"],
+    calibrate.add_argument("target", choices=["mining", "households", "policy"],
                            help="mining: the miners' response, fitted to the 2019-2024 hashrate history; "
                                 "households: the adoption rule, fitted to measured ownership across countries, "
-                                "and El Salvador's 2021 wallet bonus")
+                                "and El Salvador's 2021 wallet bonus; policy: the stance hazards, fitted to the "
+                                "global panel of stance changes 2013-2025")
     calibrate.add_argument("--evaluations", type=_positive,
                            help="model runs the search may use (mining, default 60) or search steps for El "
                                 "Salvador's bonus (households, default 40)")
-    validate = sub.add_parser("validate", help="run the backtests against data and write docs/VALIDATION.md")
+    _panel_arguments(calibrate)
+    calibrate.add_argument("--out", type=Path, help="policy: write the fit here (default "
+                                                    "experiments/calibration/policy.toml, the shipped panel only)")
+    calibrate.add_argument("--force", action="store_true",
+                           help="policy: replace an existing --out file, or the shipped fit with one on another panel")
+    validate = sub.add_parser("validate", help="run the backtests against data and write docs/VALIDATION.md; "
+                                               "validate policy: score a panel's stance changes under a fit")
+    validate.add_argument("target", nargs="?", choices=["policy"],
+                          help="policy: score the transitions of a panel (--events ...) under a fit (--fit)")
     validate.add_argument("--seeds", type=_positive, default=5, help="seeds for the model band (default 5)")
+    validate.add_argument("--fit", type=Path, help="policy: a calibration file of calibrate policy (default: the "
+                                                   "shipped experiments/calibration/policy.toml)")
+    validate.add_argument("--since", type=_positive, help="policy: score the years from this one on (default all)")
+    _panel_arguments(validate)
     results = sub.add_parser("results", help="summarise a sweep folder, or query its runs with SQL")
     results.add_argument("folder", type=Path, help="a sweep folder (the --out of crypto-abm sweep)")
     results.add_argument("--sql", help='DuckDB SQL over the views runs and design, e.g. "SELECT count(*) FROM runs"')
@@ -178,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "calibrate":
             return _calibrate(args)
         if args.command == "validate":
+            _policy_only(args, args.target)
+            if args.target == "policy":
+                from experiments.validation import policy_fit
+                return policy_fit.validate_main(args.fit or policy_fit.CALIBRATION_FILE, _panel_files(args),
+                                                args.since)
             from experiments.validation.validate import main as validate_main
             return validate_main(args.seeds)
         if args.command == "results":
@@ -303,6 +346,10 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    _policy_only(args, args.target)
+    if args.target == "policy":
+        from experiments.validation import policy_fit
+        return policy_fit.calibrate_main(_panel_files(args), args.out, args.force)
     if args.target == "households":
         from experiments.validation import calibrate_households
         return calibrate_households.main(args.evaluations or calibrate_households.SLV_EVALUATIONS)

@@ -35,6 +35,10 @@ Year = Annotated[str, AfterValidator(_year)]  # a TOML key; four digits, so no t
 Date = Annotated[dt.date, Field(strict=False)]
 
 STANCE_NAMES = ("ban", "restricted", "unclear", "regulated", "legal_tender")
+#: The stance hazard's covariates (model/stance_hazard.py) and the country fields they come from.
+COVARIATE_FIELDS = {"inflation": "inflation_pct", "log_income": "gdp_per_capita_usd",
+                    "remittances": "remittances_pct_gdp", "internet": "internet_pct",
+                    "log_population": "population_millions"}
 
 
 class Strict(BaseModel):
@@ -151,15 +155,81 @@ class EdgeKindWeights(Strict):
     alliance: NonNeg = 1.0
 
 
+class _Hazard(Strict):
+    """Coefficients of a yearly log-hazard of moving (``model/stance_hazard.py`` defines each
+    feature); a term at 0 is not in the model. Written by ``crypto-abm calibrate policy``."""
+    intercept: float
+    inflation: float = 0.0
+    log_income: float = 0.0
+    remittances: float = 0.0
+    internet: float = 0.0
+    log_population: float = 0.0
+
+    def coefficients(self) -> tuple[float, dict[str, float]]:
+        """(intercept, {term: coefficient}) as ``model.stance_hazard.yearly_hazards`` takes them."""
+        terms = self.model_dump()
+        return terms.pop("intercept"), terms
+
+
+class UpHazard(_Hazard):
+    at_ban: float = 0.0
+    at_restricted: float = 0.0
+    liberal_exposure: float = 0.0
+    recent_up: float = 0.0
+
+
+class DownHazard(_Hazard):
+    at_regulated: float = 0.0
+    restrictive_exposure: float = 0.0
+    recent_down: float = 0.0
+
+
+class LevelWeights(Strict):
+    """Where a move lands: a weight per stance level (``model.stance_hazard.landing``); all 0
+    (the default) makes every move one level."""
+    ban: NonNeg = 0.0
+    restricted: NonNeg = 0.0
+    unclear: NonNeg = 0.0
+    regulated: NonNeg = 0.0
+    legal_tender: NonNeg = 0.0
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in STANCE_NAMES)
+
+
+class Covariance(Strict):
+    terms: Annotated[list[str], Field(min_length=1)]
+    matrix: list[list[float]]
+    fitted: str  # how the matrix was made: the provenance of its entries
+
+    @model_validator(mode="after")
+    def _square(self) -> "Covariance":
+        n = len(self.terms)
+        if len(self.matrix) != n or any(len(row) != n for row in self.matrix):
+            raise ValueError(f"matrix must be {n} x {n}, one row and column per term")
+        return self
+
+
+class PolicyFitRecord(Strict):
+    """What ``crypto-abm calibrate policy`` writes beside the coefficients, for ``validate policy``
+    and for draws of the coefficients: the model's rule does not read it."""
+    constant_up_per_year: NonNeg
+    constant_down_per_year: NonNeg
+    covariance: dict[Literal["up", "down", "landing_up", "landing_down"], Covariance] = {}
+
+
 class PolicyConfig(Strict):
-    base_up_per_year: NonNeg
-    base_down_per_year: NonNeg
-    diffusion_strength: NonNeg
-    payoff_scale_pct_gdp: Pos
-    adoption_weight: NonNeg
-    inflation_weight: NonNeg
-    resistance_weight: NonNeg
-    imf_weight: NonNeg
+    # The fitted stance hazards (experiments/calibration/policy.toml); needed when a country
+    # moves by diffusion.
+    up: UpHazard | None = None
+    down: DownHazard | None = None
+    landing_up: LevelWeights = LevelWeights()
+    landing_down: LevelWeights = LevelWeights()
+    fit: PolicyFitRecord | None = None
+    # Log-hazard terms the panel cannot estimate: assumptions (docs/ODD.md 7.1), 0 = off.
+    adoption_weight: NonNeg = 0.0
+    resistance_weight: NonNeg = 0.0
+    imf_weight: NonNeg = 0.0
     max_diffusion_stance: Stance = 3
     edge_kind_weights: EdgeKindWeights = EdgeKindWeights()
     # Illicit-finance incidents (0 switches them off): yearly hazard at the reference
@@ -445,6 +515,25 @@ class ScenarioConfig(Strict):
     network: NetworkConfig = NetworkConfig()
     remittances: RemittanceConfig | None = None
     shocks: dict[str, Shock] = {}
+
+    @model_validator(mode="after")
+    def _diffusion_inputs(self) -> "ScenarioConfig":
+        """A country that moves by diffusion needs the fitted hazards and every covariate they use."""
+        movers = [code for code, c in self.countries.items() if c.stance_dynamics == "diffusion"]
+        if not movers:
+            return self
+        if self.policy.up is None or self.policy.down is None:
+            raise ValueError(f"{movers[0]} moves by diffusion: policy.up and policy.down (the fitted hazards, "
+                             "experiments/calibration/policy.toml) are needed")
+        used = {t for h in (self.policy.up, self.policy.down) for t, b in h.coefficients()[1].items() if b != 0}
+        for code in movers:
+            c = self.countries[code]
+            missing = [f for term, f in COVARIATE_FIELDS.items() if term in used and getattr(c, f) is None
+                       and not (f == "internet_pct" and c.internet_path is not None)]
+            if missing:
+                raise ValueError(f"countries.{code} moves by diffusion and the stance hazard uses {missing[0]}, "
+                                 "which it does not give")
+        return self
 
     @field_validator("countries")
     @classmethod

@@ -88,7 +88,8 @@ def apply(shock, model: CryptoAdoptionModel, sid: str, cause: str) -> None:
 @apply.register(StanceChange)
 def _stance_change(shock: StanceChange, model: CryptoAdoptionModel, sid: str, cause: str) -> None:
     c = model.countries[shock.country]
-    old, c.stance = c.stance, shock.to
+    old = c.stance
+    c.set_stance(shock.to, model.weeks)
     model.log(c.code, "stance", old, c.stance, cause)
 
 

@@ -5,7 +5,7 @@ Every ``import`` of a project module in ``agents/``, ``model/``, ``experiments/`
 ``viz/`` counts, at the top of a module or inside a function; imports of other packages
 (numpy, mesa, ...) do not. The allowed arrows::
 
-    agents                -> model.units; model.config for type hints only (under TYPE_CHECKING)
+    agents                -> model.units, model.stance_hazard; model.config for type hints only (under TYPE_CHECKING)
     model                 -> agents
     experiments.base      -> model            (provenance, outdir: shared by runs, sweeps, studies)
     experiments.runs      -> model, base      (one run's outputs and figures)
@@ -51,8 +51,10 @@ ALLOWED: dict[str, set[str]] = {
     "viz": {"model"},
     "data": set(),
 }
-#: What an agent may import from the model: its units at run time, its config only as types.
-AGENTS_MAY_USE = {"model.units": "always", "model.config": "types"}
+#: What an agent may import from the model: its units at run time, the stance hazard's one
+#: statement (the form fitted to the policy panel, shared with experiments/validation/policy_fit.py,
+#: so the equation exists once), its config only as types.
+AGENTS_MAY_USE = {"model.units": "always", "model.stance_hazard": "always", "model.config": "types"}
 #: Arrows the wrong way that are known and being removed, with why; the test fails when one
 #: of them is gone (delete its entry then), so this list cannot go stale.
 KNOWN: dict[tuple[str, str], str] = {}
@@ -169,7 +171,8 @@ def test_every_arrow_points_the_allowed_way(graph):
             seen_known.add((imp.source, imp.target))
             continue
         wrong.append(f"{imp.where()}  ({src} may import {', '.join(sorted(ALLOWED[src])) or 'nothing of ours'}"
-                     + (", model.units and model.config (types)" if src == "agents" else "") + ")")
+                     + (", model.units, model.stance_hazard and model.config (types)" if src == "agents" else "")
+                         + ")")
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
     stale = set(KNOWN) - seen_known
     assert not stale, f"KNOWN lists arrows that are gone: delete {sorted(stale)} from tests/test_layers.py"

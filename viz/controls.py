@@ -201,7 +201,7 @@ def Controls(ctl: Controller, s, errors: dict, generation: int, texts: dict | No
 
         # ------------------------------------------------ behaviour
         _section("Behaviour")
-        param_field("Policy diffusion strength", DIFFUSION, "policy diffusion strength", "viz-diffusion")
+        param_field("Neighbour pull (fitted: 0)", DIFFUSION, "neighbour pull", "viz-diffusion")
         param_field("Household innovation per year (p)", INNOVATION, "household innovation", "viz-innovation")
         param_field("Household imitation per year (q)", IMITATION, "household imitation", "viz-imitation")
 

@@ -37,7 +37,7 @@ PRICE_KIND = "market.price.kind"
 PRICE_LEVEL = "market.price.initial_usd"
 PRICE_VOL = "market.price.volatility_per_year"
 PRICE_DRIFT = "market.price.drift_per_year"
-DIFFUSION = "policy.diffusion_strength"
+DIFFUSION = "policy.up.liberal_exposure"
 INNOVATION = "households.innovation_per_year"
 IMITATION = "households.imitation_per_year"
 
@@ -259,7 +259,8 @@ def value_note(path: str, value: Any) -> str | None:
     elif path == PRICE_DRIFT and abs(v) > 1:
         return f"drift {v:g}/yr: the expected price changes by a factor {math.exp(v):.3g} a year"
     elif path == DIFFUSION and v > 20:
-        return f"diffusion strength {v:g} is very high (scenario default ~3): neighbours' stances spread almost at once"
+        return (f"neighbour pull {v:g} is very high (the fitted value is 0: the panel shows no pull): neighbours' "
+                "stances spread almost at once")
     elif path.endswith("tariff_usd_per_kwh") and v > 0.5:
         return f"${v:g}/kWh is far above any grid tariff: mining will not pay"
     return None

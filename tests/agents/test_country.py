@@ -11,8 +11,9 @@ from conftest import MIN_HOUSEHOLDS, wide
 
 from agents.country import update_stances
 from model import build_model
-from model.config import EdgeKindWeights
+from model.config import EdgeKindWeights, LevelWeights
 from model.country_network import build_country_graph, neighbour_weights
+from model.stance_hazard import Neighbour, covariate_features, features
 
 
 @pytest.fixture
@@ -21,10 +22,10 @@ def m(small_model):
 
 
 def setup_pair(m, own=1, other=1):
-    """PAK with IND as its only neighbour, no mining revenue anywhere, no signals."""
+    """PAK with IND as its only neighbour, no signals, no recent moves."""
     pak, ind = m.countries["PAK"], m.countries["IND"]
     pak.stance, ind.stance = own, other
-    pak.signals, ind.mining_revenue_usd_per_year = [], 0.0
+    pak.signals, pak.last_move_weeks, ind.last_move_weeks = [], {}, {}
     return pak, [(ind, 1.0)]
 
 
@@ -32,63 +33,76 @@ def hazards(m, country, neighbours, weeks=0.0, policy=None):
     return country.stance_hazards(neighbours, policy or m.config.policy, weeks)
 
 
-def test_up_hazard_rises_with_more_liberal_neighbours(m):
-    ups = []
+def with_terms(policy, up=None, down=None, **fields):
+    """The policy with some coefficients of the up/down hazards (and other fields) changed."""
+    return policy.model_copy(update={"up": policy.up.model_copy(update=up or {}),
+                                     "down": policy.down.model_copy(update=down or {}), **fields})
+
+
+def test_the_hazards_are_the_fitted_form(m):
+    """stance_hazards computes exactly model.stance_hazard's equation from the country's fields."""
+    pak, nb = setup_pair(m, own=1, other=3)
+    p = m.config.policy
+    up, down, cause = hazards(m, pak, nb)
+    x = features(1, [Neighbour(3, 1.0)], covariate_features(pak.inflation_pct, pak.gdp_per_capita_usd,
+                                                              pak.remittances_pct_gdp, pak.internet_pct,
+                                                              pak.population), p.max_diffusion_stance)
+    b0, b = p.up.coefficients()
+    assert up == pytest.approx(np.exp(b0 + sum(v * x[k] for k, v in b.items())))
+    b0, b = p.down.coefficients()
+    assert down == pytest.approx(np.exp(b0 + sum(v * x[k] for k, v in b.items())))
+    assert up > 0 and down > 0 and "internet" in cause
+
+
+def test_neighbours_pull_only_through_their_fitted_coefficient(m):
+    fitted = m.config.policy
+    pull = with_terms(fitted, up={"liberal_exposure": 3.0}, down={"restrictive_exposure": 3.0})
+    ups, downs = [], []
     for other in (0, 1, 2, 3):
         pak, nb = setup_pair(m, own=1, other=other)
-        ups.append(hazards(m, pak, nb)[0])
-    assert ups[0] == ups[1]  # less or equally liberal neighbours exert no upward pull
-    assert ups[1] < ups[2] < ups[3]
-    # Neighbours above the diffusion cap pull no harder than at the cap.
-    pak, nb = setup_pair(m, own=1, other=4)
-    assert hazards(m, pak, nb)[0] == pytest.approx(ups[3])
-
-
-def test_down_hazard_rises_with_more_restrictive_neighbours(m):
-    downs = []
-    for other in (3, 2, 1, 0):
-        pak, nb = setup_pair(m, own=2, other=other)
-        downs.append(hazards(m, pak, nb)[1])
-    assert downs[0] == downs[1]
-    assert downs[1] < downs[2] < downs[3]
+        ups.append(hazards(m, pak, nb, policy=pull)[0])
+        downs.append(hazards(m, pak, nb, policy=pull)[1])
+    assert ups[0] == ups[1] < ups[2] < ups[3]  # less or equally liberal neighbours exert no upward pull
+    assert downs[0] > downs[1] == downs[2] == downs[3]
+    pak, nb = setup_pair(m, own=1, other=4)  # above the cap pulls no harder than at it
+    assert hazards(m, pak, nb, policy=pull)[0] == pytest.approx(ups[3])
+    if fitted.up.liberal_exposure == 0:  # the shipped fit: neighbours' stances do not move the hazard
+        assert hazards(m, *setup_pair(m, 1, 0))[0] == hazards(m, *setup_pair(m, 1, 3))[0]
 
 
 def test_pull_is_an_edge_weighted_mean(m):
+    policy = with_terms(m.config.policy, up={"liberal_exposure": 3.0})
     pak, ind, afg = m.countries["PAK"], m.countries["IND"], m.countries["AFG"]
     pak.stance, ind.stance, afg.stance = 1, 3, 1
     pak.signals = []
-    heavy_liberal = hazards(m, pak, [(ind, 3.0), (afg, 1.0)])[0]
-    light_liberal = hazards(m, pak, [(ind, 1.0), (afg, 3.0)])[0]
+    heavy_liberal = hazards(m, pak, [(ind, 3.0), (afg, 1.0)], policy=policy)[0]
+    light_liberal = hazards(m, pak, [(ind, 1.0), (afg, 3.0)], policy=policy)[0]
     assert heavy_liberal > light_liberal
     # Scaling all weights together changes nothing.
-    assert hazards(m, pak, [(ind, 6.0), (afg, 2.0)])[0] == pytest.approx(heavy_liberal)
+    assert hazards(m, pak, [(ind, 6.0), (afg, 2.0)], policy=policy)[0] == pytest.approx(heavy_liberal)
 
 
-def test_neighbour_mining_payoff_adds_pull_but_at_most_doubles_it(m):
-    policy = m.config.policy
-    pak, nb = setup_pair(m, own=1, other=3)
-    base = hazards(m, pak, nb)[0]
-    ind = nb[0][0]
-    ind.mining_revenue_usd_per_year = 0.01 * ind.gdp_usd  # 1% of GDP
-    paid = hazards(m, pak, nb)[0]
-    assert paid > base
-    ind.mining_revenue_usd_per_year = 1e6 * ind.gdp_usd  # absurd windfall
-    huge = hazards(m, pak, nb)[0]
-    pull = (3 - 1) / policy.max_diffusion_stance
-    # log-hazard gain from pull is diffusion_strength x pull x gain, gain < 2.
-    assert np.log(huge / base) < policy.diffusion_strength * pull * 1.0 + 1e-9
-    assert np.log(huge / base) > policy.diffusion_strength * pull * 0.99
+def test_a_neighbours_recent_move_counts_for_two_years(m):
+    policy = with_terms(m.config.policy, up={"recent_up": 1.0})
+    pak, nb = setup_pair(m, own=1, other=2)
+    quiet = hazards(m, pak, nb, weeks=100.0, policy=policy)[0]
+    nb[0][0].set_stance(3, weeks=100.0)
+    nb[0][0].set_stance(2, weeks=100.0)  # up and back down: the up move is remembered
+    assert hazards(m, pak, nb, weeks=150.0, policy=policy)[0] == pytest.approx(quiet * np.e)
+    assert hazards(m, pak, nb, weeks=100.0 + 2.01 * 365.25 / 7, policy=policy)[0] == pytest.approx(quiet)
+    assert nb[0][0].years_since("down", 100.0) == 0 and pak.years_since("up", 0.0) == np.inf
 
 
-def test_up_hazard_rises_with_adoption_and_down_hazard_does_not_move(m):
+def test_adoption_resistance_and_imf_act_only_with_their_assumed_weights(m):
     pak, nb = setup_pair(m, own=1, other=1)
-    results = []
-    for rate in (0.0, 0.1, 0.3):
-        pak.adoption_rate = rate
-        results.append(hazards(m, pak, nb))
-    ups = [u for u, _, _ in results]
-    assert ups[0] < ups[1] < ups[2]
-    assert len({d for _, d, _ in results}) == 1
+    pak.imf_programme, pak.resistance = True, 1.0
+    base = hazards(m, pak, nb)
+    pak.adoption_rate = 0.3
+    assert hazards(m, pak, nb) == base  # off in the baseline (weights 0)
+    on = with_terms(m.config.policy, adoption_weight=10.0, resistance_weight=1.0, imf_weight=0.5)
+    up, down, _ = hazards(m, pak, nb, policy=on)
+    assert up == pytest.approx(base[0] * np.exp(10.0 * 0.3 - 1.5))
+    assert down == pytest.approx(base[1] * np.exp(1.5))
 
 
 def test_positive_signal_raises_up_lowers_down_and_decays(m):
@@ -109,43 +123,39 @@ def test_positive_signal_raises_up_lowers_down_and_decays(m):
     assert up_neg < up0 and down_neg > down0
 
 
-def test_resistance_and_imf_programme_lower_up_and_raise_down(m):
-    pak, nb = setup_pair(m, own=1, other=3)
-    pak.imf_programme = False
-    results = []
-    for r in (0.0, 1.0, 2.0):
-        pak.resistance = r
-        results.append(hazards(m, pak, nb))
-    ups, downs = [u for u, _, _ in results], [d for _, d, _ in results]
-    assert ups[0] > ups[1] > ups[2]
-    assert downs[0] < downs[1] < downs[2]
-    pak.resistance = 1.0
-    pak.imf_programme = True
-    with_imf = hazards(m, pak, nb)
-    assert with_imf[0] < ups[1] and with_imf[1] > downs[1]
+def test_a_move_lands_by_the_fitted_weights(m):
+    """Given a move, the same uniform rescaled picks the level: the shares of a fine grid of
+    draws below p_up match the landing probabilities."""
+    policy = with_terms(m.config.policy, landing_up=LevelWeights(restricted=0.1, unclear=0.3, regulated=0.6))
+    pak, nb = setup_pair(m, own=0, other=0)
+    up = hazards(m, pak, nb, policy=policy)[0]
+    dt_years = 7 / 365.25
+    p_up = 1 - np.exp(-up * dt_years)
+    landed = [pak.decide_stance(nb, policy, 0.0, dt_years, float(u))[0] for u in (np.arange(1000) + 0.5) / 1000 * p_up]
+    shares = np.bincount(landed, minlength=4)[1:] / 1000
+    assert shares == pytest.approx([0.1, 0.3, 0.6], abs=0.002)
+    assert pak.decide_stance(nb, policy, 0.0, dt_years, float(p_up) * 1.001) is None  # at a ban: no move down
 
 
 def test_diffusion_never_lifts_a_stance_above_the_cap(m):
-    policy = m.config.policy.model_copy(update={"base_up_per_year": 1e6})
+    policy = with_terms(m.config.policy, up={"intercept": 14.0})
     pak, nb = setup_pair(m, own=policy.max_diffusion_stance, other=4)
     up, _, _ = hazards(m, pak, nb, policy=policy)
     assert up == 0.0
     for u in np.linspace(0.0, 0.999, 50):
         moved = pak.decide_stance(nb, policy, 0.0, 7 / 365.25, float(u))
         assert moved is None or moved[0] <= policy.max_diffusion_stance
-    # A lower cap binds the same way.
+    # A lower cap binds the same way, also for where a move lands.
     low = policy.model_copy(update={"max_diffusion_stance": 2})
     pak, nb = setup_pair(m, own=2, other=3)
     assert hazards(m, pak, nb, policy=low)[0] == 0.0
-    # Below the cap the same huge hazard does move it up.
-    pak, nb = setup_pair(m, own=1, other=3)
-    moved = pak.decide_stance(nb, low, 0.0, 7 / 365.25, 0.5)
-    assert moved is not None and moved[0] == 2
+    pak, nb = setup_pair(m, own=0, other=3)
+    assert {pak.decide_stance(nb, low, 0.0, 7 / 365.25, float(u))[0] for u in np.linspace(0, 0.99, 40)} <= {1, 2}
 
 
 def test_diffusion_cap_holds_over_a_run_with_overwhelming_pressure():
     m = build_model(households=MIN_HOUSEHOLDS, overrides={
-        "policy.base_up_per_year": 50.0, "policy.max_diffusion_stance": 2})
+        "policy.up.intercept": 5.0, "policy.max_diffusion_stance": 2})
     start = {c: country.stance for c, country in m.countries.items()}
     m.run(until=dt.date(2026, 6, 30))
     stance = wide(m.timeseries(), "stance")
@@ -160,7 +170,7 @@ def test_diffusion_cap_holds_over_a_run_with_overwhelming_pressure():
 
 def test_fixed_stance_never_moves():
     m = build_model(households=MIN_HOUSEHOLDS, overrides={
-        "policy.base_up_per_year": 50.0, "policy.base_down_per_year": 50.0,
+        "policy.up.intercept": 5.0, "policy.down.intercept": 5.0,
         "countries.AFG.stance_dynamics": "fixed"})
     afg = m.countries["AFG"]
     neighbours = [(m.countries[o], w) for o, w in m.neighbours["AFG"].items()]
@@ -238,7 +248,7 @@ class _Draws:
 
 def test_decide_stance_does_not_change_the_country(m):
     pak, nb = setup_pair(m, own=1, other=3)
-    policy = m.config.policy.model_copy(update={"base_up_per_year": 1e6})
+    policy = with_terms(m.config.policy, up={"intercept": 14.0})
     assert pak.decide_stance(nb, policy, 0.0, 7 / 365.25, 0.0) == (2, pytest.approx(pak.stance_hazards(
         nb, policy, 0.0)[2]))
     assert pak.stance == 1
@@ -246,6 +256,7 @@ def test_decide_stance_does_not_change_the_country(m):
 
 def test_countries_decide_on_last_weeks_stances(m):
     """A neighbour's move in the same step must not change another country's decision."""
+    m.config.policy = with_terms(m.config.policy, up={"liberal_exposure": 3.0})
     policy, dt_years = m.config.policy, m.dt_years
     afg, pak = m.countries["AFG"], m.countries["PAK"]
     assert m.codes.index("PAK") < m.codes.index("AFG")  # PAK is decided first
@@ -260,9 +271,9 @@ def test_countries_decide_on_last_weeks_stances(m):
     pak.stance -= 1
     assert after > 1.5 * before  # PAK moving up would raise AFG's chance
     draws = np.full(len(m.codes), 0.999999)
-    draws[m.codes.index("PAK")] = 0.0                  # PAK surely moves up
+    draws[m.codes.index("PAK")] = 0.0                  # PAK surely moves up (to the lowest level it can)
     draws[m.codes.index("AFG")] = (before + after) / 2  # AFG moves only if it saw that
     m.streams["countries"] = _Draws(draws)
     update_stances(m)
-    assert pak.stance == 2
+    assert pak.stance == 2 and pak.last_move_weeks == {"up": m.weeks}
     assert afg.stance == 0

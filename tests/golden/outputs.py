@@ -54,7 +54,7 @@ SWEEP = textwrap.dedent("""
     kind = "grid"
     [parameters."shocks.pak_allocation.tariff_usd_per_kwh"]
     values = [0.05, 0.08]
-    [parameters."policy.diffusion_strength"]
+    [parameters."policy.up.liberal_exposure"]
     values = [0.5, 2.0]
     """)
 

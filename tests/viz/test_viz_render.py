@@ -258,11 +258,11 @@ def test_controls_become_dotted_overrides(page):
     type_into(rc, "viz-imitation", "0.3")
     rc.find(v.Switch, label="pak_vao").widget.v_model = False
     over = ctl.settings.value.overrides
-    assert over == {mw_path: 4000.0, tariff_path: 0.05, "policy.diffusion_strength": 1.5,
+    assert over == {mw_path: 4000.0, tariff_path: 0.05, "policy.up.liberal_exposure": 1.5,
                     "households.imitation_per_year": 0.3, "shocks.pak_vao.enabled": False}
     cfg = ctl.model.config
     assert cfg.shocks[shock_id].mw == 4000 and cfg.shocks[shock_id].tariff_usd_per_kwh == 0.05
-    assert cfg.policy.diffusion_strength == 1.5 and cfg.shocks["pak_vao"].enabled is False
+    assert cfg.policy.up.liberal_exposure == 1.5 and cfg.shocks["pak_vao"].enabled is False
     # untouched values keep their sources in the resolved scenario
     toml = ctl.model.spec.to_toml()
     assert "World Bank WDI" in toml
@@ -461,7 +461,7 @@ def test_invalid_field_keeps_its_text_and_error_while_others_change(page):
     # a value the scenario rejects is kept too, through edits of other fields
     type_into(rc, "viz-tariff", "-0.5")
     type_into(rc, "viz-diffusion", "2")
-    assert ctl.model.config.policy.diffusion_strength == 2.0
+    assert ctl.model.config.policy.up.liberal_exposure == 2.0
     value, red, text = field_state(rc, "viz-tariff")
     assert value == "-0.5" and red and "tariff_usd_per_kwh" in text
     assert field_state(rc, "viz-seed")[:2] == ("abc", True)
