@@ -142,10 +142,11 @@ def parser() -> argparse.ArgumentParser:
                        help="as for run; a sweep folder is resumed and nothing in it is removed, so it changes nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     calibrate = sub.add_parser("calibrate", help="fit parameters to data and write experiments/calibration/")
-    calibrate.add_argument("target", choices=["mining", "households"],
+    calibrate.add_argument("target", choices=["mining", "households", "volume"],
                            help="mining: the miners' response, fitted to the 2019-2024 hashrate history; "
                                 "households: the adoption rule, fitted to measured ownership across countries, "
-                                "and El Salvador's 2021 wallet bonus")
+                                "and El Salvador's 2021 wallet bonus; volume: value received on chain across "
+                                "countries (income and price elasticities) and the exchange scale")
     calibrate.add_argument("--evaluations", type=_positive,
                            help="model runs the search may use (mining, default 60) or search steps for El "
                                 "Salvador's bonus (households, default 40)")
@@ -303,6 +304,9 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    if args.target == "volume":
+        from experiments.validation import volume_fit
+        return volume_fit.main()
     if args.target == "households":
         from experiments.validation import calibrate_households
         return calibrate_households.main(args.evaluations or calibrate_households.SLV_EVALUATIONS)
