@@ -55,6 +55,7 @@ import pandas as pd
 import statsmodels.api as sm
 import tomli_w
 
+from experiments.provenance import atomic_write_bytes
 from experiments.validation.calibrate import outside_checkout
 from model.scenario import IN_CHECKOUT, package_file
 from model.units import USD_PER_BN
@@ -321,9 +322,8 @@ def write_calibration(fit: VolumeFit, path: Path = VOLUME_FILE, today: str | Non
     header = ("# Fitted volume relation: written by `crypto-abm calibrate volume`; do not edit by hand.\n"
               "# Scenarios include this file after parts/behaviour.toml, so these values win.\n\n")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(header + tomli_w.dumps(calibration_tree(fit, today or dt.date.today().isoformat())))
-    tmp.replace(path)
+    text = header + tomli_w.dumps(calibration_tree(fit, today or dt.date.today().isoformat()))
+    atomic_write_bytes(path, text.encode())
     return path
 
 
@@ -331,9 +331,7 @@ def write_table(fit: VolumeFit, path: Path = FIT_TABLE) -> Path:
     t = fit.rows.assign(period=[f"{s}-07..{s + 1}-06" for s in fit.rows.start])
     t = t[["country", "period", "value_usd", "fit_usd", "loo_usd", "fit_ratio", "loo_ratio", "gdp_pc", "price_usd",
            "stance", "note"]]
-    tmp = path.with_suffix(".csv.tmp")
-    t.to_csv(tmp, index=False, float_format="%.5g")
-    tmp.replace(path)
+    atomic_write_bytes(path, t.to_csv(index=False, float_format="%.5g").encode())
     return path
 
 

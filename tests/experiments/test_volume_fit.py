@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from experiments.validation import volume_fit as vf
-from model.scenario import package_file
+from model.scenario import load_scenario, package_file
 
 DATA = package_file("data")
 HELD_BACK = ("NGA", "REGION:SSA", "REGION:MENA")  # African rows: never in the project's copies
@@ -78,4 +78,23 @@ def test_calibration_file_has_fitted_provenance_and_uncertainty(tmp_path, fit):
     assert "s.e." in tree["price_elasticity"]["fitted"]
     assert np.allclose(np.array(tree["covariance"]["value"]), fit.cov, atol=1e-6)
     assert tree["exchange_share_of_value_received"]["derived"].startswith("India")
-    assert not list(tmp_path.glob("*.tmp"))   # written atomically, nothing left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["volume.toml"]   # written atomically, nothing left behind
+
+
+@pytest.mark.parametrize("name", ["south_asia_2025", "pak_ai_demand", "backtest_hashrate_2019", "calibration_adoption",
+                                  "backtest_el_salvador_2021", "backtest_india_exchanges_2021"])
+def test_shipped_scenarios_take_the_fitted_volume_relation(name):
+    spec = load_scenario(name)
+    fitted = tomllib.loads(vf.VOLUME_FILE.read_text())["volume"]
+    for key in ("value_received_usd_per_adopter_per_year", "income_elasticity", "price_elasticity"):
+        kind, text = spec.provenance[f"volume.{key}"]
+        assert kind == "fitted" and "calibrate volume" in text
+        assert getattr(spec.config.volume, key) == pytest.approx(fitted[key]["value"])
+    assert spec.provenance["volume.p2p_factor"][0] == "assumption"
+
+
+def test_calibrate_volume_is_refused_in_an_installed_copy(monkeypatch, capsys):
+    monkeypatch.setattr(vf, "IN_CHECKOUT", False)
+    monkeypatch.setattr(vf, "fit_volume", lambda: pytest.fail("the fit started"))
+    assert vf.main() == 2
+    assert capsys.readouterr().err.startswith("error: crypto-abm calibrate volume rewrites experiments/calibration/")
