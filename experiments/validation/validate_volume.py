@@ -147,7 +147,9 @@ def _figure_value(p, x: float) -> str:
 def markdown_volume(v: VolumeReport, figure_link: str) -> list[str]:
     f, e, se = v.fit, v.exchanges, v.fit.se
     ref = f.reference
-    cand = "; ".join(f"{n} {b:+.2f} (s.e. {s:.2f})" for n, (b, s) in f.candidates.items())
+    label = {"population": "ln population (the population elasticity minus 1)", "inflation": "ln(1 + inflation)",
+             "stance": "stance (0-4)"}
+    cand = "; ".join(f"{label.get(n, n)} {b:+.2f} (s.e. {s:.2f})" for n, (b, s) in f.candidates.items())
     lines = [
         "## 4. Trading volume",
         "",

@@ -8,8 +8,8 @@
 with ``y`` GDP per capita (WDI, mean of the window's two calendar years), ``P`` the mean
 BTC price over the window (Bitstamp monthly means) and ``y_ref``, ``P_ref`` the geometric
 means over the fitted rows (so ``a`` is the level at a typical row). Population enters
-with elasticity 1: left free it is 0.94 +- 0.21 on these rows, so fixing it costs nothing
-and saves a parameter. Three parameters against 14 country rows.
+with elasticity 1 (value received per person); a departure from 1 is tested with the
+candidates below. Three parameters against 14 country rows.
 
 **Why two stages.** Chainalysis publishes country values only for each region's leaders,
 and mostly in the year a country led, so across countries the year of a row (and its
@@ -23,8 +23,9 @@ move with ``eps`` by ``-(X'X)^-1 X' ln P``). The regions' rows of North Africa a
 Sub-Saharan Africa are held out (``data/README.md``) and never read.
 
 **Candidates not in the relation unless the data support them** (|t| >= 2 added to
-stage 2): the stance in force at the window's middle (``data/policy_events_global.csv``)
-and inflation, ``ln(1 + CPI/100)``. Both are reported with their estimate either way.
+stage 2): the stance in force at the window's middle (``data/policy_events_global.csv``),
+inflation, ``ln(1 + CPI/100)``, and ``ln population`` (its estimate is the population
+elasticity minus 1). Each is reported with its estimate either way.
 
 **Leave one country out**: both stages without the country's rows (and without a region
 that contains it), then its rows predicted; reported per country-year with the share
@@ -227,8 +228,12 @@ def _design(rows: pd.DataFrame, y_ref: float, extra: tuple[str, ...] = ()) -> pd
     return x
 
 
+CANDIDATES = {"stance": lambda r: r.stance.astype(float), "inflation": lambda r: np.log1p(r.cpi_pct / 100.0),
+              "population": lambda r: np.log(r["pop"])}
+
+
 def candidate_values(rows: pd.DataFrame, name: str) -> pd.Series:
-    return rows.stance.astype(float) if name == "stance" else np.log1p(rows.cpi_pct / 100.0)
+    return CANDIDATES[name](rows)
 
 
 def level(rows: pd.DataFrame, eps: float, y_ref: float, p_ref: float, extra: tuple[str, ...] = ()):
@@ -248,7 +253,7 @@ def fit_volume() -> VolumeFit:
     p_ref = float(np.exp(np.log(countries.price_usd).mean()))
     eps, eps_se, used = price_response(countries, regions, p_ref)
     candidates = {}
-    for name in ("stance", "inflation"):
+    for name in CANDIDATES:
         f = level(countries, eps, y_ref, p_ref, (name,))
         candidates[name] = (float(f.params[name]), float(f.bse[name]))
     extra = tuple(n for n, (b, s) in candidates.items() if abs(b / s) >= T_SUPPORTED)
