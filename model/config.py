@@ -217,7 +217,8 @@ class VolumeConfig(Strict):
     reference_btc_price_usd: Pos
     # covariance of (ln value_received_usd_per_adopter_per_year, income_elasticity, price_elasticity):
     # the fit's uncertainty, for sweeps over it; the model itself reads only the values
-    covariance: Annotated[list[list[float]], Field(min_length=3, max_length=3)] | None = None
+    covariance: Annotated[list[Annotated[list[float], Field(min_length=3, max_length=3)]],
+                          Field(min_length=3, max_length=3)] | None = None
     exchange_share_of_value_received: NonNeg        # centralised spot trading per USD of value received
     p2p_factor: Prob                                # share of that trading still done P2P with no exchange present
 
