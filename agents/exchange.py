@@ -103,14 +103,20 @@ def split_volume(volume_usd: float, present: list[tuple[str, float]], p2p_factor
     return {name: volume_usd * w / total for name, w in present}
 
 
-def potential_volume_usd(model, code: str) -> float:
-    """Trading volume this step in ``code`` if every adopter could trade on a licensed exchange
-    (``V_c`` of docs/ODD.md 7.5, where its equation is stated)."""
-    c = model.countries[code]
+def value_received_usd(model, code: str) -> float:
+    """Value received on chain this step in ``code`` (Chainalysis' measure; ``R_c`` of
+    docs/ODD.md 7.5, where its fitted equation is stated)."""
+    c, v = model.countries[code], model.config.volume
     adopters = c.adoption_rate * c.population
-    price_factor = (model.market.price_usd / model.market.prices[0]) ** model.config.market.volume_price_elasticity
-    return adopters * model.config.households.volume_per_adopter_gdp_pc_per_year * c.gdp_per_capita_usd \
-        * model.dt_years * price_factor
+    return adopters * v.value_received_usd_per_adopter_per_year * model.dt_years \
+        * (c.gdp_per_capita_usd / v.reference_gdp_per_capita_usd) ** v.income_elasticity \
+        * (model.market.price_usd / v.reference_btc_price_usd) ** v.price_elasticity
+
+
+def potential_volume_usd(model, code: str) -> float:
+    """Centralised spot trading this step in ``code`` if every adopter could trade on a licensed
+    exchange (``V_c`` of docs/ODD.md 7.5): a fixed share of its value received."""
+    return model.config.volume.exchange_share_of_value_received * value_received_usd(model, code)
 
 
 def step_exchanges(model) -> None:
@@ -145,7 +151,7 @@ def route_trade(model) -> np.ndarray:
     volumes = np.zeros((len(model.household_countries), len(names)))
     for row, code in enumerate(model.household_countries):
         present = [(n, e.rules.weight) for n, e in model.exchanges.items() if code in e.present]
-        flows = (split_volume(potential_volume_usd(model, code), present, model.config.households.p2p_volume_factor),
+        flows = (split_volume(potential_volume_usd(model, code), present, model.config.volume.p2p_factor),
                  split_volume(model.remit_crypto_usd.get(code, 0.0), present, 1.0))
         for flow in flows:
             for name, v in flow.items():

@@ -167,11 +167,12 @@ def parser() -> argparse.ArgumentParser:
                        help="as for run; a sweep folder is resumed and nothing in it is removed, so it changes nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     calibrate = sub.add_parser("calibrate", help="fit parameters to data and write experiments/calibration/")
-    calibrate.add_argument("target", choices=["mining", "households", "policy"],
+    calibrate.add_argument("target", choices=["mining", "households", "policy", "volume"],
                            help="mining: the miners' response, fitted to the 2019-2024 hashrate history; "
                                 "households: the adoption rule, fitted to measured ownership across countries, "
                                 "and El Salvador's 2021 wallet bonus; policy: the stance hazards, fitted to the "
-                                "global panel of stance changes 2013-2025")
+                                "global panel of stance changes 2013-2025; volume: value received on chain across "
+                                "countries (income and price elasticities) and the exchange scale")
     calibrate.add_argument("--evaluations", type=_positive,
                            help="model runs the search may use (mining, default 60) or search steps for El "
                                 "Salvador's bonus (households, default 40)")
@@ -347,6 +348,9 @@ def _study(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     _policy_only(args, args.target)
+    if args.target == "volume":
+        from experiments.validation import volume_fit
+        return volume_fit.main()
     if args.target == "policy":
         from experiments.validation import policy_fit
         return policy_fit.calibrate_main(_panel_files(args), args.out, args.force)

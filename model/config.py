@@ -106,7 +106,6 @@ class MarketConfig(Strict):
     blocks_per_day: Pos = 144.0
     initial_network_hashrate_ehs: Pos
     difficulty_lag_steps: Annotated[int, Field(ge=1, le=52)] = 1
-    volume_price_elasticity: NonNeg = 1.0
 
 
 # ------------------------------------------------------------------------ mining
@@ -272,9 +271,26 @@ class HouseholdConfig(Strict):
     remittance_receiver_scale: NonNeg
     no_exchange_access_factor: NonNeg
     stance_multiplier: StanceMultipliers
-    volume_per_adopter_gdp_pc_per_year: NonNeg
-    p2p_volume_factor: Prob
     graph: SocialGraphConfig
+
+
+# ------------------------------------------------------------------------ volume
+class VolumeConfig(Strict):
+    """Value received on chain per adopter and the trading it carries (docs/ODD.md 7.5).
+
+    Fitted by ``crypto-abm calibrate volume`` (experiments/calibration/volume.toml), except
+    the P2P factor (an assumption in parts/behaviour.toml)."""
+    value_received_usd_per_adopter_per_year: Pos   # at the reference income and price
+    income_elasticity: float
+    price_elasticity: float
+    reference_gdp_per_capita_usd: Pos
+    reference_btc_price_usd: Pos
+    # covariance of (ln value_received_usd_per_adopter_per_year, income_elasticity, price_elasticity):
+    # the fit's uncertainty, for sweeps over it; the model itself reads only the values
+    covariance: Annotated[list[Annotated[list[float], Field(min_length=3, max_length=3)]],
+                          Field(min_length=3, max_length=3)] | None = None
+    exchange_share_of_value_received: NonNeg        # centralised spot trading per USD of value received
+    p2p_factor: Prob                                # share of that trading still done P2P with no exchange present
 
 
 # --------------------------------------------------------------------- exchanges
@@ -510,6 +526,7 @@ class ScenarioConfig(Strict):
     mining: MiningConfig
     policy: PolicyConfig
     households: HouseholdConfig
+    volume: VolumeConfig
     exchanges: dict[str, ExchangeConfig]
     countries: dict[str, CountryConfig]
     network: NetworkConfig = NetworkConfig()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from agents.country import Country, illicit_finance_incidents, update_stances
 from agents.datacentre import DataCentre
-from agents.exchange import P2P, Exchange, route_trade, step_exchanges, update_access
+from agents.exchange import P2P, Exchange, route_trade, step_exchanges, update_access, value_received_usd
 from agents.household import Household, HouseholdPopulation
 from agents.miner import MinerFleet, MiningSector
 from agents.remittance import remittance_flows
@@ -113,6 +113,7 @@ class CryptoAdoptionModel(mesa.Model):
         self.household_countries = [c for c in self.codes if self.countries[c].has_households]
         self.remit_usd: dict[str, float] = {}  # this step's remittance inflow by country
         self.remit_crypto_usd: dict[str, float] = {}  # ... and the part over crypto rails
+        self.value_received: dict[str, float] = {}  # this step's value received on chain by household country
         self.households: HouseholdPopulation | None = build_households(self)  # None: no household agents
 
         self.recorder = Recorder(self.dates, self.codes, list(self.exchanges) + [P2P], self.household_countries)
@@ -121,8 +122,7 @@ class CryptoAdoptionModel(mesa.Model):
         apply_shocks(self, self.dates[0] - dt.timedelta(days=1), self.dates[0])
         update_access(self)
         self.mining.operate(order=False)
-        self.remit_usd, self.remit_crypto_usd = remittance_flows(self)
-        self.volumes = route_trade(self)
+        self._trade()
         self.recorder.record(self)
         self.datacollector = mesa.DataCollector(model_reporters=self._headline_reporters())
         self.datacollector.collect(self)
@@ -149,12 +149,17 @@ class CryptoAdoptionModel(mesa.Model):
         self.mining.step()
         if self.households is not None:
             self.households.step()
-        self.remit_usd, self.remit_crypto_usd = remittance_flows(self)
-        self.volumes = route_trade(self)
+        self._trade()
         self.recorder.record(self)
         self.datacollector.collect(self)
         if self.t >= len(self.dates) - 1:
             self.running = False
+
+    def _trade(self) -> None:
+        """This step's remittances, value received on chain and trade by exchange (P2P last)."""
+        self.remit_usd, self.remit_crypto_usd = remittance_flows(self)
+        self.value_received = {code: value_received_usd(self, code) for code in self.household_countries}
+        self.volumes = route_trade(self)
 
     def _refuse_if_removed(self) -> None:
         if self.agents_removed:

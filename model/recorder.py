@@ -25,7 +25,8 @@ WORLD = "WORLD"
 COUNTRY_METRICS = (
     "hashrate_ehs", "hashrate_share", "underground_hashrate_ehs", "mining_power_mw",
     "mining_power_allowed_mw", "ai_power_mw", "curtailed_mw", "miner_revenue_usd",
-    "trading_volume_usd", "p2p_volume_usd", "remittance_crypto_usd", "remittance_crypto_share",
+    "value_received_usd", "trading_volume_usd", "exchange_volume_usd", "p2p_volume_usd",
+    "remittance_crypto_usd", "remittance_crypto_share",
     "adoption_rate", "adopters", "stance", "reserve_btc", "reserve_usd",
 )
 WORLD_ONLY = ("btc_price_usd", "hashprice_usd_per_ph_day", "clearing_hashprice_usd_per_ph_day", "difficulty",
@@ -102,7 +103,7 @@ class Recorder:
 
         # Household-country metrics (and WORLD, their total): no row elsewhere.
         pos = {c: i for i, c in enumerate(model.codes)}
-        vol, p2p, rate, adopters = (nan.copy() for _ in range(4))
+        received, vol, exchange, p2p, rate, adopters = (nan.copy() for _ in range(6))
         stance_world = np.nan
         household_rows = np.zeros(n + 1, dtype=bool)
         if model.household_countries:
@@ -110,16 +111,20 @@ class Recorder:
             household_rows[idx] = household_rows[-1] = True
             pops = np.array([model.countries[c].population for c in model.household_countries])
             rates = np.array([model.countries[c].adoption_rate for c in model.household_countries])
+            received[idx] = [model.value_received[c] for c in model.household_countries]
             vol[idx] = model.volumes.sum(axis=1)
+            exchange[idx] = model.volumes[:, :-1].sum(axis=1)
             p2p[idx] = model.volumes[:, -1]
             rate[idx] = rates
             adopters[idx] = rates * pops
-            vol[-1], p2p[-1] = vol[idx].sum(), p2p[idx].sum()
+            received[-1], vol[-1], exchange[-1], p2p[-1] = (a[idx].sum() for a in (received, vol, exchange, p2p))
             adopters[-1] = adopters[idx].sum()
             rate[-1] = adopters[-1] / pops.sum()
             stance_world = float(np.dot(stance[idx], pops) / pops.sum())
             self.put_volumes(t, model.volumes)
+        self.put(t, "value_received_usd", received, where=household_rows)
         self.put(t, "trading_volume_usd", vol, where=household_rows)
+        self.put(t, "exchange_volume_usd", exchange, where=household_rows)
         if model.config.remittances is not None and model.household_countries:
             crypto, share = nan.copy(), nan.copy()
             for code in model.household_countries:

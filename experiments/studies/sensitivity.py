@@ -54,7 +54,7 @@ BEHAVIOUR = SCENARIO_DIR / "parts" / "behaviour.toml"
 SCENARIO = "south_asia_2025"
 #: Beyond behaviour.toml: the market, the frontier machine, Pakistan's allocation.
 EXTRA = ("mining.frontier_efficiency_j_per_th", "market.fees_btc_per_block", "market.difficulty_lag_steps",
-         "market.volume_price_elasticity", "market.price.drift_per_year", "market.price.volatility_per_year",
+         "volume.price_elasticity", "market.price.drift_per_year", "market.price.volatility_per_year",
          "shocks.pak_allocation.tariff_usd_per_kwh", "shocks.pak_allocation.mw")
 #: Ranges with a reason (everything else: [0.5x, 1.5x] the baseline, clipped to the valid range).
 OVERRIDES: dict[str, tuple] = {

@@ -46,6 +46,37 @@ def test_model_volumes_follow_weights_and_p2p(baseline_model):
     assert list(bgd["exchange"].astype(str)) == [P2P]
 
 
+def test_trading_volume_is_exchange_plus_p2p_and_value_received_follows_the_fit(baseline_model, baseline_ts):
+    m, ts = baseline_model, baseline_ts
+    wide = ts[ts.metric.isin(["value_received_usd", "trading_volume_usd", "exchange_volume_usd", "p2p_volume_usd",
+                              "adopters", "btc_price_usd"])].pivot_table(
+        index=["step", "country"], columns="metric", values="value", observed=True)
+    region = wide.dropna(subset=["trading_volume_usd"])
+    assert np.allclose(region.trading_volume_usd, region.exchange_volume_usd + region.p2p_volume_usd, rtol=1e-12)
+    # value received = adopters x k x (y / y_ref)^gamma x (P / P_ref)^eps x dt (docs/ODD.md 7.5)
+    v, price = m.config.volume, wide.xs("WORLD", level="country").btc_price_usd
+    for code in ("IND", "PAK"):
+        c = wide.xs(code, level="country")
+        expected = (c.adopters * v.value_received_usd_per_adopter_per_year * m.dt_years
+                    * (m.countries[code].gdp_per_capita_usd / v.reference_gdp_per_capita_usd) ** v.income_elasticity
+                    * (price / v.reference_btc_price_usd) ** v.price_elasticity)
+        assert np.allclose(c.value_received_usd, expected, rtol=1e-9)
+    # richer per adopter where income is higher (gamma > 0) and more in a dearer year (eps > 0)
+    assert v.income_elasticity > 0 and v.price_elasticity > 0
+
+
+def test_exchange_trading_is_its_share_of_value_received_and_p2p_a_fraction_of_it():
+    """Step 0 of the baseline: India's exchanges carry exchange_share x value received (plus crypto
+    remittances); Bangladesh, with no licensed exchange, trades only p2p_factor of it P2P."""
+    m = build_model("south_asia_2025", seed=0, households=MIN_HOUSEHOLDS)
+    v = m.config.volume
+    for code, kind, factor in (("IND", "exchange_volume_usd", 1.0), ("BGD", "p2p_volume_usd", v.p2p_factor)):
+        remitted = m.remittances_usd(code)[1]
+        trade = m.value(kind, code) - remitted
+        assert trade == pytest.approx(factor * v.exchange_share_of_value_received * m.value("value_received_usd", code))
+    assert m.value("p2p_volume_usd", "IND") == 0.0 and m.value("exchange_volume_usd", "BGD") == 0.0
+
+
 # ------------------------------------------------------------------ step_markets
 def _exchange(model, **update):
     cfg = model.config.exchanges["Binance"].model_copy(update={"present": [], **update})
@@ -155,6 +186,7 @@ entry_per_year = 1000000.0
 
 [exchanges.Coinbase]
 entry_per_year = 1000000.0
+licence_cost_usd_per_year = 0.0  # enters Pakistan whatever its volume: this test is about leaving
 
 [shocks.pak_crackdown]
 date = 2026-06-03

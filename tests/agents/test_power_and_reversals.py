@@ -106,10 +106,14 @@ description = "test blackout"
     assert "miners_relocate" not in kinds and "miners_banned" not in kinds
 
 
+LOUD = {"policy.incident_rate_per_year": 200.0, "policy.incident_volume_scale_usd_per_year": 1e9}
+
+
 def test_incidents_push_toward_a_crackdown():
     quiet = build_model(seed=2, households=MIN_HOUSEHOLDS, overrides={"policy.incident_rate_per_year": 0.0})
+    # a hazard of 200 a year at $1bn of potential exchange trading: incidents within weeks
     loud = build_model(seed=2, households=MIN_HOUSEHOLDS,
-                       overrides={"policy.incident_rate_per_year": 200.0, "countries.PAK.aml_oversight": 0.0})
+                       overrides={**LOUD, "countries.PAK.aml_oversight": 0.0})
     for m in (quiet, loud):
         m.run(until=dt.date(2025, 3, 1))
     assert not (quiet.events_frame()["kind"] == "illicit_finance_incident").any()
@@ -124,7 +128,7 @@ def test_incidents_push_toward_a_crackdown():
     assert down_l > down_q and up_l < up_q
     # More AML oversight, fewer incidents: with full oversight none happen at all.
     safe = build_model(seed=2, households=MIN_HOUSEHOLDS,
-                       overrides={"policy.incident_rate_per_year": 200.0, "countries.PAK.aml_oversight": 1.0})
+                       overrides={**LOUD, "countries.PAK.aml_oversight": 1.0})
     safe.run(until=dt.date(2025, 3, 1))
     assert not safe.events_frame().query("kind == 'illicit_finance_incident' and country == 'PAK'").shape[0]
 

@@ -8,17 +8,16 @@ import pandas as pd
 
 from experiments.validation.backtest import HELD_OUT, compare, halving_dip, history, network_series, run_backtest
 from experiments.validation.calibrate import write_calibration
-from experiments.validation.validate import BOUNDS, Report, check, volume_backtest
+from experiments.validation.validate import BOUNDS, Report, check
 from model import load_scenario
 
 
 def test_backtests_stay_within_their_bounds():
     series = network_series(run_backtest(seed=0))
-    report = Report(compare(series), pd.DataFrame({0: series}), halving_dip(series),
-                    volume_backtest(households=1800))
+    report = Report(compare(series), pd.DataFrame({0: series}), halving_dip(series))
     assert check(report) == []
     # the bounds are real: a run twice too high breaks the hashrate bound
-    doubled = Report(compare(series * 2.0), report.band, report.dip, report.volumes)
+    doubled = Report(compare(series * 2.0), report.band, report.dip)
     assert any("log-RMSE" in p for p in check(doubled))
 
 
@@ -58,6 +57,6 @@ def test_the_test_window_bound_is_enforced():
     series = network_series(run_backtest(seed=0))
     fit = compare(series)
     off = dataclasses.replace(fit, rmse_log_test=BOUNDS["rmse_log_test"] + 0.01)
-    problems = check(Report(off, pd.DataFrame({0: series}), halving_dip(series), volume_backtest(households=1800)))
+    problems = check(Report(off, pd.DataFrame({0: series}), halving_dip(series)))
     assert [p for p in problems if "log-RMSE" in p] == [
         f"hashrate test-window log-RMSE {BOUNDS['rmse_log_test'] + 0.01:.3f} > {BOUNDS['rmse_log_test']}"]

@@ -39,7 +39,7 @@ def assert_names(err: ScenarioError, file, field: str, value: str | None):
     ({"shocks.pak_allocation.mw": -5}, "shocks.pak_allocation.mw", "-5"),
     ({"countries.PAK.mining_allowance_mw": -1}, "countries.PAK.mining_allowance_mw", "-1"),
     ({"mining.relocate_share": 1.5}, "mining.relocate_share", "1.5"),
-    ({"households.p2p_volume_factor": -0.1}, "households.p2p_volume_factor", "-0.1"),
+    ({"volume.p2p_factor": -0.1}, "volume.p2p_factor", "-0.1"),
     (["shocks.pak_vao.date=2040-01-01"], "shocks.pak_vao.date", "2040"),
     ({"shocks.pak_vao.date": dt.date(2024, 12, 31)}, "shocks.pak_vao.date", "2024"),
     ({"shocks.pak_vao.kind": "explode"}, "shocks.pak_vao.kind", "'explode'"),
