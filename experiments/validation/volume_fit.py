@@ -23,7 +23,7 @@ move with ``eps`` by ``-(X'X)^-1 X' ln P``). The regions' rows of North Africa a
 Sub-Saharan Africa are held out (``data/README.md``) and never read.
 
 **Candidates not in the relation unless the data support them** (|t| >= 2 added to
-stage 2): the stance in force at the window's middle (``data/policy_events_global.csv``),
+stage 2): the stance in force at the window's middle (``data/policy_events.csv``),
 inflation, ``ln(1 + CPI/100)``, and ``ln population`` (its estimate is the population
 elasticity minus 1). Each is reported with its estimate either way.
 
@@ -90,14 +90,14 @@ def btc_window_price(start_year: int) -> float:
 
 
 def wdi() -> pd.DataFrame:
-    w = pd.read_csv(DATA / "wdi_panel_2013_2024.csv")
+    w = pd.read_csv(DATA / "policy_covariates.csv")
     return w.pivot_table(index=["iso3", "year"], columns="indicator", values="value")
 
 
 def stance_at(iso3: str, date: dt.date) -> int:
     """The stance in force on ``date`` (policy panel: the 2013 stance, then the dated changes)."""
-    start = pd.read_csv(DATA / "policy_stance_initial.csv").set_index("iso3").stance_2013
-    events = pd.read_csv(DATA / "policy_events_global.csv")
+    start = pd.read_csv(DATA / "policy_stance_2013.csv").set_index("iso3").stance_2013
+    events = pd.read_csv(DATA / "policy_events.csv")
     events = events[(events.iso3 == iso3) & (events.from_stance != events.to_stance)]
     stance = int(start[iso3])
     for r in events.sort_values("date").itertuples():
