@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from typing import Annotated, ClassVar, Literal, Union
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Iso3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -225,6 +226,11 @@ class PolicyConfig(Strict):
     landing_up: LevelWeights = LevelWeights()
     landing_down: LevelWeights = LevelWeights()
     fit: PolicyFitRecord | None = None
+    # Parameter uncertainty: None runs the point estimates; an integer k runs draw k of the
+    # up/down coefficients from the fit's covariance; "seed" runs the draw of the run's own
+    # seed, so that every replicate of a sweep has its own draw and paired arms share it
+    # (PolicyConfig.drawn).
+    draw: Annotated[int, Field(ge=0)] | Literal["seed"] | None = None
     # Log-hazard terms the panel cannot estimate: assumptions (docs/ODD.md 7.1), 0 = off.
     adoption_weight: NonNeg = 0.0
     resistance_weight: NonNeg = 0.0
@@ -240,6 +246,24 @@ class PolicyConfig(Strict):
 
 
 # -------------------------------------------------------------------- households
+
+    def drawn(self, rng: np.random.Generator) -> "PolicyConfig":
+        """These settings with the up and down coefficients replaced by one multivariate-normal
+        draw from the fit's covariance (Laplace approximation), using ``rng``. The landing
+        weights stay at their estimates. Without a fit covariance, the settings unchanged."""
+        if self.fit is None or self.up is None or self.down is None:
+            return self
+        hazards = {}
+        for direction, hazard in (("up", self.up), ("down", self.down)):
+            cov = self.fit.covariance.get(direction)
+            if cov is None:
+                hazards[direction] = hazard
+                continue
+            mean = np.array([getattr(hazard, t) for t in cov.terms])
+            x = rng.multivariate_normal(mean, np.array(cov.matrix), method="cholesky")
+            hazards[direction] = hazard.model_copy(update=dict(zip(cov.terms, map(float, x))))
+        return self.model_copy(update=hazards)
+
 class StanceMultipliers(Strict):
     ban: NonNeg
     restricted: NonNeg

@@ -33,7 +33,8 @@ from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH
 
 # Spawned in this order from the run's seed; a new stream goes at the end, so adding one
 # leaves the others' draws unchanged.
-STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents")
+# Spawned from the seed in this order; a new stream goes at the end, so the others keep their numbers.
+STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents", "policy_draw")
 EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
 
 
@@ -86,6 +87,10 @@ class CryptoAdoptionModel(mesa.Model):
         cfg = self.config
         self.streams = dict(zip(STREAMS, (np.random.default_rng(s) for s in
                                           np.random.SeedSequence(seed).spawn(len(STREAMS)))))
+        # the stance hazards' coefficients this run uses: the fit's estimates, or a draw (PolicyConfig.draw)
+        draw = cfg.policy.draw
+        self.policy = cfg.policy if draw is None else cfg.policy.drawn(
+            self.streams["policy_draw"] if draw == "seed" else np.random.default_rng(np.random.SeedSequence([draw])))
         self.dates = run_dates(cfg.run.start, cfg.run.end, cfg.run.step_days)
         self.step_days = cfg.run.step_days
         self.dt_years = self.step_days / DAYS_PER_YEAR

@@ -113,9 +113,11 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
             "[sweep/analysis/report.md](sweep/analysis/report.md).", ""]
     study.write_report("Contagion: stance changes in Bangladesh, Sri Lanka, Afghanistan and Nepal by 2030",
                        question, body,
-                       f"{study.specs['sweep'].households:,} household agents in total (minimum 1,800). Domestic "
-                       "adoption enters the stance hazard, so the household layer matters only through each "
-                       "country's adoption share; the agent count sets its noise.")
+                       f"{study.specs['sweep'].households:,} household agents in total (the minimum): the fitted "
+                       "stance hazards do not read domestic adoption (its weight is an assumption, 0), so the "
+                       "household layer does not enter this question. Each replicate runs its own draw of the "
+                       "fitted stance-hazard coefficients (`policy.draw = \"seed\"`), shared by both arms, so the "
+                       "intervals carry the fit's uncertainty as well as the seeds'.")
     return study
 
 
