@@ -16,6 +16,7 @@ import numpy as np
 import reacton.ipyvuetify as rv
 import solara
 
+from viz.compare_panel import CompareRuns
 from viz.data import CounterfactualRun, RunArrays, exchanges_pending, exchanges_present, fleet_bands, stance_label
 from viz.fastfig import format_usd
 from viz.live_chart import LiveChart
@@ -284,6 +285,8 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
             TimeChart(ctl, charts.hashrate, model, cfa, t, "hashrate", height=420)
     with solara.Card(style=CARD_STYLE, classes=["viz-market-card"]):
         MarketPanel(model, live.generation, t)
+    with solara.Card(style=CARD_STYLE, classes=["viz-compare-card"]):
+        CompareRuns(ctl, model, live.settings, charts.focus, live.generation, t)
     if has_households:
         with solara.Columns([1, 1], gutters_dense=True):
             with solara.Card(style=CARD_STYLE, classes=["viz-volume-card"]):

@@ -27,10 +27,13 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import solara
 
+from viz.data import RunArrays
+from viz.kept_runs import MAX_RUNS, KeptRuns
 from viz.settings import InputError, Settings, build, describe_error, initial_settings
 
 log = logging.getLogger("viz.timing")
@@ -40,6 +43,15 @@ if not log.handlers:  # print timings to the server's stdout even when logging i
     log.addHandler(_handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+
+
+def session_id() -> str:
+    """The browser session's id (Solara keeps it in a cookie, so a reload keeps it); outside a
+    served page (tests rendering in-process) a fresh one."""
+    try:
+        return solara.get_session_id()
+    except RuntimeError:  # no kernel context: not served
+        return uuid.uuid4().hex
 
 
 FRAME_SECONDS = 0.25  # shortest time between two frames while playing
@@ -147,6 +159,10 @@ class Controller:
         self.requested: solara.Reactive[tuple[Settings, str | None] | None] = solara.reactive(None)
         self.timing = Timing()
         self.timing.drawn.set()  # nothing pending yet
+        # runs kept side by side, on disk under the browser session (they survive a reload)
+        self.max_kept = MAX_RUNS
+        self.kept_store = KeptRuns(session_id())
+        self.kept = solara.reactive(self.kept_store.load())
         self.lock = threading.RLock()  # one model step or rebuild at a time
         self._generation = 0
         try:
@@ -267,6 +283,21 @@ class Controller:
                 self.field_texts.value = {}
             except Exception as err:
                 self.fail(describe_error(err))
+
+    # ------------------------------------------------------------ kept runs
+    def keep_run(self, label: str) -> None:
+        """Save the live run's tables up to today (viz/kept_runs.py) to draw beside later runs."""
+        m = self.model
+        if m is None:
+            return
+        with self.lock:
+            arrays = RunArrays.of(m, copy=True)
+        self.kept_store.keep(label, arrays)
+        self.kept.value = self.kept_store.load()
+
+    def forget_kept(self) -> None:
+        self.kept_store.clear()
+        self.kept.value = []
 
     # ------------------------------------------------------------ stepping
     @property

@@ -298,6 +298,18 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
         assert "seed 5" in page.locator(".viz-week").inner_text()
         _shot(page, "05_after_reset")
 
+        # ---------------------------------------------------------------- runs side by side, across a reload
+        page.locator(".viz-keep").click()
+        page.locator(".viz-compare canvas").first.wait_for(timeout=30_000)
+        page.wait_for_function("() => document.querySelector('.viz-compare').dataset.series === '2'",
+                               timeout=30_000)  # this run and the kept one
+        page.reload(wait_until="domcontentloaded")
+        page.locator(".viz-date").wait_for(timeout=RENDER_TIMEOUT_MS)
+        page.locator(".viz-compare canvas").first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_function("() => document.querySelector('.viz-compare').dataset.series === '2'",
+                               timeout=30_000)  # the kept run is still there after the reload
+        seed = page.locator(".viz-seed input")
+
         # ---------------------------------------------------------------- the whole run, default settings
         seed.fill("0")
         seed.press("Enter")

@@ -576,3 +576,55 @@ def test_each_chart_says_what_it_shows_today():
         text = panel.summary(arrays, model.t)
         assert text.startswith(model.dates[1].isoformat()), text
     assert "PAK" in charts.hashrate.summary(arrays, 1) and "MW" in charts.power.summary(arrays, 1)
+
+
+def test_kept_runs_are_drawn_beside_the_live_one_and_survive_a_new_session(page, tmp_path, monkeypatch):
+    import numpy as np
+
+    import viz.state
+    from viz.kept_runs import KeptRuns
+
+    rc, ctl = page
+    store = ctl.kept_store
+    for _ in range(3):
+        rc.find(v.Btn, class_="viz-step").widget.click()
+    rc.find(v.Btn, class_="viz-keep").widget.click()
+    assert len(ctl.kept.value) == 1 and store.names()
+    type_into(rc, "viz-seed", "4")  # another run
+    rc.find(v.Btn, class_="viz-step").widget.click()
+    chart = views(rc)["compare"].option
+    names = [s["name"] for s in chart["series"]]
+    assert names[0].startswith("this run: south_asia_2025, seed 4")
+    assert names[1].startswith("kept 1: south_asia_2025, seed 0") and "(to 2025-01-22)" in names[1]
+    assert len(chart["series"][1]["data"]) == 4  # the kept run as it was kept: weeks 0-3
+    # a reload is a new page of the same browser session: it finds the kept run
+    monkeypatch.setattr(viz.state, "session_id", lambda: store.folder.name)
+    again = viz.state.Controller()
+    assert [k.label for k in again.kept.value] == [k.label for k in ctl.kept.value]
+    assert np.array_equal(again.kept.value[0].arrays.values, ctl.kept.value[0].arrays.values, equal_nan=True)
+    rc.find(v.Btn, class_="viz-forget").widget.click()
+    assert ctl.kept.value == [] and not KeptRuns(store.folder.name, store.base).names()
+
+
+def test_at_most_eight_runs_are_kept_and_old_sessions_are_forgotten(tmp_path):
+    import os
+    import time
+
+    from viz.data import RunArrays
+    from viz.kept_runs import MAX_RUNS, KeptRuns, forget_old
+    from viz.settings import build, initial_settings
+
+    model = build(initial_settings().replace(households=0))
+    model.step()
+    store = KeptRuns("abc", tmp_path)
+    for i in range(MAX_RUNS + 2):
+        store.keep(f"run {i}", RunArrays.of(model, copy=True))
+    kept = store.load()
+    assert [k.label for k in kept] == [f"run {i}" for i in range(2, MAX_RUNS + 2)]  # the oldest went first
+    assert not list(store.folder.glob(".*tmp*")), "no half-written file is left behind"
+    other = KeptRuns("../../etc", tmp_path)  # a session id cannot leave the folder
+    assert other.folder.parent == tmp_path
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(store.folder, (day_ago, day_ago))
+    forget_old(tmp_path)
+    assert not store.folder.exists()
