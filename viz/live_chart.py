@@ -15,6 +15,7 @@ component; the panels decide what to draw.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -25,6 +26,7 @@ import solara
 import solara.settings
 import traitlets
 
+REVISIONS = itertools.count(1)
 #: ECharts' axis/tooltip text size and the charts' font, matching the rest of the page.
 FONT = {"fontSize": 11}
 
@@ -72,6 +74,9 @@ def time_option(title: str, series: list[Series], data: list[list], dates: list[
     y_axes = [{"type": "log" if lg else "value", "axisLabel": FONT, "scale": True, "splitLine": {"show": i == 0}}
               for i, lg in enumerate(log + (False,) * (y_axes_count - len(log)))]
     option = {
+        # unique per build: a rebuilt chart whose first weeks equal the old one's (the price data
+        # do not depend on the seed) must still reach the browser, which syncs on a change only
+        "revision": next(REVISIONS),
         "animation": False,
         "title": {"text": title, "textStyle": {"fontSize": 13}, "left": 4},
         "grid": {"left": 8, "right": 8, "top": 60, "bottom": 40, "containLabel": True},

@@ -628,3 +628,17 @@ def test_at_most_eight_runs_are_kept_and_old_sessions_are_forgotten(tmp_path):
     os.utime(store.folder, (day_ago, day_ago))
     forget_old(tmp_path)
     assert not store.folder.exists()
+
+
+def test_a_rebuild_resends_every_chart_even_where_its_first_week_is_unchanged(page):
+    """The BTC price of the first weeks is data, the same for every seed: a chart rebuilt for
+    another seed must still differ from the old one, or the browser keeps the old run's points."""
+    rc, ctl = page
+    for _ in range(3):
+        rc.find(v.Btn, class_="viz-step").widget.click()
+    before = {name: w.option for name, w in views(rc).items() if name in LIVE_CHARTS}
+    type_into(rc, "viz-seed", "11")
+    after = views(rc)
+    for name in LIVE_CHARTS:
+        assert after[name].option != before[name], f"{name}: the rebuilt chart would not reach the browser"
+        assert all(len(s["data"]) == 1 for s in after[name].option["series"]), name
