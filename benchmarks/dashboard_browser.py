@@ -35,6 +35,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from experiments.cli import DASHBOARD_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -47,7 +49,7 @@ def serve(home: Path) -> tuple[subprocess.Popen, str, Path]:
         port = s.getsockname()[1]
     log = home / "server.log"
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": str(home / "mpl"),
-           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1"}
+           **DASHBOARD_ENV, "PYTHONUNBUFFERED": "1"}
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "solara", "run", str(ROOT / "viz" / "app.py"), "--host",
                                  "127.0.0.1", "--port", str(port), "--production", "--no-open", "--no-check-version"],

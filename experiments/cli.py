@@ -241,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+#: The dashboard server's settings: no telemetry (it works offline), no Solara banner over the charts.
+DASHBOARD_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_THEME_SHOW_BANNER": "False"}
+
+
 def dashboard_command(host: str, port: int) -> list[str]:
     """Solara serving the dashboard (viz/app.py, by module name, so it is found in a checkout
     and in an installed copy alike), as `make dashboard` runs it."""
@@ -252,8 +256,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     """This process becomes Solara's server (so Ctrl-C and a kill reach the server itself)."""
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"crypto-abm dashboard: http://{shown}:{args.port}/  (Ctrl-C stops it)", flush=True)
-    os.execve(sys.executable, dashboard_command(args.host, args.port),
-              {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"})
+    os.execve(sys.executable, dashboard_command(args.host, args.port), {**os.environ, **DASHBOARD_ENV})
     return 0  # not reached: execve does not return
 
 

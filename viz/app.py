@@ -46,6 +46,7 @@ around matplotlib drawing.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import reacton.core
@@ -54,6 +55,10 @@ import solara
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `solara run viz/app.py` from anywhere finds model/, agents/, viz/
     sys.path.insert(0, str(ROOT))
+
+# Served over http on 127.0.0.1, Solara warns (11 lines, every page load) that it falls back to a
+# samesite=lax session cookie: right for a page on this machine, so the warning is noise.
+warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
 
 from viz.controls import Controls, Downloads, RunButtons  # noqa: E402
 from viz.panels import Dashboard, DateBanner  # noqa: E402

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from experiments.cli import DASHBOARD_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "viz" / "app.py"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -87,7 +89,7 @@ def viz_server(tmp_path_factory):
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": str(home / "mpl"),
-           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1"}
+           **DASHBOARD_ENV, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "solara", "run", str(APP), "--host", "127.0.0.1", "--port", str(port),
            "--production", "--no-open", "--no-check-version"]
     t0 = time.perf_counter()
@@ -333,5 +335,6 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
         assert not failed_assets, f"front-end assets failed to load (offline?): {failed_assets}"
         assert not [p for p in problems if p.startswith("pageerror")], problems
         assert not outside, f"the page asked for something off this machine: {outside}"
+        assert "samesite" not in log_path.read_text(), "the cookie warning is logged again"
     finally:
         context.close()
