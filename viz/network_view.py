@@ -49,9 +49,10 @@ def edge_list(graph) -> list[tuple[str, str, str, float]]:
 
 
 def signature(model) -> tuple:
-    """What the picture depends on: stances, node sizes (to ~6 pt^2), the edges."""
+    """What the picture depends on: stances, node sizes (in steps of ~15% of the area, so weekly
+    wobbles do not redraw it), the edges."""
     stances = tuple(int(model.countries[c].stance) for c in model.codes)
-    sizes = tuple(int(round(node_size(model.fleets[c].operating_ths / 1e6) / 6.0)) for c in model.codes)
+    sizes = tuple(int(round(math.log1p(node_size(model.fleets[c].operating_ths / 1e6)) / 0.14)) for c in model.codes)
     return stances, sizes, model.country_graph.number_of_edges()
 
 
@@ -211,7 +212,7 @@ class NetworkMap:
         self.ff.invalidate()
 
     # ------------------------------------------------------------ per update
-    def update(self, *, stances: list[int], hashrate_ehs: list[float], edges, date) -> bytes:
+    def update(self, *, stances: list[int], hashrate_ehs: list[float], edges) -> bytes:
         self._draw_edges(edges)
         colors = [STANCE_COLORS[int(s)] for s in stances]
         sizes = [node_size(h) for h in hashrate_ehs]
@@ -222,7 +223,8 @@ class NetworkMap:
             sc.set_sizes(sizes)
             sc.set_linewidths(widths)
             sc.set_edgecolors(edgecolors)
-        self.title.set_text(f"Country network on {date}: stance (colour), hashrate (size), ties (lines)")
+        # no date in the title: the picture is redrawn only when it changes visibly (signature)
+        self.title.set_text("Country network: stance (colour), hashrate (size), ties (lines)")
         return self.ff.png()
 
 
@@ -230,4 +232,4 @@ def map_inputs(model) -> dict:
     """The per-step inputs of :meth:`NetworkMap.update`, read from a model."""
     return dict(stances=[int(model.countries[c].stance) for c in model.codes],
                 hashrate_ehs=[model.fleets[c].operating_ths / 1e6 for c in model.codes],
-                edges=edge_list(model.country_graph), date=model.date)
+                edges=edge_list(model.country_graph))

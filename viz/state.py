@@ -54,7 +54,7 @@ def session_id() -> str:
         return uuid.uuid4().hex
 
 
-FRAME_SECONDS = 0.25  # shortest time between two frames while playing
+FRAME_SECONDS = 0.06  # shortest time between two frames while playing (the redraw paces it beyond that)
 #: A rebuild with more households than this runs in the background (measured: ~0.2 s at
 #: 20,000 households, ~2.6 s at 200,000), with the page showing that it is computing.
 SYNC_HOUSEHOLDS = 50_000
