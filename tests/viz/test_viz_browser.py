@@ -284,6 +284,23 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
         assert _date(page) == paused  # the run was left alone
         _shot(page, "04_invalid_seed")
 
+        # ---------------------------------------------------------------- a large rebuild: computing, then the model
+        # (the invalid seed stays as typed and red meanwhile: a stale field cannot show a value the model lacks)
+        households = page.locator(".viz-households input")
+        households.fill("60000")
+        households.press("Enter")
+        page.locator(".viz-computing-text").wait_for(timeout=30_000)  # visible while the model is built
+        assert page.locator(".viz-step").is_disabled()
+        page.locator(".viz-computing-text").wait_for(state="detached", timeout=120_000)
+        page.wait_for_function("() => document.querySelector('.viz-week').innerText.includes('60,000 households')",
+                               timeout=30_000)
+        assert seed.input_value() == "abc"
+        assert page.locator(".viz-seed .error--text").count() >= 1, "the invalid seed is no longer marked"
+        households.fill("20000")
+        households.press("Enter")
+        page.wait_for_function("() => document.querySelector('.viz-week').innerText.includes('20,000 households')",
+                               timeout=120_000)
+
         # ---------------------------------------------------------------- change a control, reset
         seed.fill("5")
         seed.press("Enter")
