@@ -98,7 +98,17 @@ def make_spec(opts: EnsembleOptions, out: Path) -> tuple[SweepSpec, dict[str, An
     if scenario.endswith(".toml") or "/" in scenario:  # a path: absolute, as the spec file sits elsewhere
         scenario = str(Path(scenario).resolve())
     raw = spec_table(EnsembleOptions(**{**opts.__dict__, "scenario": scenario}))
-    return parse_spec(raw, out / SPEC_FILE), raw
+    try:
+        return parse_spec(raw, out / SPEC_FILE), raw
+    except SpecError as err:  # named by the option that gave the value: the spec file is not written yet
+        raise SpecError("crypto-abm ensemble", [(_option(f), m, v) for f, m, v in err.problems]) from None
+
+
+def _option(spec_field: str) -> str:
+    """A spec field as the command-line option that set it (``set.a.b`` -> ``--set a.b``)."""
+    if spec_field.startswith("set."):
+        return f"--set {spec_field[4:]}"
+    return f"--{spec_field}" if spec_field in ("households", "until") else spec_field
 
 
 def _not_an_ensemble(path: Path, names: list[str]) -> str | None:
