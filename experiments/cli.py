@@ -130,6 +130,9 @@ def _ensemble_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario parameter for every member (repeatable)")
     p.add_argument("--workers", type=_positive, help="runs at once (default: the CPU cores)")
+    p.add_argument("--executor", choices=["process", "dask"], default="process",
+                   help="process pool (default) or Dask, as for sweep")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786 (--executor dask)")
     p.add_argument("--out", type=Path, help="ensemble folder (default runs/ensembles/SCENARIO_PARAMETERS_MEMBERS); "
                                             "rerunning the same command resumes it")
     p.add_argument("--no-figures", action="store_true", help="tables and report only, no PNGs")
@@ -384,7 +387,10 @@ def _ensemble(args: argparse.Namespace, argv: list[str] | None) -> int:
     opts = EnsembleOptions(scenario=args.scenario, members=args.members, parameters=args.parameters,
                            price_paths=args.price_paths, seed=args.seed, households=args.households,
                            until=args.until, overrides=parse_overrides(args.overrides, "--set"),
-                           workers=args.workers, progress=not args.quiet)
+                           workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                           progress=not args.quiet)
+    if args.scheduler and args.executor != "dask":
+        raise SpecError.one("crypto-abm ensemble", "--scheduler", "needs --executor dask", args.scheduler)
     out = args.out or Path("runs") / "ensembles" / f"{Path(args.scenario).stem}_{args.parameters}_{args.members}"
     try:
         _, report = run_ensemble(opts, out, argv=["crypto-abm"] + (argv if argv is not None else sys.argv[1:]))

@@ -49,6 +49,8 @@ class EnsembleOptions:
     until: dt.date | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     workers: int | None = None
+    executor: str = "process"      # or "dask" (experiments.sweep.runner.open_executor)
+    scheduler: str | None = None   # a Dask scheduler's address
     progress: bool = True
 
 
@@ -121,14 +123,14 @@ def run_ensemble(opts: EnsembleOptions, out: str | Path, argv: list[str] | None 
     spec, raw = make_spec(opts, out)
     for text in spec.warnings:
         print(f"warning: {text}", file=sys.stderr)
-    prep = prepare(spec, out / SWEEP, argv=argv, label="process")  # refuses another ensemble's folder
+    prep = prepare(spec, out / SWEEP, argv=argv, label=opts.executor)  # refuses another ensemble's folder
     try:
         atomic_write_bytes(out / SPEC_FILE, (f"# Sweep spec of an ensemble; rerun: crypto-abm sweep {out / SPEC_FILE}"
                                              f" --out {out / SWEEP}\n" + tomli_w.dumps(raw)).encode())
         report = Report(out=prep.folder.root, runs=len(prep.design.table), done=prep.done_before,
                         skipped=prep.done_before, resumed=prep.resumed)
         if prep.todo:
-            with open_executor("process", opts.workers) as (ex, slots, _):
+            with open_executor(opts.executor, opts.workers, opts.scheduler) as (ex, slots, _):
                 report = execute(prep, ex, slots=slots, progress=opts.progress)
         return spec, report
     finally:

@@ -131,6 +131,7 @@ def test_variance_split_adds_up_and_finds_a_price_only_outcome(ensemble):
     (["--set", "policy.draw=3"], "--set"),
     (["--set", "households.imitation_per_year=-1"], "--set households.imitation_per_year"),
     (["--households", "10"], "--households"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler"),
 ])
 def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, args, field):
     assert main(["ensemble", "south_asia_2025", "--out", str(tmp_path / "e"), *args]) == 2
