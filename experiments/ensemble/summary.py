@@ -69,7 +69,7 @@ def headline_outcomes(context: Context) -> dict[str, Outcome]:
 def member_outcomes(sweep: Path, outcomes: dict[str, Outcome]) -> pd.DataFrame:
     """One row per member: run_id, replicate, seed, the market seed (if any), each outcome and,
     for a first-change date, whether it was censored at the horizon (then it holds the horizon)."""
-    folder, manifest = open_folder(sweep)
+    folder, _ = open_folder(sweep)
     design = pd.read_parquet(folder.design_path)
     done = sorted(folder.done_ids())
     panel = load_panel(folder, pairs_needed(outcomes.values()), run_ids=done)
