@@ -115,6 +115,30 @@ def _study_arguments(p: argparse.ArgumentParser) -> None:
 PANEL_FILES = ("events", "initial", "borders", "links", "covariates", "regions")
 
 
+def _ensemble_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="a name in experiments/scenarios/ or a path to a .toml file")
+    p.add_argument("--members", type=_positive, default=20, help="members (runs), at least 2 (default 20)")
+    p.add_argument("--parameters", choices=["point", "fitted"], default="fitted",
+                   help="point: the fits' estimates; fitted: each member its own draw of every fit with a "
+                        "covariance (policy, volume) (default fitted)")
+    p.add_argument("--price-paths", type=_positive, metavar="P",
+                   help="run P price paths, each with members/P seeds, and split each headline's variance "
+                        "between the price path and the rest")
+    p.add_argument("--seed", type=_seed, default=0, help="root seed of the ensemble (default 0)")
+    p.add_argument("--until", type=_date, help="stop at this date (YYYY-MM-DD); default: the scenario's end")
+    p.add_argument("--households", type=_households, help="household agents in total (default: the scenario's)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario parameter for every member (repeatable)")
+    p.add_argument("--workers", type=_positive, help="runs at once (default: the CPU cores)")
+    p.add_argument("--executor", choices=["process", "dask"], default="process",
+                   help="process pool (default) or Dask, as for sweep")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786 (--executor dask)")
+    p.add_argument("--out", type=Path, help="ensemble folder (default runs/ensembles/SCENARIO_PARAMETERS_MEMBERS); "
+                                            "rerunning the same command resumes it")
+    p.add_argument("--no-figures", action="store_true", help="tables and report only, no PNGs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _panel_arguments(p: argparse.ArgumentParser) -> None:
     """The policy panel's files (formats: docs/POLICY_DATA.md); each defaults to the shipped one."""
     for name in PANEL_FILES:
@@ -198,6 +222,8 @@ def parser() -> argparse.ArgumentParser:
     _analyze_arguments(sub.add_parser("analyze", help="outcomes, sensitivity indices, fan charts and PRIM "
                                                           "for a sweep folder (writes DIR/analysis/)"))
     _study_arguments(sub.add_parser("study", help="run a research study (a sweep plus its analysis)"))
+    _ensemble_arguments(sub.add_parser("ensemble", help="run a scenario many times (seeds, fitted parameters' "
+                                                        "draws) and write bands and a summary (rerun to resume)"))
     dashboard = sub.add_parser("dashboard", help="serve the dashboard in the browser (works offline; Ctrl-C stops it)")
     dashboard.add_argument("--host", default="127.0.0.1",
                            help="address to serve on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to "
@@ -232,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             return _study(args)
         if args.command == "dashboard":
             return _dashboard(args)
+        if args.command == "ensemble":
+            return _ensemble(args, argv)
         return _run(args, argv)
     except ScenarioError as err:  # includes a sweep's SpecError
         print(f"error: {err}", file=sys.stderr)
@@ -347,6 +375,39 @@ def _study(args: argparse.Namespace) -> int:
     for line in study.numbers.get("_summary", []):
         print(f"  {line}")
     return 0
+
+
+def _ensemble(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """``crypto-abm ensemble SCENARIO [--members N] [--parameters point|fitted] [--price-paths P] ...``."""
+    from experiments.ensemble import EnsembleOptions, run_ensemble
+    from experiments.ensemble.report import summarise
+    from experiments.sweep.runner import SweepAborted
+    from model.scenario import parse_overrides
+
+    opts = EnsembleOptions(scenario=args.scenario, members=args.members, parameters=args.parameters,
+                           price_paths=args.price_paths, seed=args.seed, households=args.households,
+                           until=args.until, overrides=parse_overrides(args.overrides, "--set"),
+                           workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                           progress=not args.quiet)
+    if args.scheduler and args.executor != "dask":
+        raise SpecError.one("crypto-abm ensemble", "--scheduler", "needs --executor dask", args.scheduler)
+    out = args.out or Path("runs") / "ensembles" / f"{Path(args.scenario).stem}_{args.parameters}_{args.members}"
+    try:
+        _, report = run_ensemble(opts, out, argv=["crypto-abm"] + (argv if argv is not None else sys.argv[1:]))
+    except SweepAborted as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: finished members are kept in {out}; rerun the same command to resume", file=sys.stderr)
+        return 130
+    if report.failed:
+        print(f"warning: {report.failed} members failed (see {out}/sweep/failed/); the summary leaves them out",
+              file=sys.stderr)
+    tables = summarise(Path(out), figures=not args.no_figures)
+    for r in tables["summary"].itertuples():
+        print(f"  {r.outcome}: median {r.median:.4g}, 90% interval {r.q05:.4g} to {r.q95:.4g}")
+    print(f"wrote {Path(out) / 'report.md'} ({report.done} of {report.runs} members)")
+    return 0 if report.failed == 0 else 1
 
 
 def _calibrate(args: argparse.Namespace) -> int:

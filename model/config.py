@@ -69,6 +69,11 @@ class RunConfig(Strict):
     households: Annotated[int, Field(ge=0)] = 20_000
     household_floor: Annotated[int, Field(ge=0)] = 200
     household_agents_max: Annotated[int, Field(ge=0)] = 200_000
+    # None: the market stream (the price path) comes from the run's seed like every other
+    # stream; a whole number: the market stream is the one a run with this seed would have,
+    # and every other stream still comes from the run's seed, so runs can share a price path
+    # while the rest varies (crypto-abm ensemble --price-paths).
+    market_seed: Annotated[int, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _order(self) -> "RunConfig":
@@ -313,8 +318,23 @@ class VolumeConfig(Strict):
     # the fit's uncertainty, for sweeps over it; the model itself reads only the values
     covariance: Annotated[list[Annotated[list[float], Field(min_length=3, max_length=3)]],
                           Field(min_length=3, max_length=3)] | None = None
+    # Parameter uncertainty, as PolicyConfig.draw: None runs the fit's values; an integer k runs
+    # draw k from the covariance; "seed" the draw of the run's own seed (VolumeConfig.drawn).
+    draw: Annotated[int, Field(ge=0)] | Literal["seed"] | None = None
     exchange_share_of_value_received: NonNeg        # centralised spot trading per USD of value received
     p2p_factor: Prob                                # share of that trading still done P2P with no exchange present
+
+    def drawn(self, rng: np.random.Generator) -> "VolumeConfig":
+        """These settings with (ln value received per adopter, income elasticity, price
+        elasticity) replaced by one multivariate-normal draw from the fit's covariance,
+        using ``rng``. Without a covariance, the settings unchanged."""
+        if self.covariance is None:
+            return self
+        mean = np.array([np.log(self.value_received_usd_per_adopter_per_year), self.income_elasticity,
+                         self.price_elasticity])
+        x = rng.multivariate_normal(mean, np.array(self.covariance), method="cholesky")
+        return self.model_copy(update={"value_received_usd_per_adopter_per_year": float(np.exp(x[0])),
+                                       "income_elasticity": float(x[1]), "price_elasticity": float(x[2])})
 
 
 # --------------------------------------------------------------------- exchanges

@@ -31,16 +31,19 @@ from model.scenario import Scenario, load_scenario, parse_overrides
 from model.shocks import apply_shocks
 from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH
 
-# Spawned in this order from the run's seed; a new stream goes at the end, so adding one
-# leaves the others' draws unchanged.
 # Spawned from the seed in this order; a new stream goes at the end, so the others keep their numbers.
-STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents", "policy_draw")
+STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents", "policy_draw", "volume_draw")
 EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
 
 
 def run_dates(start: dt.date, end: dt.date, step_days: int) -> list[dt.date]:
     n = (end - start).days // step_days
     return [start + dt.timedelta(days=step_days * k) for k in range(n + 1)]
+
+
+def stream_generators(seed: int) -> dict[str, np.random.Generator]:
+    """The run's random streams (:data:`STREAMS`), each spawned from ``seed``."""
+    return dict(zip(STREAMS, map(np.random.default_rng, np.random.SeedSequence(seed).spawn(len(STREAMS)))))
 
 
 def root_seed(rng: Any) -> int:
@@ -85,12 +88,18 @@ class CryptoAdoptionModel(mesa.Model):
         self.config: ScenarioConfig = config.config
         self.seed = seed
         cfg = self.config
-        self.streams = dict(zip(STREAMS, (np.random.default_rng(s) for s in
-                                          np.random.SeedSequence(seed).spawn(len(STREAMS)))))
+        self.streams = stream_generators(seed)
+        if cfg.run.market_seed is not None:  # the price path of a run seeded market_seed, the rest from seed
+            self.streams["market"] = stream_generators(cfg.run.market_seed)["market"]
         # the stance hazards' coefficients this run uses: the fit's estimates, or a draw (PolicyConfig.draw)
         draw = cfg.policy.draw
         self.policy = cfg.policy if draw is None else cfg.policy.drawn(
             self.streams["policy_draw"] if draw == "seed" else np.random.default_rng(np.random.SeedSequence([draw])))
+        draw = cfg.volume.draw  # the volume fit's values, or a draw (VolumeConfig.draw); its own key for draw k
+        if draw is not None:
+            volume = cfg.volume.drawn(self.streams["volume_draw"] if draw == "seed" else np.random.default_rng(
+                np.random.SeedSequence([draw, STREAMS.index("volume_draw")])))
+            self.config = cfg = cfg.model_copy(update={"volume": volume})
         self.dates = run_dates(cfg.run.start, cfg.run.end, cfg.run.step_days)
         self.step_days = cfg.run.step_days
         self.dt_years = self.step_days / DAYS_PER_YEAR

@@ -14,6 +14,7 @@ Every ``import`` of a project module in ``agents/``, ``model/``, ``experiments/`
     experiments.studies   -> sweep, analysis, model, base
     experiments.validation-> model, sweep, base
     experiments.ema       -> sweep, analysis, model, base
+    experiments.ensemble  -> sweep, analysis, model, base (ensembles: a sweep and its bands)
     experiments.cli       -> everything       (the command line; ``__main__`` too)
     viz                   -> model
     data                  <- anyone           (the packaged tables; imports nothing of ours)
@@ -45,9 +46,10 @@ ALLOWED: dict[str, set[str]] = {
     "experiments.studies": {"model", "experiments.base", "experiments.sweep", "experiments.analysis"},
     "experiments.validation": {"model", "experiments.base", "experiments.sweep"},
     "experiments.ema": {"model", "experiments.base", "experiments.sweep", "experiments.analysis"},
+    "experiments.ensemble": {"model", "experiments.base", "experiments.sweep", "experiments.analysis"},
     "experiments.cli": {"agents", "model", "experiments.base", "experiments.runs", "experiments.sweep",
                         "experiments.analysis", "experiments.studies", "experiments.validation", "experiments.ema",
-                        "viz"},
+                        "experiments.ensemble", "viz"},
     "viz": {"model"},
     "data": set(),
 }
@@ -131,7 +133,7 @@ def layer(module: str) -> str:
         return top
     parts = module.split(".")
     sub = parts[1] if len(parts) > 1 else ""
-    if sub in ("sweep", "analysis", "studies", "validation", "cli", "runs", "ema"):
+    if sub in ("sweep", "analysis", "studies", "validation", "cli", "runs", "ema", "ensemble"):
         return f"experiments.{sub}"
     if sub == "__main__":
         return "experiments.cli"
