@@ -48,6 +48,7 @@ from experiments.validation.backtest_adoption import (
     adoption_backtest,
     el_salvador_backtest,
 )
+from experiments.validation.markdown import table
 from experiments.validation.policy_fit import MIN_GAIN, TEST_YEARS, TRAIN_YEARS, PolicyFit, calibrate
 from experiments.validation.policy_validation import REGION, RegionCheck, region_check
 from experiments.validation.policy_validation import figure as policy_figure
@@ -420,11 +421,12 @@ def markdown_policy(fit: PolicyFit, region: RegionCheck | None) -> list[str]:
         "",
         "**Leave one region out** (fit on the other regions, all years; log-likelihood per country-year):",
         "",
-        "| region | countries | moves up (expected) | moves down (expected) | fitted | constant |",
-        "|---|---:|---|---|---:|---:|",
     ]
-    lines += [f"| {r.region} | {r.countries} | {r.moves_up} ({r.expected_up:.1f}) | {r.moves_down} "
-              f"({r.expected_down:.1f}) | {r.loglik:.3f} | {r.loglik_constant:.3f} |" for r in fit.loro.itertuples()]
+    lines += table({"region": "l", "countries": "r", "moves up (expected)": "l", "moves down (expected)": "l",
+                    "fitted": "r", "constant": "r"},
+                   ([r.region, r.countries, f"{r.moves_up} ({r.expected_up:.1f})",
+                     f"{r.moves_down} ({r.expected_down:.1f})", f"{r.loglik:.3f}", f"{r.loglik_constant:.3f}"]
+                    for r in fit.loro.itertuples()))
     better = int((fit.loro.loglik > fit.loro.loglik_constant).sum())
     lines += [
         "",
