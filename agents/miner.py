@@ -509,35 +509,56 @@ class MiningSector:
 
         Power is split (:meth:`allocate_power`) and the clearing hashprice found
         (:meth:`clearing_hashprice`); every fleet operates (:meth:`MinerFleet.operate`, all
-        at once: :meth:`operate_fleets`) and, with ``order`` and where mining is legal,
-        orders (:meth:`MinerFleet.order`) at
-
-            frontier(t) = frontier_efficiency_j_per_th
-                          x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
-
-        arriving ``lead = ceil(lead_time_weeks x 7 / step_days)`` steps later. Then each
-        country's ``mining_revenue_usd_per_year = revenue_usd / dt``.
+        at once: :meth:`operate_fleets`) and, with ``order``, orders (:meth:`order`)
+        arriving :attr:`lead_steps` later. Then each country's
+        ``mining_revenue_usd_per_year = revenue_usd / dt``.
         """
         model = self.model
-        cfg = model.config.mining
         self.hashprice_usd_per_ph_day = model.market.hashprice_usd_per_ph_day
         self.difficulty = model.market.difficulty
         self.allocate_power()
         clearing = self.clearing_hashprice()
         self.clearing_hashprice_usd_per_ph_day = clearing
-        lead = math.ceil(cfg.lead_time_weeks * DAYS_PER_WEEK / model.step_days)
-        # Machines bought in the same year share a vintage (and an efficiency).
-        years = (model.date.year - model.dates[0].year)
-        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
         if not self.operate_fleets(clearing):
             for code, fleet in self.fleets.items():
                 fleet.operate(clearing, self.mining_cap_mw[code],
                               revenue_hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day)
+        if order:
+            self.order(self.lead_steps)
         for code, fleet in self.fleets.items():
-            c = model.countries[code]
-            if order and c.mining_allowed:
-                fleet.order(clearing, self.planning_mw(code), frontier, lead)
-            c.mining_revenue_usd_per_year = fleet.revenue_usd / model.dt_years
+            model.countries[code].mining_revenue_usd_per_year = fleet.revenue_usd / model.dt_years
+
+    @property
+    def lead_steps(self) -> int:
+        """Steps from order to arrival: ``ceil(lead_time_weeks x 7 / step_days)``."""
+        return math.ceil(self.model.config.mining.lead_time_weeks * DAYS_PER_WEEK / self.model.step_days)
+
+    def order(self, arrival_steps: int) -> None:
+        """Every fleet whose host allows mining orders (:meth:`MinerFleet.order`) at this
+        week's clearing hashprice, machines arriving ``arrival_steps`` from now at
+
+            frontier(t) = frontier_efficiency_j_per_th
+                          x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
+
+        (machines bought in the same year share a vintage, and an efficiency)."""
+        model = self.model
+        cfg = model.config.mining
+        years = model.date.year - model.dates[0].year
+        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
+        for code, fleet in self.fleets.items():
+            if model.countries[code].mining_allowed:
+                fleet.order(self.clearing_hashprice_usd_per_ph_day, self.planning_mw(code), frontier, arrival_steps)
+
+    def warm_start(self) -> None:
+        """Fill the order pipeline as if the ordering rule had run in each of the lead time's
+        weeks before the start, at the start's clearing hashprice: orders arriving at steps
+        1, 2, ..., ``lead_steps`` (:meth:`order` once for each). Without it a run starts with
+        an empty pipeline and no machine arrives in its first lead time, which a fit of the
+        lead time to a backtest then mistakes for a short lead time. Called after the
+        first clearing (step 0); a no-op unless ``warm_start_pipeline``."""
+        if self.model.config.mining.warm_start_pipeline:
+            for arrival in range(1, self.lead_steps + 1):
+                self.order(arrival)
 
     def operate_fleets(self, clearing_usd_per_ph_day: float) -> bool:
         """:meth:`MinerFleet.operate` for every fleet at once, over all fleets' vintages

@@ -99,6 +99,10 @@ class MarketConfig(Strict):
     price: PriceConfig
     halvings: Annotated[dict[str, Halving], Field(min_length=1)]
     fees_btc_per_block: NonNeg
+    # Fees by month (columns period YYYY-MM, fees_btc_per_block, fees_btc_per_day): where
+    # given, the month's fees replace fees_btc_per_block inside the months the file spans
+    # (model.market.fee_path); outside them fees_btc_per_block holds.
+    fees_csv: str | None = None
     blocks_per_day: Pos = 144.0
     initial_network_hashrate_ehs: Pos
     difficulty_lag_steps: Annotated[int, Field(ge=1, le=52)] = 1
@@ -127,6 +131,9 @@ class MiningConfig(Strict):
     growth_per_year: NonNeg
     fill_per_year: NonNeg
     lead_time_weeks: Annotated[int, Field(ge=0, le=520)]
+    # Start with the pipeline the ordering rule would have filled in the lead time before
+    # the start (agents.miner.MiningSector.warm_start), not an empty one.
+    warm_start_pipeline: bool = False
     idle_retire_per_year: NonNeg
     relocate_share: Prob
     underground_share: Prob

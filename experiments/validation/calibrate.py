@@ -6,8 +6,9 @@ should follow the network hashrate. Three parameters of the shared behaviour
 the data points before 2024 (the fit window, held-out months excluded), then judged on
 2024-2025 (the test window): ``growth_per_year`` (how fast fleets grow where power is not
 capped), ``hurdle_margin`` (the margin new machines must promise) and
-``lead_time_weeks`` (ordering to operating). The fitted values are written, each with
-its provenance, to ``experiments/calibration/mining.toml``, which the scenarios include.
+``lead_time_weeks`` (ordering to operating; searched within its prior, 12-36 weeks). The
+fitted values are written, each with its provenance, to
+``experiments/calibration/mining.toml``, which the scenarios include.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ CALIBRATION_FILE = package_file("experiments", "calibration", "mining.toml")
 PARAMETERS = {
     "mining.growth_per_year": (0.6, 0.1, 3.0),
     "mining.hurdle_margin": (0.6, 0.0, 2.0),
-    "mining.lead_time_weeks": (26.0, 4.0, 52.0),
+    "mining.lead_time_weeks": (26.0, 12.0, 36.0),  # the prior: 12-36 weeks (issue 14), a uniform
 }
 
 

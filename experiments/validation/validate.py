@@ -390,8 +390,8 @@ def markdown(report: Report) -> str:
         "needs machines ordered at post-halving hashprices: the model orders on today's margin",
         "over cash cost above a fitted hurdle, which the post-halving hashprice barely clears,",
         "while real miners kept deploying (737 EH/s by October 2024), on expectations the model",
-        "does not have. Fees are a constant 0.33 BTC per block here, where the halving month saw",
-        "fee spikes. The bound guards against drift; treat the model's short-run response to a",
+        "does not have. Fees follow the monthly data (`data/fees.csv`), the halving month's spike",
+        "included. The bound guards against drift; treat the model's short-run response to a",
         "halving as weak evidence.",
         "",
     ]

@@ -441,3 +441,25 @@ def test_choose_destination_with_no_candidates_returns_none():
     assert choose_destination("PAK", [], 0.01, 0.5) is None
     assert choose_destination("PAK", [("PAK", 0.02)], 0.01, 0.5) is None
     assert choose_destination("PAK", [("KAZ", 0.05)], 0.01, 0.999999) == "KAZ"
+
+
+# ------------------------------------------------------------------ warm start
+def test_warm_start_fills_the_pipeline_for_the_lead_time():
+    """With the warm start the order pipeline holds one order per week of the lead time,
+    arriving at steps 1..lead; without it the pipeline is empty and nothing arrives in the
+    first lead time."""
+    from model.model import CryptoAdoptionModel
+    from model.scenario import load_scenario
+    warm = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019",
+                                                     {"mining.lead_time_weeks": 20}), seed=0)
+    cold = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019", {"mining.lead_time_weeks": 20,
+                                                    "mining.warm_start_pipeline": False}), seed=0)
+    lead = warm.mining.lead_steps
+    assert lead == 20
+    usa = warm.fleets["USA"].pipeline
+    assert sorted(step for step, _, _ in usa) == list(range(1, lead + 1))
+    assert all(ths > 0 for _, ths, _ in usa)
+    assert all(f.pipeline == [] for f in cold.fleets.values())
+    warm.run(until=warm.dates[lead - 1])
+    cold.run(until=cold.dates[lead - 1])
+    assert warm.fleets["USA"].installed_ths > cold.fleets["USA"].installed_ths
