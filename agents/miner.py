@@ -9,14 +9,14 @@ Each step, in this order (:meth:`MiningSector.step`); each rule's equations are 
 once, in the docstring of the function named with it (docs/ODD.md 7.3 points here):
 
 1. **Arrivals.** Ordered machines (after ``lead_time_weeks``) and relocated machines
-   (after ``relocation_weeks``) join the fleet (:meth:`MinerFleet.receive_arrivals`).
+   (in equal parts over ``relocation_weeks``) join the fleet (:meth:`MinerFleet.receive_arrivals`).
 2. **Ban.** When the host bans mining (a ``mining_ban`` shock, or stance 0), the legal
    fleet splits (:meth:`MinerFleet.respond_to_ban`): ``relocate_share`` moves to another
-   country, the cheaper its power the likelier, among hosts that allow mining and have
-   room (:meth:`MiningSector.relocate`, :func:`choose_destination`), ``underground_share``
-   keeps running illegally and is seized at the host's ``mining_enforcement_per_year``,
-   the rest exits. Orders in the pipeline are cancelled. When the ban ends, the
-   underground fleet becomes legal again.
+   country, the cheaper its power and the more room it has the likelier, among hosts that
+   allow mining and have power (:meth:`MiningSector.relocate`, :func:`choose_destination`),
+   ``underground_share`` keeps running illegally and is seized at the host's
+   ``mining_enforcement_per_year``, the rest exits. Orders in the pipeline are cancelled.
+   When the ban ends, the underground fleet becomes legal again.
 3. **Operate.** First each country's power for the week is split between AI data centres
    and mining by willingness to pay (:meth:`MiningSector.allocate_power`, ``agents/power.py``).
    A vintage runs when the hashprice beats its cash operating cost, the power bill plus
@@ -35,9 +35,11 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
 4. **Expand.** Orders are judged at the clearing hashprice. New machines come at the
    frontier efficiency (improving by ``efficiency_improvement_per_year``); the margin
    they would earn over the hurdle sets an attractiveness (:func:`attractiveness`), which
-   scales orders: a share of the free MW where the host caps power, of the installed MW
-   where it does not (:meth:`MinerFleet.order`). Orders never exceed the free MW, so a
-   capped host is never overfilled.
+   scales orders: a share of the free MW where the host caps power, a share of the MW a
+   year the country can add (``capacity_mw_per_year``: sites, grid, hosting) where it does
+   not (:meth:`MinerFleet.order`). Investment so goes where the return is and there is
+   room, and no fleet's growth compounds on its own size. A fleet whose host bans mining
+   but that still mines underground reinvests at ``underground_investment_factor`` of that.
 
 Rest-of-world fleets follow the same rule, so the region's entry lowers everyone's
 hashprice through difficulty.
@@ -45,6 +47,7 @@ hashprice through difficulty.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import TYPE_CHECKING
 
@@ -53,7 +56,7 @@ import numpy as np
 
 from agents.ordered_sums import fleet_layout, fleet_sums
 from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
-from model.units import DAYS_PER_WEEK, HOURS_PER_DAY, PH_PER_TH, TH_PER_EH, TH_PER_PH, W_PER_KW, W_PER_MW
+from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY, PH_PER_TH, TH_PER_EH, TH_PER_PH, W_PER_KW, W_PER_MW
 
 if TYPE_CHECKING:  # agents see the model only through self.model
     from model.config import MiningConfig
@@ -81,12 +84,25 @@ def power_mw(ths, efficiency_j_per_th, pue: float) -> float:
     return float(np.sum(np.asarray(ths) * np.asarray(efficiency_j_per_th)) * pue / W_PER_MW)
 
 
+#: Sites a country's attractiveness averages over: midpoints of equal slices of +-cost_spread.
+SITES = 8
+
+
 def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, cfg: MiningConfig) -> float:
-    """How much miners want new machines, 0-1: at hashprice ``H`` (USD/PH/day) and a new
-    machine's cash cost (per TH/s per day),
-    ``margin = (H / 1000) / cost - 1`` and ``A = clip((margin - hurdle_margin) / margin_scale, 0, 1)``."""
-    margin = hashprice_usd_per_ph_day / TH_PER_PH / cost_usd_per_th_day - 1.0
-    return float(np.clip((margin - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0))
+    """How much a country's miners want new machines, 0-1: at hashprice ``H`` (USD/PH/day)
+    and a new machine's cash cost (per TH/s per day) at the country's tariff, averaged over
+    its sites, whose costs spread uniformly within ``+-cost_spread`` (as for running,
+    :func:`running_share`; ``SITES`` midpoints ``u_j``)::
+
+        margin_j = (H / 1000) / (cost x (1 + u_j)) - 1
+        A = mean_j clip((margin_j - hurdle_margin) / margin_scale, 0, 1)
+
+    so a country a little dearer than another still has sites that invest, and the
+    cheapest country does not take all new investment as soon as the others' average site
+    falls below the hurdle."""
+    u = cfg.cost_spread * ((np.arange(SITES) + 0.5) / SITES * 2.0 - 1.0)
+    margin = hashprice_usd_per_ph_day / TH_PER_PH / (cost_usd_per_th_day * (1.0 + u)) - 1.0
+    return float(np.mean(np.clip((margin - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0)))
 
 
 def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: float) -> np.ndarray:
@@ -118,7 +134,8 @@ class MinerFleet(mesa.Agent):
         self.legal_ths = np.zeros_like(legal) if underground else legal
         self.underground_ths = legal if underground else np.zeros_like(legal)
         self.running = np.ones_like(legal)  # share of each vintage switched on
-        self.pipeline: list[tuple[int, float, float]] = []  # (arrival step, TH/s, J/TH)
+        # (arrival step, TH/s, J/TH, underground): orders and relocations under way
+        self.pipeline: list[tuple[int, float, float, bool]] = []
         self.operating_ths = 0.0
         self.underground_operating_ths = 0.0
         self.operating_mw = 0.0
@@ -141,7 +158,7 @@ class MinerFleet(mesa.Agent):
         return power_mw(self.legal_ths, self.eff, pue)
 
     def pipeline_mw(self, pue: float) -> float:
-        return sum(ths * eff * pue / W_PER_MW for _, ths, eff in self.pipeline)
+        return sum(ths * eff * pue / W_PER_MW for _, ths, eff, _ in self.pipeline)
 
     def headroom_mw(self, allowance_mw: float | None, pue: float) -> float:
         if allowance_mw is None:
@@ -163,11 +180,13 @@ class MinerFleet(mesa.Agent):
 
     # ----------------------------------------------------------- the rule
     def receive_arrivals(self, step: int) -> None:
-        """Pipeline entries due at or before ``step`` join the legal fleet (:meth:`add_vintage`)."""
+        """Pipeline entries due at or before ``step`` join the fleet (:meth:`add_vintage`):
+        the legal fleet, or the underground one for machines ordered underground while the
+        host still does not allow mining."""
         due = [p for p in self.pipeline if p[0] <= step]
         self.pipeline = [p for p in self.pipeline if p[0] > step]
-        for _, ths, eff in due:
-            self.add_vintage(ths, eff)
+        for _, ths, eff, underground in due:
+            self.add_vintage(ths, eff, underground=underground and not self.host.mining_allowed)
 
     def respond_to_ban(self, cfg: MiningConfig) -> tuple[float, float, float]:
         """Answer a ban of the host: split the legal fleet by vintage, cancel the pipeline.
@@ -184,7 +203,7 @@ class MinerFleet(mesa.Agent):
         self._relocating = legal * cfg.relocate_share
         self.underground_ths += legal * cfg.underground_share
         self.legal_ths[:] = 0.0
-        cancelled = sum(ths for _, ths, _ in self.pipeline)
+        cancelled = sum(ths for _, ths, _, _ in self.pipeline)
         self.pipeline = []
         exiting = legal.sum() * (1.0 - cfg.relocate_share - cfg.underground_share) + cancelled
         return float(self._relocating.sum()), float(legal.sum() * cfg.underground_share), float(exiting)
@@ -277,36 +296,40 @@ class MinerFleet(mesa.Agent):
         self.revenue_usd = self.operating_ths * earned / TH_PER_PH * step_days
 
     def order(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None, frontier_j_per_th: float,
-              lead_steps: int) -> float:
-        """Order new frontier machines, arriving ``lead_steps`` from now, within the MW the
-        fleet may plan for (``allowance_mw``, None: uncapped); returns the MW ordered.
+              lead_steps: int, capacity_mw_per_year: float, *, underground: bool = False) -> float:
+        """Order new frontier machines, arriving ``lead_steps`` from now; returns the MW ordered.
 
         ``A`` is :func:`attractiveness` at ``hashprice`` (the clearing one) and the cash cost
-        of a frontier machine at the host's tariff; no order if ``A = 0``::
+        of a frontier machine at the host's tariff, times ``underground_investment_factor``
+        for an ``underground`` order (a fleet whose host bans mining reinvests at a penalty:
+        hidden sites, seizure risk); no order if ``A = 0``. Where the host caps power for
+        mining (``allowance_mw``, the MW the fleet may plan for) the allocation is filled;
+        elsewhere the country adds at most ``capacity_mw_per_year`` (its sites and grid:
+        ``mining.capacity_mw_per_year``), whatever the size of its fleet::
 
-            headroom = max(0, allowance_mw - MW(legal_ths) - MW(pipeline))      (infinite where uncapped)
-            uncapped: mw = A x (1 - exp(-growth_per_year x dt)) x MW(legal_ths)
-            capped:   mw = A x (1 - exp(-fill_per_year   x dt)) x headroom
-            mw = min(mw, headroom);   order mw x 1e6 / (frontier x pue) TH/s at the frontier efficiency
+            headroom = max(0, allowance_mw - MW(legal_ths) - MW(pipeline))
+            capped:   mw = A x (1 - exp(-fill_per_year x dt)) x headroom       (never more than headroom)
+            uncapped or underground: mw = A x capacity_mw_per_year x dt
+            order mw x 1e6 / (frontier x pue) TH/s at the frontier efficiency
 
-        An uncapped country with no legal machines never orders. The caller orders only
-        where mining is legal.
+        So new investment goes where the return is and the country has room, and a fleet's
+        growth does not compound on its own size.
         """
         cfg, dt_years, step = self.model.config.mining, self.model.dt_years, self.model.t
         cost = float(cash_cost_usd_per_th_day(frontier_j_per_th, cfg, self.host.mining_tariff_usd_per_kwh))
         a = attractiveness(hashprice_usd_per_ph_day, cost, cfg)
+        if underground:
+            a *= cfg.underground_investment_factor
         if a <= 0:
             return 0.0
-        headroom = self.headroom_mw(allowance_mw, cfg.pue)
-        if allowance_mw is None:
-            mw = a * (1.0 - math.exp(-cfg.growth_per_year * dt_years)) * self.installed_mw(cfg.pue)
+        if allowance_mw is None or underground:
+            mw = a * capacity_mw_per_year * dt_years
         else:
-            mw = a * (1.0 - math.exp(-cfg.fill_per_year * dt_years)) * headroom
-        mw = min(mw, headroom)
+            mw = a * (1.0 - math.exp(-cfg.fill_per_year * dt_years)) * self.headroom_mw(allowance_mw, cfg.pue)
         if mw <= 0:
             return 0.0
         ths = mw * W_PER_MW / (frontier_j_per_th * cfg.pue)
-        self.pipeline.append((step + lead_steps, ths, frontier_j_per_th))
+        self.pipeline.append((step + lead_steps, ths, frontier_j_per_th, underground))
         return mw
 
 
@@ -432,19 +455,21 @@ class FleetSupply:
         return supply[0] if hps.ndim == 0 else np.array(supply)
 
 
-def choose_destination(origin: str, candidates: list[tuple[str, float]], scale_usd_per_kwh: float,
+def choose_destination(origin: str, candidates: list[tuple[str, float, float]], scale_usd_per_kwh: float,
                        u: float) -> str | None:
     """A relocation destination among ``candidates`` other than ``origin``; None if there is none.
 
-    ``candidates`` are (country ``k``, tariff ``tau_k``) pairs that allow mining and have
-    room; ``u``, a uniform draw from the miners' stream, picks ``k`` with
-    ``P(k)`` proportional to ``exp(-(tau_k - min tau) / scale_usd_per_kwh)``.
+    ``candidates`` are (country ``k``, tariff ``tau_k``, room ``R_k`` > 0, MW) triples of
+    hosts that allow mining, have power and room; ``u``, a uniform draw from the miners'
+    stream, picks ``k`` with ``P(k)`` proportional to
+    ``R_k x exp(-(tau_k - min tau) / scale_usd_per_kwh)``: the return (power is the cost
+    that differs between hosts) and the room to put machines in.
     """
-    options = [(c, t) for c, t in candidates if c != origin]
+    options = [(c, t, r) for c, t, r in candidates if c != origin]
     if not options:
         return None
-    tariffs = np.array([t for _, t in options])
-    w = np.exp(-(tariffs - tariffs.min()) / scale_usd_per_kwh)
+    tariffs = np.array([t for _, t, _ in options])
+    w = np.array([r for _, _, r in options]) * np.exp(-(tariffs - tariffs.min()) / scale_usd_per_kwh)
     idx = int(np.searchsorted(np.cumsum(w) / w.sum(), u, side="right"))
     return options[min(idx, len(options) - 1)][0]
 
@@ -534,8 +559,10 @@ class MiningSector:
         return math.ceil(self.model.config.mining.lead_time_weeks * DAYS_PER_WEEK / self.model.step_days)
 
     def order(self, arrival_steps: int) -> None:
-        """Every fleet whose host allows mining orders (:meth:`MinerFleet.order`) at this
-        week's clearing hashprice, machines arriving ``arrival_steps`` from now at
+        """Every fleet orders (:meth:`MinerFleet.order`) at this week's clearing hashprice
+        within its country's ``capacity_mw_per_year`` (0 where the scenario names none), legal
+        machines where the host allows mining, underground ones (at a penalty) where it does
+        not but the fleet still mines there; machines arrive ``arrival_steps`` from now at
 
             frontier(t) = frontier_efficiency_j_per_th
                           x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
@@ -545,9 +572,23 @@ class MiningSector:
         cfg = model.config.mining
         years = model.date.year - model.dates[0].year
         frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
+        clearing = self.clearing_hashprice_usd_per_ph_day
         for code, fleet in self.fleets.items():
+            capacity = self.capacity_mw_per_year(code)
             if model.countries[code].mining_allowed:
-                fleet.order(self.clearing_hashprice_usd_per_ph_day, self.planning_mw(code), frontier, arrival_steps)
+                fleet.order(clearing, self.planning_mw(code), frontier, arrival_steps, capacity)
+            elif fleet.underground_ths.sum() > 0:
+                fleet.order(clearing, None, frontier, arrival_steps, capacity, underground=True)
+
+    def capacity_mw_per_year(self, code: str) -> float:
+        """The MW a year country ``code`` can add where power is not capped, this week:
+
+            capacity_k(t) = capacity_mw_per_year_k x exp(capacity_growth_per_year x (t - 1 Jan capacity_base_year))
+
+        (t in years; 0 for a country the scenario does not name)."""
+        cfg = self.model.config.mining
+        years = (self.model.date - dt.date(cfg.capacity_base_year, 1, 1)).days / DAYS_PER_YEAR
+        return cfg.capacity_mw_per_year.get(code, 0.0) * math.exp(cfg.capacity_growth_per_year * years)
 
     def warm_start(self) -> None:
         """Fill the order pipeline as if the ordering rule had run in each of the lead time's
@@ -682,33 +723,37 @@ class MiningSector:
                                   FleetSupply(fleets, model.config.mining), lookahead=self.LOOKAHEAD)
 
     def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
-        """Send relocating machines, vintage by vintage, to hosts that allow mining and have
-        room; what finds no room exits. Called only in the step of the ban.
+        """Send relocating machines, vintage by vintage, to hosts that allow mining, have
+        power and room; what finds no room exits. Called only in the step of the ban.
 
-        Candidates are the countries that allow mining and have room: a capped host with
-        free MW (:meth:`MinerFleet.headroom_mw` > 0), or an uncapped host that already has
-        miners. Each vintage ``v`` draws its host ``k`` (:func:`choose_destination`, one
-        uniform from the miners' stream), whose pipeline gets, due ``move_steps`` later,
+        Candidates are the countries that allow mining and are not in a power emergency,
+        with room: free MW in a capped host (:meth:`MinerFleet.headroom_mw`), the MW a
+        year it can add (``capacity_mw_per_year``) in an uncapped one. Each vintage ``v``
+        draws its host ``k`` (:func:`choose_destination`, one uniform from the miners'
+        stream: the cheaper the power and the larger the room, the likelier). What goes
+        there,
 
             arriving = min(relocating_v x (1 - relocation_loss), headroom_k x 1e6 / (e_v x pue))   TH/s
 
-        What finds no candidate, does not fit the host's headroom or is lost in transit is
-        logged as one ``miners_exit`` event; arrivals as one ``miners_relocate`` event per host.
+        (no headroom limit where uncapped), arrives in equal parts over steps 1, ..., ``move_steps``
+        from now (machines are moved site by site over months, not all at once). What finds no
+        candidate, does not fit or is lost in transit is logged as one ``miners_exit`` event;
+        arrivals as one ``miners_relocate`` event per host.
         """
         model = self.model
         rng = model.streams["miners"]
         arriving_at: dict[str, float] = {}
         lost = 0.0
+        steps = max(move_steps, 1)
         for ths, eff in machines:
             candidates = []
             for code, c in model.countries.items():
-                if not c.mining_allowed:
+                if not c.mining_allowed or c.power_emergency_until is not None:
                     continue
-                fleet = self.fleets[code]
-                room = (fleet.installed_ths > 0 if c.mining_allowance_mw is None
-                        else fleet.headroom_mw(c.mining_allowance_mw, cfg.pue) > 0)
-                if room:
-                    candidates.append((code, c.mining_tariff_usd_per_kwh))
+                room = (self.capacity_mw_per_year(code) if c.mining_allowance_mw is None
+                        else self.fleets[code].headroom_mw(c.mining_allowance_mw, cfg.pue))
+                if room > 0:
+                    candidates.append((code, c.mining_tariff_usd_per_kwh, room))
             dest = choose_destination(origin, candidates, cfg.relocation_choice_scale_usd_per_kwh, rng.random())
             if dest is None:
                 lost += ths
@@ -717,11 +762,11 @@ class MiningSector:
             room_mw = self.fleets[dest].headroom_mw(model.countries[dest].mining_allowance_mw, cfg.pue)
             fits = min(moving, room_mw * W_PER_MW / (eff * cfg.pue))
             lost += ths - fits
-            self.fleets[dest].pipeline.append((model.t + move_steps, fits, eff))
+            self.fleets[dest].pipeline.extend((model.t + k, fits / steps, eff, False) for k in range(1, steps + 1))
             arriving_at[dest] = arriving_at.get(dest, 0.0) + fits
         for dest, ths in arriving_at.items():
             model.log(origin, "miners_relocate", origin, dest,
-                      f"{ths / TH_PER_EH:.2f} EH/s arriving in {move_steps} steps")
+                      f"{ths / TH_PER_EH:.2f} EH/s arriving over the next {steps} steps")
         if lost > 0:
             model.log(origin, "miners_exit", None, None,
                       f"{lost / TH_PER_EH:.2f} EH/s lost in transit or found no host with room")

@@ -128,8 +128,16 @@ class MiningConfig(Strict):
     switch_share_per_week: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
     hurdle_margin: NonNeg
     margin_scale: Pos
-    growth_per_year: NonNeg
+    # MW a country's miners can add a year where power is not capped (sites, grid
+    # connections, hosting), by country code, in capacity_base_year; a country not named
+    # adds none. Every country's capacity grows at capacity_growth_per_year (the industry's
+    # sites and capital, not any one fleet's size).
+    capacity_mw_per_year: dict[Iso3, NonNeg] = {}
+    capacity_base_year: Annotated[int, Field(ge=2009, le=2100)] = 2019
+    capacity_growth_per_year: Annotated[float, Field(ge=-1.0, le=2.0)] = 0.0
     fill_per_year: NonNeg
+    # Underground fleets (their host bans mining) reinvest at this share of the legal rate.
+    underground_investment_factor: Prob = 0.0
     lead_time_weeks: Annotated[int, Field(ge=0, le=520)]
     # Start with the pipeline the ordering rule would have filled in the lead time before
     # the start (agents.miner.MiningSector.warm_start), not an empty one.

@@ -26,6 +26,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from experiments.validation import country_shares, halvings
 from experiments.validation.backtest import (
     FIT_UNTIL,
     HALVING,
@@ -54,6 +55,7 @@ DOC = output_root() / "docs" / "VALIDATION.md"
 FIGURE = DOC.parent / "figures" / "validation_hashrate.png"
 FIGURE_SLV = DOC.parent / "figures" / "validation_el_salvador.png"
 FIGURE_ADOPTION = DOC.parent / "figures" / "validation_adoption.png"
+FIGURE_SHARES = DOC.parent / "figures" / "validation_country_shares.png"
 
 # Bounds a backtest must stay within (checked by the tests): log-RMSE, halving dip.
 BOUNDS = {"rmse_log_fit": 0.30, "rmse_log_test": 0.30, "dip_min": -0.40, "dip_max": -0.01,
@@ -75,6 +77,8 @@ class Report:
     volumes: pd.DataFrame     # country, model_usd, data_usd, ratio, data_period
     el_salvador: ElSalvadorReport | None = None
     adoption: AdoptionReport | None = None
+    shares: country_shares.ShareReport | None = None
+    halvings: tuple[pd.DataFrame, dict] | None = None  # halvings.table_rows(), halvings.flat_2028()
 
 
 def hashrate_backtest(seeds: range = range(5)) -> tuple[object, pd.DataFrame, dict]:
@@ -98,7 +102,8 @@ def volume_backtest(seed: int = 0, households: int = 20_000) -> pd.DataFrame:
 
 def run(seeds: range = range(5)) -> Report:
     fit, band, dip = hashrate_backtest(seeds)
-    return Report(fit, band, dip, volume_backtest(), el_salvador_backtest(seeds), adoption_backtest(seeds))
+    return Report(fit, band, dip, volume_backtest(), el_salvador_backtest(seeds), adoption_backtest(seeds),
+                  country_shares.run(), (halvings.table_rows(), halvings.flat_2028()))
 
 
 def check(report: Report) -> list[str]:
@@ -349,8 +354,9 @@ def markdown(report: Report) -> str:
         "",
         "Driven by the monthly BTC price (Bitstamp), the halvings of 2020 and 2024, and the",
         "dated bans of the policy timeline (China's 2021 mining ban, Iran's summer bans), from",
-        "the CBECI 2019-20 fleets by country. The miners' response (growth, hurdle margin,",
-        "lead time) is fitted on 2019-2024 (`crypto-abm calibrate mining`, each year weighted",
+        "the CBECI 2019-20 fleets by country. The miners' response (each country's capacity to add MW,",
+        "hurdle margin, underground reinvestment; the lead time profiled over its prior) is fitted on",
+        "2019-2024 with the country shares (`crypto-abm calibrate mining`, each year weighted",
         f"alike) and tested on 2025. Points from {HELD_OUT[0]:%Y-%m} to "
         f"{HELD_OUT[1] - dt.timedelta(days=1):%Y-%m} are held out of every error and fit.",
         "",
@@ -395,6 +401,10 @@ def markdown(report: Report) -> str:
         "halving as weak evidence.",
         "",
     ]
+    if report.shares is not None:
+        lines += country_shares.markdown(report.shares, FIGURE_SHARES.relative_to(DOC.parent).as_posix())
+    if report.halvings is not None:
+        lines += halvings.markdown(*report.halvings)
     if report.el_salvador is not None:
         lines += markdown_el_salvador(report.el_salvador)
     if report.adoption is not None:
@@ -437,6 +447,7 @@ def main(seeds: int = 5) -> int:
     figure(report)
     figure_el_salvador(report.el_salvador)
     figure_adoption(report.adoption)
+    country_shares.figure(report.shares, FIGURE_SHARES, _pyplot(FIGURE_SHARES))
     DOC.write_text(markdown(report))
     h, d = report.hashrate, report.dip
     print(f"hashrate 2019-2025: log-RMSE fit {h.rmse_log_fit:.3f}, test {h.rmse_log_test:.3f} "
@@ -458,9 +469,19 @@ def main(seeds: int = 5) -> int:
           f"{a.rmse_logit_loo:.3f} (bounds {BOUNDS['adoption_rmse_logit_fit']}, {BOUNDS['adoption_rmse_logit_loo']})")
     print("  rank correlation with Chainalysis: " + ", ".join(
         f"{r.year} {r.spearman:+.2f} (n={r.n})" for r in a.ranks.itertuples()))
+    pts = report.shares.points
+    print(f"country shares: RMSE fit {country_shares.rmse(pts, 'fit'):.1f} points, "
+          f"test (2025) {country_shares.rmse(pts, 'test'):.1f} points")
+    for miss in country_shares.misses(report.shares):
+        print(f"misses issue 14's bound: {miss}")
+    rows, flat = report.halvings
+    for r in rows.itertuples():
+        print(f"halving {r.halving}: dip model {r.model_dip:+.1%} vs data {r.data_dip:+.1%}; recovery model "
+              f"{r.model_weeks} vs data {r.data_weeks:.0f} weeks")
+    print(f"2028 halving, flat price: dip {flat['dip']:+.1%}, recovery {flat['weeks_to_new_high']} weeks")
     problems = check(report)
     for p in problems:
         print(f"OUT OF BOUNDS: {p}")
-    print(f"wrote {DOC}, {FIGURE}, {FIGURE_SLV} and {FIGURE_ADOPTION}")
+    print(f"wrote {DOC}, {FIGURE}, {FIGURE_SHARES}, {FIGURE_SLV} and {FIGURE_ADOPTION}")
     return 1 if problems else 0
 

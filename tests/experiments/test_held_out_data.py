@@ -34,7 +34,7 @@ def test_the_mining_series_are_found():
 @pytest.mark.parametrize("path", MINING_SERIES, ids=lambda p: p.name)
 def test_no_mining_series_holds_a_held_out_month(path: Path):
     frame = pd.read_csv(path, dtype=str)
-    dated = [c for c in ("date", "period") if c in frame]
+    dated = [c for c in ("date", "period", "halving") if c in frame]
     assert dated, f"{path.name}: no date or period column"
     for column in dated:
         hits = [v for v in frame[column].dropna() if held_out_months(v)]
