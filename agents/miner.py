@@ -32,10 +32,12 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    Revenue is earned at the difficulty's hashprice, as on the real network. Idle machines
    retire at ``idle_retire_per_year``. Legal operation never draws more than the host's
    MW allowance (:meth:`MinerFleet.operate`).
-4. **Expand.** Orders are judged at the clearing hashprice. New machines come at the
-   frontier efficiency (improving by ``efficiency_improvement_per_year``); the margin
-   they would earn over the hurdle sets an attractiveness (:func:`attractiveness`), which
-   scales orders: a share of the free MW where the host caps power, a share of the MW a
+4. **Expand.** Orders are judged at the hashprice expected when the machines arrive
+   (:meth:`MiningSector.expected_hashprice`: the clearing hashprice, the reward then, every
+   pipeline joining the network). New machines come at the frontier efficiency (improving
+   by ``efficiency_improvement_per_year``); what one would earn over its life against its
+   price and site (:func:`capital_usd_per_th`), above a hurdle, sets an attractiveness
+   (:func:`attractiveness`), which scales orders: a share of the free MW where the host caps power, a share of the MW a
    year the country can add (``capacity_mw_per_year``: sites, grid, hosting) where it does
    not (:meth:`MinerFleet.order`). Investment so goes where the return is and there is
    room, and no fleet's growth compounds on its own size. A fleet whose host bans mining
@@ -88,21 +90,33 @@ def power_mw(ths, efficiency_j_per_th, pue: float) -> float:
 SITES = 8
 
 
-def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, cfg: MiningConfig) -> float:
-    """How much a country's miners want new machines, 0-1: at hashprice ``H`` (USD/PH/day)
-    and a new machine's cash cost (per TH/s per day) at the country's tariff, averaged over
-    its sites, whose costs spread uniformly within ``+-cost_spread`` (as for running,
-    :func:`running_share`; ``SITES`` midpoints ``u_j``)::
+def capital_usd_per_th(efficiency_j_per_th: float, cfg: MiningConfig) -> float:
+    """Capital for one TH/s of new machines, USD: the machine and the site it needs,
 
-        margin_j = (H / 1000) / (cost x (1 + u_j)) - 1
-        A = mean_j clip((margin_j - hurdle_margin) / margin_scale, 0, 1)
+        capex(e) = machine_price_usd_per_w x e + buildout_usd_per_mw x e x pue / 1e6
 
-    so a country a little dearer than another still has sites that invest, and the
-    cheapest country does not take all new investment as soon as the others' average site
-    falls below the hurdle."""
+    (a machine of e J/TH draws e W per TH/s; its site is sized for the wall power)."""
+    return cfg.machine_price_usd_per_w * efficiency_j_per_th \
+        + cfg.buildout_usd_per_mw * efficiency_j_per_th * cfg.pue / W_PER_MW
+
+
+def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, capex_usd_per_th: float,
+                   cfg: MiningConfig) -> float:
+    """How much a country's miners want new machines, 0-1: the return of a new machine over
+    its life against its price. At the hashprice ``H`` (USD/PH/day) expected when it
+    arrives, its cash cost per TH/s per day at the country's tariff, spread over the
+    country's sites within ``+-cost_spread`` (``SITES`` midpoints ``u_j``, as for running,
+    :func:`running_share`), and its capital ``capex`` per TH/s (:func:`capital_usd_per_th`)::
+
+        return_j = (H / 1000 - cost x (1 + u_j)) x 365.25 x machine_life_years / capex - 1
+        A = mean_j clip((return_j - hurdle_margin) / margin_scale, 0, 1)
+
+    Capital does not scale with the power tariff, so cheap power lowers the bar by what it
+    saves, not in proportion; a slightly dearer country keeps the sites that still pay."""
     u = cfg.cost_spread * ((np.arange(SITES) + 0.5) / SITES * 2.0 - 1.0)
-    margin = hashprice_usd_per_ph_day / TH_PER_PH / (cost_usd_per_th_day * (1.0 + u)) - 1.0
-    return float(np.mean(np.clip((margin - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0)))
+    earned = (hashprice_usd_per_ph_day / TH_PER_PH - cost_usd_per_th_day * (1.0 + u)) * DAYS_PER_YEAR
+    ret = earned * cfg.machine_life_years / capex_usd_per_th - 1.0
+    return float(np.mean(np.clip((ret - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0)))
 
 
 def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: float) -> np.ndarray:
@@ -299,8 +313,9 @@ class MinerFleet(mesa.Agent):
               lead_steps: int, capacity_mw_per_year: float, *, underground: bool = False) -> float:
         """Order new frontier machines, arriving ``lead_steps`` from now; returns the MW ordered.
 
-        ``A`` is :func:`attractiveness` at ``hashprice`` (the clearing one) and the cash cost
-        of a frontier machine at the host's tariff, times ``underground_investment_factor``
+        ``A`` is :func:`attractiveness` at ``hashprice`` (the one expected at arrival,
+        :meth:`MiningSector.expected_hashprice`), the cash cost of a frontier machine at the
+        host's tariff and its capital, times ``underground_investment_factor``
         for an ``underground`` order (a fleet whose host bans mining reinvests at a penalty:
         hidden sites, seizure risk); no order if ``A = 0``. Where the host caps power for
         mining (``allowance_mw``, the MW the fleet may plan for) the allocation is filled;
@@ -317,7 +332,7 @@ class MinerFleet(mesa.Agent):
         """
         cfg, dt_years, step = self.model.config.mining, self.model.dt_years, self.model.t
         cost = float(cash_cost_usd_per_th_day(frontier_j_per_th, cfg, self.host.mining_tariff_usd_per_kwh))
-        a = attractiveness(hashprice_usd_per_ph_day, cost, cfg)
+        a = attractiveness(hashprice_usd_per_ph_day, cost, capital_usd_per_th(frontier_j_per_th, cfg), cfg)
         if underground:
             a *= cfg.underground_investment_factor
         if a <= 0:
@@ -572,13 +587,30 @@ class MiningSector:
         cfg = model.config.mining
         years = model.date.year - model.dates[0].year
         frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
-        clearing = self.clearing_hashprice_usd_per_ph_day
+        expected = self.expected_hashprice(arrival_steps)
         for code, fleet in self.fleets.items():
             capacity = self.capacity_mw_per_year(code)
             if model.countries[code].mining_allowed:
-                fleet.order(clearing, self.planning_mw(code), frontier, arrival_steps, capacity)
+                fleet.order(expected, self.planning_mw(code), frontier, arrival_steps, capacity)
             elif fleet.underground_ths.sum() > 0:
-                fleet.order(clearing, None, frontier, arrival_steps, capacity, underground=True)
+                fleet.order(expected, None, frontier, arrival_steps, capacity, underground=True)
+
+    def expected_hashprice(self, arrival_steps: int) -> float:
+        """The hashprice miners expect when machines ordered now arrive, ``arrival_steps``
+        from now: this week's clearing hashprice ``H*``, the reward then (a halving on the
+        way counts; price and fees as now) and every fleet's pipeline joining the network::
+
+            H_arr = H* x reward(t + arrival) / reward(t) x S / (S + P)
+
+        with ``S`` the network's operating TH/s and ``P`` all the TH/s in the pipelines."""
+        model = self.model
+        market = model.market
+        arrival = model.date + dt.timedelta(days=arrival_steps * model.step_days)
+        running = sum(f.operating_ths for f in self.fleets.values())
+        coming = sum(ths for f in self.fleets.values() for _, ths, _, _ in f.pipeline)
+        share = running / (running + coming) if running + coming > 0 else 1.0
+        return (self.clearing_hashprice_usd_per_ph_day * market.reward_btc_per_day_at(arrival)
+                / market.reward_btc_per_day * share)
 
     def capacity_mw_per_year(self, code: str) -> float:
         """The MW a year country ``code`` can add where power is not capped, this week:

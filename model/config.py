@@ -126,7 +126,14 @@ class MiningConfig(Strict):
     power_share_of_cash_cost: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     cost_spread: Prob = 0.25
     switch_share_per_week: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
-    hurdle_margin: NonNeg
+    # Orders weigh a new machine's return over machine_life_years against its capital:
+    # the machine (machine_price_usd_per_w x J/TH per TH/s) and its site (buildout_usd_per_mw);
+    # hurdle_margin is the return over the capital a machine must promise (agents.miner.attractiveness).
+    machine_price_usd_per_w: Pos
+    buildout_usd_per_mw: NonNeg
+    machine_life_years: Pos
+    # Above -1: a machine must at least earn something over its cash cost.
+    hurdle_margin: Annotated[float, Field(gt=-1.0)]
     margin_scale: Pos
     # MW a country's miners can add a year where power is not capped (sites, grid
     # connections, hosting), by country code, in capacity_base_year; a country not named

@@ -140,11 +140,19 @@ class Market:
 
     @property
     def subsidy_btc(self) -> float:
+        return self.subsidy_at(self.date)
+
+    def subsidy_at(self, date: dt.date) -> float:
+        """The block subsidy on ``date`` (halvings are known in advance)."""
         subsidy = self._halvings[0][1] * 2 if self._halvings else 0.0
         for when, value in self._halvings:
-            if self.date >= when:
+            if date >= when:
                 subsidy = value
         return subsidy
+
+    def reward_btc_per_day_at(self, date: dt.date) -> float:
+        """The day's BTC reward on ``date`` at this step's fees: the subsidy then, the fees now."""
+        return (self.subsidy_at(date) + self.fees_btc_per_block) * self.cfg.blocks_per_day
 
     @property
     def difficulty_hashrate_ehs(self) -> float:

@@ -53,7 +53,7 @@ SIGMA_SHARE_PP = 3.0  # share estimates of one date differ by ~1-3 points (data/
 COUNTRIES = ("CHN", "USA", "RUS", "KAZ", "MYS", "IRN", "CAN", "ROW")
 # name: (start, low, high, log); the search runs on natural values, or their logarithm.
 PARAMETERS = {
-    "mining.hurdle_margin": (0.4, 0.0, 2.0, False),
+    "mining.hurdle_margin": (-0.3, -0.9, 2.0, False),
     "mining.underground_investment_factor": (0.3, 0.0, 1.0, False),
     "mining.capacity_growth_per_year": (0.2, -0.5, 1.0, False),
     **{f"mining.capacity_mw_per_year.{c}": (500.0, 10.0, 20_000.0, True) for c in COUNTRIES},

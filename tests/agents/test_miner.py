@@ -15,6 +15,7 @@ from agents.miner import (
     FleetSupply,
     MinerFleet,
     attractiveness,
+    capital_usd_per_th,
     cash_cost_usd_per_th_day,
     choose_destination,
     clearing_hashprice,
@@ -48,6 +49,13 @@ def cfg(host):
 def hashprice_at(ratio: float, eff: float, cfg, tariff: float = TARIFF) -> float:
     """The hashprice (USD/PH/day) at which revenue per TH is ``ratio`` x its cash operating cost."""
     return ratio * float(cash_cost_usd_per_th_day(eff, cfg, tariff)) * 1000.0
+
+
+def hashprice_for_return(ret: float, eff: float, cfg, tariff: float = TARIFF, cost_factor: float = 1.0) -> float:
+    """The hashprice (USD/PH/day) at which a new machine of ``eff`` J/TH returns ``ret`` over
+    its life on its capital, at a site paying ``cost_factor`` x the cash cost at ``tariff``."""
+    cost = cost_factor * float(cash_cost_usd_per_th_day(eff, cfg, tariff))
+    return 1000.0 * (cost + (1.0 + ret) * capital_usd_per_th(eff, cfg) / (365.25 * cfg.machine_life_years))
 
 
 def operate(fleet, hashprice, allowance=None, enforcement=0.0):
@@ -93,32 +101,53 @@ def test_running_share_ramps_linearly_across_the_tariff_spread():
     np.testing.assert_array_equal(running_share(1.0, np.array([0.9, 1.1]), 0.0), [1.0, 0.0])
 
 
+def test_capital_is_machine_and_site_and_not_the_tariff(cfg):
+    e = 17.5
+    assert capital_usd_per_th(e, cfg) == pytest.approx(cfg.machine_price_usd_per_w * e
+                                                      + cfg.buildout_usd_per_mw * e * cfg.pue / 1e6)
+
+
 def test_attractiveness_is_zero_up_to_the_hurdle_and_saturates(cfg):
-    """With one site cost (no spread) the rule is the clipped margin over the hurdle."""
-    cost = 0.03  # USD per TH per day
+    """With one site cost (no spread) the rule is the clipped return over the hurdle."""
+    eff = 13.5
     one_site = cfg.model_copy(update={"cost_spread": 0.0})
+    cost, capex = float(cash_cost_usd_per_th_day(eff, cfg, TARIFF)), capital_usd_per_th(eff, cfg)
 
-    def hp(margin):
-        return (1.0 + margin) * cost * 1000.0
+    def a(ret):
+        return attractiveness(hashprice_for_return(ret, eff, one_site), cost, capex, one_site)
 
-    assert attractiveness(hp(cfg.hurdle_margin - 0.1), cost, one_site) == 0.0
-    assert attractiveness(hp(cfg.hurdle_margin), cost, one_site) == pytest.approx(0.0, abs=1e-12)
-    assert attractiveness(hp(cfg.hurdle_margin + cfg.margin_scale / 2), cost, one_site) == pytest.approx(0.5)
-    assert attractiveness(hp(cfg.hurdle_margin + 3 * cfg.margin_scale), cost, one_site) == 1.0
+    assert a(cfg.hurdle_margin - 0.1) == 0.0
+    assert a(cfg.hurdle_margin) == pytest.approx(0.0, abs=1e-9)
+    assert a(cfg.hurdle_margin + cfg.margin_scale / 2) == pytest.approx(0.5)
+    assert a(cfg.hurdle_margin + 3 * cfg.margin_scale) == 1.0
+
+
+def test_capital_lowers_the_bar_by_what_cheap_power_saves_not_in_proportion(cfg):
+    """At the hashprice where a machine on $0.05 power just clears the hurdle, one on power
+    twice as dear does not need twice the hashprice: the capital is the same."""
+    eff, one_site = 13.5, cfg.model_copy(update={"cost_spread": 0.0})
+    cheap = hashprice_for_return(cfg.hurdle_margin, eff, one_site, tariff=0.05)
+    dear = hashprice_for_return(cfg.hurdle_margin, eff, one_site, tariff=0.10)
+    assert cheap < dear < 2 * cheap
+    capex = capital_usd_per_th(eff, cfg)
+    cost_dear = float(cash_cost_usd_per_th_day(eff, cfg, 0.10))
+    assert attractiveness(dear * 0.99, cost_dear, capex, one_site) == 0.0
+    assert attractiveness(dear * 1.05, cost_dear, capex, one_site) > 0.0
 
 
 def test_attractiveness_averages_over_sites_costs(cfg):
     """Sites' costs spread by +-cost_spread: at the average site's hurdle the cheaper sites
     still invest, so a slightly dearer country keeps some investment; far above or below
     the hurdle the spread does not matter."""
-    cost = 0.03
+    eff = 13.5
     spread = cfg.model_copy(update={"cost_spread": 0.25})
-    at_hurdle = (1.0 + spread.hurdle_margin) * cost * 1000.0
-    a = attractiveness(at_hurdle, cost, spread)
+    cost, capex = float(cash_cost_usd_per_th_day(eff, cfg, TARIFF)), capital_usd_per_th(eff, cfg)
+    at_hurdle = hashprice_for_return(spread.hurdle_margin, eff, spread)
+    a = attractiveness(at_hurdle, cost, capex, spread)
     assert 0.0 < a < 0.5
-    dearer = attractiveness(at_hurdle, cost * 1.1, spread)
+    dearer = attractiveness(at_hurdle, cost * 1.1, capex, spread)
     assert 0.0 < dearer < a  # dearer power, less investment, but not none
-    grid = [attractiveness(at_hurdle * f, cost, spread) for f in np.linspace(0.5, 3.0, 30)]
+    grid = [attractiveness(at_hurdle * f, cost, capex, spread) for f in np.linspace(0.3, 5.0, 30)]
     assert all(x <= y for x, y in zip(grid, grid[1:]))
     assert grid[0] == 0.0 and grid[-1] == 1.0
 
@@ -241,8 +270,9 @@ def test_uncapped_orders_fill_the_country_capacity_not_the_fleet_size(host, cfg)
     assert small.order(hp, None, frontier, 4, 1000.0) == pytest.approx(2 * a)
     assert small.order(hp, None, frontier, 4, 0.0) == 0.0  # no room, no order
     # Half-way between the hurdle and full speed: the capacity times the attractiveness.
-    half = hashprice_at(1.0 + cfg.hurdle_margin + 0.5 * cfg.margin_scale, frontier, cfg)
-    share = attractiveness(half, float(cash_cost_usd_per_th_day(frontier, cfg, TARIFF)), cfg)
+    half = hashprice_for_return(cfg.hurdle_margin + 0.5 * cfg.margin_scale, frontier, cfg)
+    share = attractiveness(half, float(cash_cost_usd_per_th_day(frontier, cfg, TARIFF)),
+                           capital_usd_per_th(frontier, cfg), cfg)
     assert 0.0 < share < 1.0
     assert small.order(half, None, frontier, 4, 500.0) == pytest.approx(share * a)
 
@@ -272,10 +302,10 @@ def test_no_orders_when_margin_is_below_the_hurdle(host, cfg, allowance):
     frontier = 13.5
     fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
     # below the hurdle at every site, the cheapest included (costs spread by +-cost_spread)
-    below = hashprice_at((1.0 + cfg.hurdle_margin) * (1.0 - cfg.cost_spread) - 0.05, frontier, cfg)
+    below = hashprice_for_return(cfg.hurdle_margin - 0.05, frontier, cfg, cost_factor=1.0 - cfg.cost_spread)
     assert fleet.order(below, allowance, frontier, 4, 500.0) == 0.0
     assert fleet.pipeline == []
-    above = hashprice_at(1.0 + cfg.hurdle_margin + 0.05, frontier, cfg)
+    above = hashprice_for_return(cfg.hurdle_margin + 0.05, frontier, cfg)
     assert fleet.order(above, allowance, frontier, 4, 500.0) > 0.0
     assert len(fleet.pipeline) == 1
     arrival, ths, eff, underground = fleet.pipeline[0]
@@ -538,3 +568,21 @@ def test_relocated_machines_avoid_hosts_without_power_and_arrive_over_months():
     assert all(not underground for *_, underground in new)
     moved = m.events_frame().query("kind == 'miners_relocate'")
     assert list(moved["to"]) == ["KAZ"]
+
+
+def test_expected_hashprice_counts_the_pipeline_and_the_next_halving():
+    """Orders are judged at the hashprice expected on arrival: the machines in every
+    pipeline join the network, and a halving before arrival halves the subsidy."""
+    from model.model import CryptoAdoptionModel
+    from model.scenario import load_scenario
+    m = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019"), seed=0)
+    sector, market = m.mining, m.market
+    now = sector.clearing_hashprice_usd_per_ph_day
+    running = sum(f.operating_ths for f in m.fleets.values())
+    coming = sum(ths for f in m.fleets.values() for _, ths, _, _ in f.pipeline)
+    assert coming > 0  # the warm start's pipeline
+    share = running / (running + coming)
+    assert sector.expected_hashprice(1) == pytest.approx(now * share)
+    after_halving = 80  # weeks from 2019-01-02: past 2020-05-11
+    fees = market.fees_btc_per_block
+    assert sector.expected_hashprice(after_halving) == pytest.approx(now * share * (6.25 + fees) / (12.5 + fees))

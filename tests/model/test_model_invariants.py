@@ -163,16 +163,15 @@ def test_price_follows_the_csv_history_while_it_lasts(baseline_model, baseline_t
     assert (price > 0).all()
 
 
-def implied_hashprice(ts, mk):
-    """reward x price / difficulty hashrate, from the recorded world rows alone."""
+def implied_hashprice(ts, mk, fees):
+    """reward x price / difficulty hashrate, from the recorded world rows and the fees by step."""
     w = {m: series(ts, WORLD, m) for m in ("btc_price_usd", "block_subsidy_btc", "difficulty")}
     difficulty_ehs = w["difficulty"] * 2**32 / 600.0 / 1e18
-    return (w["block_subsidy_btc"] + mk.fees_btc_per_block) * mk.blocks_per_day * w["btc_price_usd"] \
-        / (difficulty_ehs * 1000.0)
+    return (w["block_subsidy_btc"] + fees) * mk.blocks_per_day * w["btc_price_usd"] / (difficulty_ehs * 1000.0)
 
 
 def test_recorded_hashprice_agrees_with_recorded_difficulty(baseline_model, baseline_ts):
-    implied = implied_hashprice(baseline_ts, baseline_model.config.market)
+    implied = implied_hashprice(baseline_ts, baseline_model.config.market, baseline_model.market.fees)
     np.testing.assert_allclose(series(baseline_ts, WORLD, "hashprice_usd_per_ph_day"), implied, rtol=1e-9)
     # Revenue is earned at that hashprice.
     revenue = wide(baseline_ts, "miner_revenue_usd")[WORLD].to_numpy()
