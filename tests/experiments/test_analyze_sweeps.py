@@ -19,7 +19,7 @@ from experiments.cli import main
 from experiments.sweep.runner import open_executor, run_sweep
 
 TOP = """
-scenario = "south_asia_2025"
+scenario = "pak_allocation_approved"
 until = 2026-03-01
 households = 1800
 seed = 11
