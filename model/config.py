@@ -118,7 +118,7 @@ class Vintage(Strict):
 class MiningConfig(Strict):
     vintages: dict[str, Vintage]
     frontier_efficiency_j_per_th: Pos
-    # Below 1: the frontier (agents.miner.MiningSector.operate) shrinks by the factor
+    # Below 1: the frontier (agents.mining_sector.MiningSector.order) shrinks by the factor
     # (1 - rate) a year, so a rate of 1 makes new machines need 0 J/TH (free hashing) after a
     # year and orders divide by zero.
     efficiency_improvement_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -147,7 +147,7 @@ class MiningConfig(Strict):
     underground_investment_factor: Prob = 0.0
     lead_time_weeks: Annotated[int, Field(ge=0, le=520)]
     # Start with the pipeline the ordering rule would have filled in the lead time before
-    # the start (agents.miner.MiningSector.warm_start), not an empty one.
+    # the start (agents.mining_sector.MiningSector.warm_start), not an empty one.
     warm_start_pipeline: bool = False
     idle_retire_per_year: NonNeg
     relocate_share: Prob

@@ -20,7 +20,8 @@ from agents.country import Country, illicit_finance_incidents, update_stances
 from agents.datacentre import DataCentre
 from agents.exchange import P2P, Exchange, route_trade, step_exchanges, update_access
 from agents.household import Household, HouseholdPopulation
-from agents.miner import MinerFleet, MiningSector
+from agents.miner import MinerFleet
+from agents.mining_sector import MiningSector
 from agents.remittance import remittance_flows
 from model.config import STANCE_NAMES, ScenarioConfig
 from model.country_network import build_country_graph, neighbour_weights

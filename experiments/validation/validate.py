@@ -346,9 +346,7 @@ def markdown_adoption(a: AdoptionReport) -> list[str]:
 def markdown(report: Report) -> str:
     h, d = report.hashrate, report.dip
     before = NETWORK_BEFORE_ISSUE_14
-
-    def verdict(value: float, bound: float) -> str:
-        return "holds" if value <= bound else "**misses**"
+    verdict = lambda value, bound: "holds" if value <= bound else "**misses**"  # noqa: E731
 
     pts = h.points.assign(date=lambda p: p.date.astype(str))
     lines = [
