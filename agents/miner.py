@@ -1,24 +1,25 @@
-"""Miner: a country's mining fleet (:class:`MinerFleet`), by vintage of machine, and the
-mining sector (:class:`MiningSector`), which holds the fleets and runs the miners' phase
-of the week across them.
+"""Miner: a country's mining fleet (:class:`MinerFleet`), by vintage of machine, its rules
+and their vectorised forms over all fleets. The mining sector
+(:class:`~agents.mining_sector.MiningSector`, ``agents/mining_sector.py``) holds the fleets
+and runs the miners' phase of the week across them, in the order below.
 
 Units: hashrate in TH/s (reported in EH/s), efficiency in J/TH, power in MW, prices in
 USD/kWh, hashprice in USD per PH/s per day.
 
-Each step, in this order (:meth:`MiningSector.step`); each rule's equations are stated
+Each step, in this order (:meth:`~agents.mining_sector.MiningSector.step`); each rule's equations are stated
 once, in the docstring of the function named with it (docs/ODD.md 7.3 points here):
 
 1. **Arrivals.** Ordered machines (after ``lead_time_weeks``) and relocated machines
-   (after ``relocation_weeks``) join the fleet (:meth:`MinerFleet.receive_arrivals`).
+   (in equal parts over ``relocation_weeks``) join the fleet (:meth:`MinerFleet.receive_arrivals`).
 2. **Ban.** When the host bans mining (a ``mining_ban`` shock, or stance 0), the legal
    fleet splits (:meth:`MinerFleet.respond_to_ban`): ``relocate_share`` moves to another
-   country, the cheaper its power the likelier, among hosts that allow mining and have
-   room (:meth:`MiningSector.relocate`, :func:`choose_destination`), ``underground_share``
-   keeps running illegally and is seized at the host's ``mining_enforcement_per_year``,
-   the rest exits. Orders in the pipeline are cancelled. When the ban ends, the
-   underground fleet becomes legal again.
+   country, the cheaper its power and the more room it has the likelier, among hosts that
+   allow mining and have power (:meth:`~agents.mining_sector.MiningSector.relocate`, :func:`choose_destination`),
+   ``underground_share`` keeps running illegally and is seized at the host's
+   ``mining_enforcement_per_year``, the rest exits. Orders in the pipeline are cancelled.
+   When the ban ends, the underground fleet becomes legal again.
 3. **Operate.** First each country's power for the week is split between AI data centres
-   and mining by willingness to pay (:meth:`MiningSector.allocate_power`, ``agents/power.py``).
+   and mining by willingness to pay (:meth:`~agents.mining_sector.MiningSector.allocate_power`, ``agents/power.py``).
    A vintage runs when the hashprice beats its cash operating cost, the power bill plus
    the other cash costs (:func:`cash_cost_usd_per_th_day`); sites' tariffs spread by
    ``+-cost_spread`` around the country's, so a vintage switches off gradually
@@ -32,12 +33,16 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    Revenue is earned at the difficulty's hashprice, as on the real network. Idle machines
    retire at ``idle_retire_per_year``. Legal operation never draws more than the host's
    MW allowance (:meth:`MinerFleet.operate`).
-4. **Expand.** Orders are judged at the clearing hashprice. New machines come at the
-   frontier efficiency (improving by ``efficiency_improvement_per_year``); the margin
-   they would earn over the hurdle sets an attractiveness (:func:`attractiveness`), which
-   scales orders: a share of the free MW where the host caps power, of the installed MW
-   where it does not (:meth:`MinerFleet.order`). Orders never exceed the free MW, so a
-   capped host is never overfilled.
+4. **Expand.** Orders are judged at the hashprice expected when the machines arrive
+   (:meth:`~agents.mining_sector.MiningSector.expected_hashprice`: the clearing hashprice, the reward then, every
+   pipeline joining the network). New machines come at the frontier efficiency (improving
+   by ``efficiency_improvement_per_year``); what one would earn over its life against its
+   price and site (:func:`capital_usd_per_th`), above a hurdle, sets an attractiveness
+   (:func:`attractiveness`), which scales orders: a share of the free MW where the host caps power, a share of the MW a
+   year the country can add (``capacity_mw_per_year``: sites, grid, hosting) where it does
+   not (:meth:`MinerFleet.order`). Investment so goes where the return is and there is
+   room, and no fleet's growth compounds on its own size. A fleet whose host bans mining
+   but that still mines underground reinvests at ``underground_investment_factor`` of that.
 
 Rest-of-world fleets follow the same rule, so the region's entry lowers everyone's
 hashprice through difficulty.
@@ -52,8 +57,7 @@ import mesa
 import numpy as np
 
 from agents.ordered_sums import fleet_layout, fleet_sums
-from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
-from model.units import DAYS_PER_WEEK, HOURS_PER_DAY, PH_PER_TH, TH_PER_EH, TH_PER_PH, W_PER_KW, W_PER_MW
+from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY, PH_PER_TH, TH_PER_PH, W_PER_KW, W_PER_MW
 
 if TYPE_CHECKING:  # agents see the model only through self.model
     from model.config import MiningConfig
@@ -81,12 +85,37 @@ def power_mw(ths, efficiency_j_per_th, pue: float) -> float:
     return float(np.sum(np.asarray(ths) * np.asarray(efficiency_j_per_th)) * pue / W_PER_MW)
 
 
-def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, cfg: MiningConfig) -> float:
-    """How much miners want new machines, 0-1: at hashprice ``H`` (USD/PH/day) and a new
-    machine's cash cost (per TH/s per day),
-    ``margin = (H / 1000) / cost - 1`` and ``A = clip((margin - hurdle_margin) / margin_scale, 0, 1)``."""
-    margin = hashprice_usd_per_ph_day / TH_PER_PH / cost_usd_per_th_day - 1.0
-    return float(np.clip((margin - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0))
+#: Sites a country's attractiveness averages over: midpoints of equal slices of +-cost_spread.
+SITES = 8
+
+
+def capital_usd_per_th(efficiency_j_per_th: float, cfg: MiningConfig) -> float:
+    """Capital for one TH/s of new machines, USD: the machine and the site it needs,
+
+        capex(e) = machine_price_usd_per_w x e + buildout_usd_per_mw x e x pue / 1e6
+
+    (a machine of e J/TH draws e W per TH/s; its site is sized for the wall power)."""
+    return cfg.machine_price_usd_per_w * efficiency_j_per_th \
+        + cfg.buildout_usd_per_mw * efficiency_j_per_th * cfg.pue / W_PER_MW
+
+
+def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, capex_usd_per_th: float,
+                   cfg: MiningConfig) -> float:
+    """How much a country's miners want new machines, 0-1: the return of a new machine over
+    its life against its price. At the hashprice ``H`` (USD/PH/day) expected when it
+    arrives, its cash cost per TH/s per day at the country's tariff, spread over the
+    country's sites within ``+-cost_spread`` (``SITES`` midpoints ``u_j``, as for running,
+    :func:`running_share`), and its capital ``capex`` per TH/s (:func:`capital_usd_per_th`)::
+
+        return_j = (H / 1000 - cost x (1 + u_j)) x 365.25 x machine_life_years / capex - 1
+        A = mean_j clip((return_j - hurdle_margin) / margin_scale, 0, 1)
+
+    Capital does not scale with the power tariff, so cheap power lowers the bar by what it
+    saves, not in proportion; a slightly dearer country keeps the sites that still pay."""
+    u = cfg.cost_spread * ((np.arange(SITES) + 0.5) / SITES * 2.0 - 1.0)
+    earned = (hashprice_usd_per_ph_day / TH_PER_PH - cost_usd_per_th_day * (1.0 + u)) * DAYS_PER_YEAR
+    ret = earned * cfg.machine_life_years / capex_usd_per_th - 1.0
+    return float(np.mean(np.clip((ret - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0)))
 
 
 def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: float) -> np.ndarray:
@@ -118,7 +147,8 @@ class MinerFleet(mesa.Agent):
         self.legal_ths = np.zeros_like(legal) if underground else legal
         self.underground_ths = legal if underground else np.zeros_like(legal)
         self.running = np.ones_like(legal)  # share of each vintage switched on
-        self.pipeline: list[tuple[int, float, float]] = []  # (arrival step, TH/s, J/TH)
+        # (arrival step, TH/s, J/TH, underground): orders and relocations under way
+        self.pipeline: list[tuple[int, float, float, bool]] = []
         self.operating_ths = 0.0
         self.underground_operating_ths = 0.0
         self.operating_mw = 0.0
@@ -141,7 +171,7 @@ class MinerFleet(mesa.Agent):
         return power_mw(self.legal_ths, self.eff, pue)
 
     def pipeline_mw(self, pue: float) -> float:
-        return sum(ths * eff * pue / W_PER_MW for _, ths, eff in self.pipeline)
+        return sum(ths * eff * pue / W_PER_MW for _, ths, eff, _ in self.pipeline)
 
     def headroom_mw(self, allowance_mw: float | None, pue: float) -> float:
         if allowance_mw is None:
@@ -163,11 +193,13 @@ class MinerFleet(mesa.Agent):
 
     # ----------------------------------------------------------- the rule
     def receive_arrivals(self, step: int) -> None:
-        """Pipeline entries due at or before ``step`` join the legal fleet (:meth:`add_vintage`)."""
+        """Pipeline entries due at or before ``step`` join the fleet (:meth:`add_vintage`):
+        the legal fleet, or the underground one for machines ordered underground while the
+        host still does not allow mining."""
         due = [p for p in self.pipeline if p[0] <= step]
         self.pipeline = [p for p in self.pipeline if p[0] > step]
-        for _, ths, eff in due:
-            self.add_vintage(ths, eff)
+        for _, ths, eff, underground in due:
+            self.add_vintage(ths, eff, underground=underground and not self.host.mining_allowed)
 
     def respond_to_ban(self, cfg: MiningConfig) -> tuple[float, float, float]:
         """Answer a ban of the host: split the legal fleet by vintage, cancel the pipeline.
@@ -184,7 +216,7 @@ class MinerFleet(mesa.Agent):
         self._relocating = legal * cfg.relocate_share
         self.underground_ths += legal * cfg.underground_share
         self.legal_ths[:] = 0.0
-        cancelled = sum(ths for _, ths, _ in self.pipeline)
+        cancelled = sum(ths for _, ths, _, _ in self.pipeline)
         self.pipeline = []
         exiting = legal.sum() * (1.0 - cfg.relocate_share - cfg.underground_share) + cancelled
         return float(self._relocating.sum()), float(legal.sum() * cfg.underground_share), float(exiting)
@@ -277,36 +309,41 @@ class MinerFleet(mesa.Agent):
         self.revenue_usd = self.operating_ths * earned / TH_PER_PH * step_days
 
     def order(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None, frontier_j_per_th: float,
-              lead_steps: int) -> float:
-        """Order new frontier machines, arriving ``lead_steps`` from now, within the MW the
-        fleet may plan for (``allowance_mw``, None: uncapped); returns the MW ordered.
+              lead_steps: int, capacity_mw_per_year: float, *, underground: bool = False) -> float:
+        """Order new frontier machines, arriving ``lead_steps`` from now; returns the MW ordered.
 
-        ``A`` is :func:`attractiveness` at ``hashprice`` (the clearing one) and the cash cost
-        of a frontier machine at the host's tariff; no order if ``A = 0``::
+        ``A`` is :func:`attractiveness` at ``hashprice`` (the one expected at arrival,
+        :meth:`~agents.mining_sector.MiningSector.expected_hashprice`), the cash cost of a frontier machine at the
+        host's tariff and its capital, times ``underground_investment_factor``
+        for an ``underground`` order (a fleet whose host bans mining reinvests at a penalty:
+        hidden sites, seizure risk); no order if ``A = 0``. Where the host caps power for
+        mining (``allowance_mw``, the MW the fleet may plan for) the allocation is filled;
+        elsewhere the country adds at most ``capacity_mw_per_year`` (its sites and grid:
+        ``mining.capacity_mw_per_year``), whatever the size of its fleet::
 
-            headroom = max(0, allowance_mw - MW(legal_ths) - MW(pipeline))      (infinite where uncapped)
-            uncapped: mw = A x (1 - exp(-growth_per_year x dt)) x MW(legal_ths)
-            capped:   mw = A x (1 - exp(-fill_per_year   x dt)) x headroom
-            mw = min(mw, headroom);   order mw x 1e6 / (frontier x pue) TH/s at the frontier efficiency
+            headroom = max(0, allowance_mw - MW(legal_ths) - MW(pipeline))
+            capped:   mw = A x (1 - exp(-fill_per_year x dt)) x headroom       (never more than headroom)
+            uncapped or underground: mw = A x capacity_mw_per_year x dt
+            order mw x 1e6 / (frontier x pue) TH/s at the frontier efficiency
 
-        An uncapped country with no legal machines never orders. The caller orders only
-        where mining is legal.
+        So new investment goes where the return is and the country has room, and a fleet's
+        growth does not compound on its own size.
         """
         cfg, dt_years, step = self.model.config.mining, self.model.dt_years, self.model.t
         cost = float(cash_cost_usd_per_th_day(frontier_j_per_th, cfg, self.host.mining_tariff_usd_per_kwh))
-        a = attractiveness(hashprice_usd_per_ph_day, cost, cfg)
+        a = attractiveness(hashprice_usd_per_ph_day, cost, capital_usd_per_th(frontier_j_per_th, cfg), cfg)
+        if underground:
+            a *= cfg.underground_investment_factor
         if a <= 0:
             return 0.0
-        headroom = self.headroom_mw(allowance_mw, cfg.pue)
-        if allowance_mw is None:
-            mw = a * (1.0 - math.exp(-cfg.growth_per_year * dt_years)) * self.installed_mw(cfg.pue)
+        if allowance_mw is None or underground:
+            mw = a * capacity_mw_per_year * dt_years
         else:
-            mw = a * (1.0 - math.exp(-cfg.fill_per_year * dt_years)) * headroom
-        mw = min(mw, headroom)
+            mw = a * (1.0 - math.exp(-cfg.fill_per_year * dt_years)) * self.headroom_mw(allowance_mw, cfg.pue)
         if mw <= 0:
             return 0.0
         ths = mw * W_PER_MW / (frontier_j_per_th * cfg.pue)
-        self.pipeline.append((step + lead_steps, ths, frontier_j_per_th))
+        self.pipeline.append((step + lead_steps, ths, frontier_j_per_th, underground))
         return mw
 
 
@@ -432,275 +469,20 @@ class FleetSupply:
         return supply[0] if hps.ndim == 0 else np.array(supply)
 
 
-def choose_destination(origin: str, candidates: list[tuple[str, float]], scale_usd_per_kwh: float,
+def choose_destination(origin: str, candidates: list[tuple[str, float, float]], scale_usd_per_kwh: float,
                        u: float) -> str | None:
     """A relocation destination among ``candidates`` other than ``origin``; None if there is none.
 
-    ``candidates`` are (country ``k``, tariff ``tau_k``) pairs that allow mining and have
-    room; ``u``, a uniform draw from the miners' stream, picks ``k`` with
-    ``P(k)`` proportional to ``exp(-(tau_k - min tau) / scale_usd_per_kwh)``.
+    ``candidates`` are (country ``k``, tariff ``tau_k``, room ``R_k`` > 0, MW) triples of
+    hosts that allow mining, have power and room; ``u``, a uniform draw from the miners'
+    stream, picks ``k`` with ``P(k)`` proportional to
+    ``R_k x exp(-(tau_k - min tau) / scale_usd_per_kwh)``: the return (power is the cost
+    that differs between hosts) and the room to put machines in.
     """
-    options = [(c, t) for c, t in candidates if c != origin]
+    options = [(c, t, r) for c, t, r in candidates if c != origin]
     if not options:
         return None
-    tariffs = np.array([t for _, t in options])
-    w = np.exp(-(tariffs - tariffs.min()) / scale_usd_per_kwh)
+    tariffs = np.array([t for _, t, _ in options])
+    w = np.array([r for _, _, r in options]) * np.exp(-(tariffs - tariffs.min()) / scale_usd_per_kwh)
     idx = int(np.searchsorted(np.cumsum(w) / w.sum(), u, side="right"))
     return options[min(idx, len(options) - 1)][0]
-
-
-class MiningSector:
-    """The miners' rules across all fleets, in the order of the miners' phase of the week:
-    arrivals, answers to bans (relocation), power allocation against AI data centres, the
-    clearing hashprice, then every fleet operates and orders (see the module's docstring).
-
-    Holds the fleets (``fleets``, by country, in scenario order) and what the week's
-    clearing saw: the difficulty's hashprice and difficulty, the clearing hashprice, each
-    country's MW cap for mining and mining's bid for power.
-    """
-
-    LOOKAHEAD = 4  # halvings of the clearing bisection evaluated per call of the fleets' supply
-
-    def __init__(self, model: mesa.Model, fleets: dict[str, MinerFleet]):
-        self.model = model
-        self.fleets = fleets
-        self.hashprice_usd_per_ph_day = 0.0  # the difficulty's, as this week's revenue is earned
-        self.difficulty = 0.0
-        self.clearing_hashprice_usd_per_ph_day: float | None = None  # None before the first clearing
-        self.mining_cap_mw: dict[str, float | None] = {}  # MW legal mining may draw this week (None: no cap)
-        self.mining_bid_usd_per_mwh: dict[str, float] = {}
-
-    @property
-    def network_hashrate_ehs(self) -> float:
-        return sum(f.operating_ths for f in self.fleets.values()) / TH_PER_EH
-
-    def step(self) -> None:
-        """Arrivals, ban transitions, then every fleet operates and orders (:meth:`operate`);
-        finally the network's operating hashrate (EH/s) joins the difficulty history.
-
-        A fleet whose host does not allow mining (``mining_banned`` or stance 0) and has not
-        yet answered a ban responds (:meth:`MinerFleet.respond_to_ban`), its relocating
-        machines arriving ``move = ceil(relocation_weeks x 7 / step_days)`` steps later
-        (:meth:`relocate`); one whose host allows mining again legalises its underground
-        machines.
-        """
-        model = self.model
-        cfg = model.config.mining
-        move = math.ceil(cfg.relocation_weeks * DAYS_PER_WEEK / model.step_days)
-        for fleet in self.fleets.values():
-            fleet.receive_arrivals(model.t)
-        for code, fleet in self.fleets.items():
-            c = model.countries[code]
-            if not c.mining_allowed and not fleet.banned:
-                fleet.banned = True
-                relocating, underground, exiting = fleet.respond_to_ban(cfg)
-                model.log(code, "miners_banned", None, None,
-                          f"ban: {relocating / TH_PER_EH:.1f} EH/s relocating, {underground / TH_PER_EH:.1f} EH/s "
-                          f"underground, {exiting / TH_PER_EH:.1f} EH/s exiting (incl. cancelled orders)")
-                self.relocate(code, fleet.take_relocating(), move, cfg)
-            elif c.mining_allowed and fleet.banned:
-                fleet.banned = False
-                fleet.legalise_underground()
-        self.operate(order=True)
-        model.market.record_hashrate(self.network_hashrate_ehs)
-
-    def operate(self, *, order: bool) -> None:
-        """Switch machines against the clearing hashprice; earn at the difficulty's.
-
-        Power is split (:meth:`allocate_power`) and the clearing hashprice found
-        (:meth:`clearing_hashprice`); every fleet operates (:meth:`MinerFleet.operate`, all
-        at once: :meth:`operate_fleets`) and, with ``order`` and where mining is legal,
-        orders (:meth:`MinerFleet.order`) at
-
-            frontier(t) = frontier_efficiency_j_per_th
-                          x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
-
-        arriving ``lead = ceil(lead_time_weeks x 7 / step_days)`` steps later. Then each
-        country's ``mining_revenue_usd_per_year = revenue_usd / dt``.
-        """
-        model = self.model
-        cfg = model.config.mining
-        self.hashprice_usd_per_ph_day = model.market.hashprice_usd_per_ph_day
-        self.difficulty = model.market.difficulty
-        self.allocate_power()
-        clearing = self.clearing_hashprice()
-        self.clearing_hashprice_usd_per_ph_day = clearing
-        lead = math.ceil(cfg.lead_time_weeks * DAYS_PER_WEEK / model.step_days)
-        # Machines bought in the same year share a vintage (and an efficiency).
-        years = (model.date.year - model.dates[0].year)
-        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
-        if not self.operate_fleets(clearing):
-            for code, fleet in self.fleets.items():
-                fleet.operate(clearing, self.mining_cap_mw[code],
-                              revenue_hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day)
-        for code, fleet in self.fleets.items():
-            c = model.countries[code]
-            if order and c.mining_allowed:
-                fleet.order(clearing, self.planning_mw(code), frontier, lead)
-            c.mining_revenue_usd_per_year = fleet.revenue_usd / model.dt_years
-
-    def operate_fleets(self, clearing_usd_per_ph_day: float) -> bool:
-        """:meth:`MinerFleet.operate` for every fleet at once, over all fleets' vintages
-        concatenated (its equations, the same numbers bit for bit: per-fleet sums as numpy's,
-        :func:`~agents.ordered_sums.fleet_sums`), at the clearing hashprice, under this week's caps, earning at the
-        difficulty's hashprice. Returns False, having done nothing, where there is no layout
-        (:func:`~agents.ordered_sums.fleet_layout`); the caller then operates fleet by fleet."""
-        model = self.model
-        cfg = model.config.mining
-        codes, fleets = list(self.fleets), list(self.fleets.values())
-        lengths = tuple(len(f.eff) for f in fleets)
-        layout = fleet_layout(lengths)
-        if layout is None:
-            return False
-        n = sum(lengths)
-        dt_years, step_days = model.dt_years, model.step_days
-        hosts = [f.host for f in fleets]
-        caps = np.array([np.nan if (cap := self.mining_cap_mw[code]) is None else cap for code in codes])
-        eff = np.concatenate([f.eff for f in fleets])
-        legal = np.concatenate([f.legal_ths for f in fleets])
-        underground = np.concatenate([f.underground_ths for f in fleets])
-        running = np.concatenate([f.running for f in fleets])
-        cost = cash_cost_usd_per_th_day(eff, cfg, np.repeat([h.mining_tariff_usd_per_kwh for h in hosts], lengths))
-        target = running_share(clearing_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
-        speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
-        on = running + speed * (target - running)
-        values = np.zeros((4, n + 1))
-        legal_on = values[1, :n]
-        np.multiply(on, legal, out=legal_on)
-        np.multiply(legal_on, eff, out=values[0, :n])
-        mw = fleet_sums(values[0], layout) * cfg.pue / W_PER_MW
-        capped = mw > caps
-        curtailed = np.zeros(len(fleets))
-        if capped.any():
-            factor = np.ones(len(fleets))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                factor[capped] = np.where(mw[capped] > 0, caps[capped] / mw[capped], 0.0)
-            legal_on *= np.repeat(factor, lengths)
-            curtailed[capped] = mw[capped] - caps[capped]
-            np.multiply(legal_on, eff, out=values[0, :n])
-        underground = underground * np.repeat(
-            [math.exp(-h.mining_enforcement_per_year * dt_years) for h in hosts], lengths)
-        ug_on = values[3, :n]
-        np.multiply(on, underground, out=ug_on)
-        np.multiply(ug_on, eff, out=values[2, :n])
-        retire = (1.0 - on) * (1.0 - math.exp(-cfg.idle_retire_per_year * dt_years))
-        legal = legal * (1.0 - retire)
-        underground = underground * (1.0 - retire)
-        # sums[0]: MW(legal_on) x 1e6 / pue, [1]: legal_on, [2]: MW(ug_on) x 1e6 / pue, [3]: ug_on
-        sums = fleet_sums(values, layout)
-        legal_mw = (sums[0] * cfg.pue / W_PER_MW).tolist()
-        ug_mw = (sums[2] * cfg.pue / W_PER_MW).tolist()
-        operating = (sums[1] + sums[3]).tolist()
-        ug_ths = sums[3].tolist()
-        curtailed = curtailed.tolist()
-        cuts = np.cumsum(lengths)[:-1]
-        earned = self.hashprice_usd_per_ph_day
-        for i, (fleet, r, lg, ug) in enumerate(zip(fleets, np.split(on, cuts), np.split(legal, cuts),
-                                                    np.split(underground, cuts))):
-            fleet.running, fleet.legal_ths, fleet.underground_ths = r, lg, ug
-            fleet.curtailed_mw = curtailed[i]
-            fleet.operating_ths = operating[i]
-            fleet.underground_operating_ths = ug_ths[i]
-            fleet.operating_mw = legal_mw[i] + ug_mw[i]
-            fleet.revenue_usd = operating[i] * earned / TH_PER_PH * step_days
-        return True
-
-    def allocate_power(self) -> None:
-        """Split each country's power for the week between AI data centres and mining.
-
-        The cap is the allocation, no more than the seasonal surplus; bidders are served by
-        willingness to pay (miners bid what a MWh earns them at last week's clearing
-        hashprice). A power emergency leaves legal mining nothing.
-        """
-        model = self.model
-        cfg = model.config.mining
-        hashprice = (self.hashprice_usd_per_ph_day if self.clearing_hashprice_usd_per_ph_day is None
-                     else self.clearing_hashprice_usd_per_ph_day)
-        self.mining_cap_mw = {}
-        self.mining_bid_usd_per_mwh = {}
-        codes = list(model.countries)
-        every_fleet = FleetSupply([(self.fleets[code], None) for code in codes], cfg)
-        wanted_mw = dict(zip(codes, every_fleet.wanted_mw(hashprice)))
-        for code, c in model.countries.items():
-            fleet = self.fleets[code]
-            cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
-                model.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
-            centres = [d for d in model.datacentres if d.country == code]
-            wanted = wanted_mw[code]  # fleet.wanted_mw(hashprice), for all fleets at once
-            bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
-            self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue,
-                                                                       cfg.power_share_of_cash_cost)
-            bids.append(("mining", wanted, self.mining_bid_usd_per_mwh[code]))
-            served = merit_order(cap, bids)
-            for i, d in enumerate(centres):
-                d.served_mw = served[str(i)]
-            # Mining may use whatever the higher bidders leave (all of it if it outbids them).
-            mining = None if cap is None else max(0.0, cap - sum(d.served_mw for d in centres))
-            self.mining_cap_mw[code] = 0.0 if c.power_emergency_until is not None else mining
-
-    def planning_mw(self, code: str) -> float | None:
-        """The MW miners may plan new machines for: the allocation less the claims (built
-        or not) of data centres that outbid them."""
-        allowance = self.model.countries[code].mining_allowance_mw
-        if allowance is None:
-            return None
-        claimed = sum(d.committed_mw() for d in self.model.datacentres
-                      if d.country == code and d.willingness_to_pay_usd_per_mwh > self.mining_bid_usd_per_mwh[code])
-        return max(0.0, allowance - claimed)
-
-    def clearing_hashprice(self) -> float:
-        """The hashprice at which the fleets' chosen hashrate earns the day's reward
-        (:func:`clearing_hashprice`): the supply of every fleet with installed machines
-        (:meth:`MinerFleet.supply_ths` under its country's cap for mining this week), the
-        reward the day's BTC (``Market.reward_btc_per_day``) at today's price. The fleets'
-        supply is evaluated all at once (:class:`FleetSupply`, the same numbers as fleet by
-        fleet), ``LOOKAHEAD`` halvings per call."""
-        model = self.model
-        fleets = [(f, self.mining_cap_mw[code]) for code, f in self.fleets.items() if f.installed_ths > 0]
-        return clearing_hashprice(model.market.reward_btc_per_day * model.market.price_usd,
-                                  FleetSupply(fleets, model.config.mining), lookahead=self.LOOKAHEAD)
-
-    def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
-        """Send relocating machines, vintage by vintage, to hosts that allow mining and have
-        room; what finds no room exits. Called only in the step of the ban.
-
-        Candidates are the countries that allow mining and have room: a capped host with
-        free MW (:meth:`MinerFleet.headroom_mw` > 0), or an uncapped host that already has
-        miners. Each vintage ``v`` draws its host ``k`` (:func:`choose_destination`, one
-        uniform from the miners' stream), whose pipeline gets, due ``move_steps`` later,
-
-            arriving = min(relocating_v x (1 - relocation_loss), headroom_k x 1e6 / (e_v x pue))   TH/s
-
-        What finds no candidate, does not fit the host's headroom or is lost in transit is
-        logged as one ``miners_exit`` event; arrivals as one ``miners_relocate`` event per host.
-        """
-        model = self.model
-        rng = model.streams["miners"]
-        arriving_at: dict[str, float] = {}
-        lost = 0.0
-        for ths, eff in machines:
-            candidates = []
-            for code, c in model.countries.items():
-                if not c.mining_allowed:
-                    continue
-                fleet = self.fleets[code]
-                room = (fleet.installed_ths > 0 if c.mining_allowance_mw is None
-                        else fleet.headroom_mw(c.mining_allowance_mw, cfg.pue) > 0)
-                if room:
-                    candidates.append((code, c.mining_tariff_usd_per_kwh))
-            dest = choose_destination(origin, candidates, cfg.relocation_choice_scale_usd_per_kwh, rng.random())
-            if dest is None:
-                lost += ths
-                continue
-            moving = ths * (1.0 - cfg.relocation_loss)
-            room_mw = self.fleets[dest].headroom_mw(model.countries[dest].mining_allowance_mw, cfg.pue)
-            fits = min(moving, room_mw * W_PER_MW / (eff * cfg.pue))
-            lost += ths - fits
-            self.fleets[dest].pipeline.append((model.t + move_steps, fits, eff))
-            arriving_at[dest] = arriving_at.get(dest, 0.0) + fits
-        for dest, ths in arriving_at.items():
-            model.log(origin, "miners_relocate", origin, dest,
-                      f"{ths / TH_PER_EH:.2f} EH/s arriving in {move_steps} steps")
-        if lost > 0:
-            model.log(origin, "miners_exit", None, None,
-                      f"{lost / TH_PER_EH:.2f} EH/s lost in transit or found no host with room")

@@ -11,7 +11,7 @@ study needs no glue of its own (the README's "EMA Workbench" example, which
     from ema_workbench.analysis import prim
 
     model = replicator_model(
-        "south_asia_2025", households=1800, until="2026-06-30", replications=2, seed=0,
+        "pak_allocation_approved", households=1800, until="2026-06-30", replications=2, seed=0,
         uncertainties={"market.price.volatility_per_year": (0.4, 0.9)},
         levers={"shocks.pak_allocation.tariff_usd_per_kwh": (0.03, 0.08),
                 "shocks.pak_vao.enabled": [False, True]},

@@ -40,7 +40,7 @@ from experiments.provenance import pid_alive
 from model.errors import ScenarioError
 from model.scenario import PROJECT_ROOT
 
-#: The files every run writes (figures and the copied price CSV come on top), by these names;
+#: The files every run writes (figures and the copied price and fee CSVs come on top), by these names;
 #: a sweep's folder is marked by a MANIFEST too (see :mod:`experiments.sweep.storage`).
 TIMESERIES, EXCHANGES, EVENTS, SCENARIO, MANIFEST = (
     "timeseries.parquet", "exchanges.parquet", "events.csv", "scenario.toml", "manifest.json")
@@ -129,8 +129,8 @@ def run_folder(folder: Path) -> tuple[list[str], list[str]] | None:
     None if ``folder`` has no run manifest (it is not a run's folder).
 
     "Ours" is what the run's manifest lists (``files``). A manifest written before that list
-    existed is read as: the fixed names above, the PNG figures and the price CSV its
-    scenario.toml names. Only plain files count as ours; a folder is always foreign.
+    existed is read as: the fixed names above, the PNG figures and the CSV series (price,
+    fees) its scenario.toml names. Only plain files count as ours; a folder is always foreign.
     """
     try:
         record = json.loads((folder / MANIFEST).read_text())
@@ -144,8 +144,10 @@ def run_folder(folder: Path) -> tuple[list[str], list[str]] | None:
     else:
         names = {TIMESERIES, EXCHANGES, EVENTS, SCENARIO} | {p.name for p in folder.glob("*.png")}
         try:
-            names.add(tomllib.loads((folder / SCENARIO).read_text())["market"]["price"]["csv"])
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            market = tomllib.loads((folder / SCENARIO).read_text())["market"]
+            names.update(n for n in (market.get("price", {}).get("csv"), market.get("fees_csv"))
+                         if isinstance(n, str))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
             pass
     names.add(MANIFEST)
     ours, foreign = [], []

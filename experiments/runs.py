@@ -84,7 +84,7 @@ def write_run(model: CryptoAdoptionModel, out_dir: Path, *, figures: bool = True
         ts.to_parquet(tmp / TIMESERIES, index=False)
         model.exchange_volumes().to_parquet(tmp / EXCHANGES, index=False)
         model.events_frame().to_csv(tmp / EVENTS, index=False)
-        (tmp / SCENARIO).write_text(_scenario_with_price_copy(model, tmp))
+        (tmp / SCENARIO).write_text(_scenario_with_data_copies(model, tmp))
         if figures:
             write_figures(ts, tmp)
         written = sorted(os.listdir(tmp)) + [MANIFEST]
@@ -122,14 +122,14 @@ def _install(tmp: Path, out_dir: Path, written: list[str]) -> None:
     tmp.rmdir()
 
 
-def _scenario_with_price_copy(model: CryptoAdoptionModel, folder: Path) -> str:
-    """The resolved scenario; a CSV price series is copied beside it so it reruns anywhere."""
-    price = model.config.market.price
-    if price.kind != "csv":
-        return model.spec.to_toml()
-    source = model.spec.resolve_path(price.csv)
-    shutil.copyfile(source, folder / source.name)
-    return model.spec.to_toml(price_csv=source.name)
+def _scenario_with_data_copies(model: CryptoAdoptionModel, folder: Path) -> str:
+    """The resolved scenario; the CSV series it reads (price, fees) are copied beside it so it reruns anywhere."""
+    copies = {}
+    for field, path in model.spec.data_files().items():
+        source = model.spec.resolve_path(path, field)
+        shutil.copyfile(source, folder / source.name)
+        copies[field] = source.name
+    return model.spec.to_toml(copies)
 
 
 def summary_table(model: CryptoAdoptionModel) -> pd.DataFrame:

@@ -109,6 +109,10 @@ class MarketConfig(Strict):
     price: PriceConfig
     halvings: Annotated[dict[str, Halving], Field(min_length=1)]
     fees_btc_per_block: NonNeg
+    # Fees by month (columns period YYYY-MM, fees_btc_per_block, fees_btc_per_day): where
+    # given, the month's fees replace fees_btc_per_block inside the months the file spans
+    # (model.market.fee_path); outside them fees_btc_per_block holds.
+    fees_csv: str | None = None
     blocks_per_day: Pos = 144.0
     initial_network_hashrate_ehs: Pos
     difficulty_lag_steps: Annotated[int, Field(ge=1, le=52)] = 1
@@ -123,7 +127,7 @@ class Vintage(Strict):
 class MiningConfig(Strict):
     vintages: dict[str, Vintage]
     frontier_efficiency_j_per_th: Pos
-    # Below 1: the frontier (agents.miner.MiningSector.operate) shrinks by the factor
+    # Below 1: the frontier (agents.mining_sector.MiningSector.order) shrinks by the factor
     # (1 - rate) a year, so a rate of 1 makes new machines need 0 J/TH (free hashing) after a
     # year and orders divide by zero.
     efficiency_improvement_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -131,11 +135,29 @@ class MiningConfig(Strict):
     power_share_of_cash_cost: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     cost_spread: Prob = 0.25
     switch_share_per_week: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
-    hurdle_margin: NonNeg
+    # Orders weigh a new machine's return over machine_life_years against its capital:
+    # the machine (machine_price_usd_per_w x J/TH per TH/s) and its site (buildout_usd_per_mw);
+    # hurdle_margin is the return over the capital a machine must promise (agents.miner.attractiveness).
+    machine_price_usd_per_w: Pos
+    buildout_usd_per_mw: NonNeg
+    machine_life_years: Pos
+    # Above -1: a machine must at least earn something over its cash cost.
+    hurdle_margin: Annotated[float, Field(gt=-1.0)]
     margin_scale: Pos
-    growth_per_year: NonNeg
+    # MW a country's miners can add a year where power is not capped (sites, grid
+    # connections, hosting), by country code, in capacity_base_year; a country not named
+    # adds none. Every country's capacity grows at capacity_growth_per_year (the industry's
+    # sites and capital, not any one fleet's size).
+    capacity_mw_per_year: dict[Iso3, NonNeg] = {}
+    capacity_base_year: Annotated[int, Field(ge=2009, le=2100)] = 2019
+    capacity_growth_per_year: Annotated[float, Field(ge=-1.0, le=2.0)] = 0.0
     fill_per_year: NonNeg
+    # Underground fleets (their host bans mining) reinvest at this share of the legal rate.
+    underground_investment_factor: Prob = 0.0
     lead_time_weeks: Annotated[int, Field(ge=0, le=520)]
+    # Start with the pipeline the ordering rule would have filled in the lead time before
+    # the start (agents.mining_sector.MiningSector.warm_start), not an empty one.
+    warm_start_pipeline: bool = False
     idle_retire_per_year: NonNeg
     relocate_share: Prob
     underground_share: Prob

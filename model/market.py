@@ -47,6 +47,56 @@ def price_path(cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator
     return out, ~np.isnan(known)
 
 
+def fee_path(cfg: MarketConfig, dates: list[dt.date], csv_path=None) -> np.ndarray:
+    """BTC of fees per block at each date: ``fees_btc_per_block`` throughout, or, with a
+    monthly table (``market.fees_csv``), the month's fees within the months it spans.
+
+    A month's fees are its ``fees_btc_per_block``, else ``fees_btc_per_day / blocks_per_day``
+    (the table gives per-day totals only for some months); a month without either, between
+    two with one, is interpolated log-linearly between them (fees swing by factors, so a
+    geometric path); before the first month and after the last, ``fees_btc_per_block``.
+    Rows that are not months (yearly totals) are ignored.
+    """
+    if csv_path is None:
+        return np.full(len(dates), float(cfg.fees_btc_per_block))
+    monthly = _read_fees(csv_path, cfg.blocks_per_day)
+    span = pd.period_range(monthly.index.min(), monthly.index.max(), freq="M")
+    logs = np.log(monthly.reindex(span))
+    known = ~logs.isna().to_numpy()
+    filled = np.interp(np.arange(len(span)), np.flatnonzero(known), logs.to_numpy()[known])
+    by_month = pd.Series(np.exp(filled), index=span)
+    months = pd.PeriodIndex([pd.Period(d, "M") for d in dates])
+    return by_month.reindex(months).fillna(float(cfg.fees_btc_per_block)).to_numpy(dtype=float)
+
+
+def _read_fees(path, blocks_per_day: float) -> pd.Series:
+    """Fees per block by month from a fees table (:func:`fee_path`), checked: positive and finite."""
+    field = "market.fees_csv"
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])  # "nan" is not blank
+    except (OSError, pd.errors.ParserError) as err:
+        raise ScenarioError.one(str(path), field, f"cannot read CSV: {err}") from None
+    needed = ("period", "fees_btc_per_block", "fees_btc_per_day")
+    if any(c not in frame for c in needed):
+        raise ScenarioError.one(str(path), field, f"CSV needs columns {', '.join(needed)}", list(frame.columns))
+    months = frame[frame["period"].str.fullmatch(r"[0-9]{4}-[0-9]{2}", na=False)]
+    per_block = pd.to_numeric(months["fees_btc_per_block"], errors="coerce")
+    per_day = pd.to_numeric(months["fees_btc_per_day"], errors="coerce")
+    fees = per_block.fillna(per_day / blocks_per_day)
+    given = months["fees_btc_per_block"].notna() | months["fees_btc_per_day"].notna()
+    bad = given & ~(np.isfinite(fees) & (fees > 0))
+    if bad.any():
+        row = months[bad].iloc[0]
+        raise ScenarioError.one(str(path), field, f"month {row['period']}: fees must be positive finite numbers",
+                                [row["fees_btc_per_block"], row["fees_btc_per_day"]])
+    fees = pd.Series(fees[given].to_numpy(), index=pd.PeriodIndex(months.loc[given, "period"], freq="M"))
+    if fees.empty:
+        raise ScenarioError.one(str(path), field, "no month (YYYY-MM) with fees in the table")
+    if fees.index.has_duplicates:
+        raise ScenarioError.one(str(path), field, "a month appears twice", str(fees.index[fees.index.duplicated()][0]))
+    return fees.sort_index()
+
+
 def _read_monthly(path, column: str) -> pd.Series:
     try:
         frame = pd.read_csv(path)
@@ -71,11 +121,13 @@ class Market:
     hashprice) are stated once, in docs/ODD.md 7.6.
     """
 
-    def __init__(self, cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator, csv_path=None):
+    def __init__(self, cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator, csv_path=None,
+                 fees_csv_path=None):
         self.cfg = cfg
         self.dates = dates
         # from_history: the dates whose price is data (the CSV), not the random continuation
         self.prices, self.from_history = price_path(cfg, dates, rng, csv_path)
+        self.fees = fee_path(cfg, dates, fees_csv_path)
         self._halvings = sorted((h.date, h.subsidy_btc) for h in cfg.halvings.values())
         self.hashrate_history = [cfg.initial_network_hashrate_ehs]
         self.t = 0
@@ -91,11 +143,19 @@ class Market:
 
     @property
     def subsidy_btc(self) -> float:
+        return self.subsidy_at(self.date)
+
+    def subsidy_at(self, date: dt.date) -> float:
+        """The block subsidy on ``date`` (halvings are known in advance)."""
         subsidy = self._halvings[0][1] * 2 if self._halvings else 0.0
         for when, value in self._halvings:
-            if self.date >= when:
+            if date >= when:
                 subsidy = value
         return subsidy
+
+    def reward_btc_per_day_at(self, date: dt.date) -> float:
+        """The day's BTC reward on ``date`` at this step's fees: the subsidy then, the fees now."""
+        return (self.subsidy_at(date) + self.fees_btc_per_block) * self.cfg.blocks_per_day
 
     @property
     def difficulty_hashrate_ehs(self) -> float:
@@ -111,8 +171,13 @@ class Market:
         return self.difficulty_hashrate_ehs * 1e18 * 600.0 / 2**32
 
     @property
+    def fees_btc_per_block(self) -> float:
+        """This step's fees per block (:func:`fee_path`)."""
+        return float(self.fees[self.t])
+
+    @property
     def reward_btc_per_day(self) -> float:
-        return (self.subsidy_btc + self.cfg.fees_btc_per_block) * self.cfg.blocks_per_day
+        return (self.subsidy_btc + self.fees_btc_per_block) * self.cfg.blocks_per_day
 
     @property
     def hashprice_usd_per_ph_day(self) -> float:

@@ -20,7 +20,8 @@ from agents.country import Country, illicit_finance_incidents, update_stances
 from agents.datacentre import DataCentre
 from agents.exchange import P2P, Exchange, route_trade, step_exchanges, update_access, value_received_usd
 from agents.household import Household, HouseholdPopulation
-from agents.miner import MinerFleet, MiningSector
+from agents.miner import MinerFleet
+from agents.mining_sector import MiningSector
 from agents.remittance import remittance_flows
 from model.config import STANCE_NAMES, ScenarioConfig
 from model.country_network import build_country_graph, neighbour_weights
@@ -107,7 +108,8 @@ class CryptoAdoptionModel(mesa.Model):
         self.events: list[dict[str, Any]] = []
 
         csv = config.resolve_path(cfg.market.price.csv) if cfg.market.price.kind == "csv" else None
-        self.market = Market(cfg.market, self.dates, self.streams["market"], csv)
+        fees = None if cfg.market.fees_csv is None else config.resolve_path(cfg.market.fees_csv, "market.fees_csv")
+        self.market = Market(cfg.market, self.dates, self.streams["market"], csv, fees)
 
         self.country_graph = build_country_graph(cfg)
         self.countries: dict[str, Country] = {code: Country(self, code, c) for code, c in cfg.countries.items()}
@@ -132,10 +134,11 @@ class CryptoAdoptionModel(mesa.Model):
 
         self.recorder = Recorder(self.dates, self.codes, list(self.exchanges) + [P2P], self.household_countries)
         # Step 0, a partial week: shocks dated on the first day, exchange access, fleets
-        # operate (no orders), trade, record.
+        # operate (no orders but the warm start's pipeline), trade, record.
         apply_shocks(self, self.dates[0] - dt.timedelta(days=1), self.dates[0])
         update_access(self)
         self.mining.operate(order=False)
+        self.mining.warm_start()
         self._trade()
         self.recorder.record(self)
         self.datacollector = mesa.DataCollector(model_reporters=self._headline_reporters())

@@ -163,27 +163,41 @@ class Scenario:
                 out[name] = getattr(node, name, None)
         return out
 
-    def to_toml(self, price_csv: str | None = None) -> str:
+    def data_files(self) -> dict[str, str]:
+        """The CSV series the run reads, by the dotted field that names each: the price
+        series (``market.price.csv``, where ``kind = "csv"``) and the fees by month
+        (``market.fees_csv``, where given)."""
+        market = self.config.market
+        files = {"market.price.csv": market.price.csv} if market.price.kind == "csv" else {}
+        if market.fees_csv is not None:
+            files["market.fees_csv"] = market.fees_csv
+        return files
+
+    def to_toml(self, data_files: Mapping[str, str] | None = None) -> str:
         """The resolved scenario (includes merged, overrides applied), sources kept.
 
-        ``price_csv`` replaces the price series path (a run folder ships its own copy, so
-        its ``scenario.toml`` reruns from anywhere).
+        ``data_files`` replaces the paths of the CSV series (:meth:`data_files`, by dotted
+        field): a run folder ships its own copies, so its ``scenario.toml`` reruns from anywhere.
         """
         plain = self.config.model_dump(mode="python", exclude_none=True)
-        if price_csv is not None and "csv" in plain["market"]["price"]:
-            plain["market"]["price"]["csv"] = price_csv
+        for dotted, path in (data_files or {}).items():
+            node = plain
+            *parents, last = dotted.split(".")
+            for part in parents:
+                node = node[part]
+            node[last] = path
         return tomli_w.dumps(_rewrap(plain, self.provenance, ""))
 
     def sha256(self) -> str:
         return hashlib.sha256(self.to_toml().encode()).hexdigest()
 
-    def resolve_path(self, relative: str) -> Path:
-        """A data path as written in the scenario: relative to its file, else to the project."""
+    def resolve_path(self, relative: str, field: str = "market.price.csv") -> Path:
+        """A data path as written in the scenario (in ``field``): relative to its file, else to the project."""
         for base in (self.file.parent, PROJECT_ROOT):
             candidate = (base / relative).resolve()
             if candidate.exists():
                 return candidate
-        raise ScenarioError.one(str(self.file), "market.price.csv", "file not found", relative)
+        raise ScenarioError.one(str(self.file), field, "file not found", relative)
 
 
 def available_scenarios() -> list[str]:
@@ -269,11 +283,14 @@ def _read_with_includes(file: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
 
 def _anchor_paths(data: dict[str, Any], file: Path) -> None:
     """Make a file path written in ``file`` absolute when it exists relative to ``file``,
-    so that it still points at the same data when another scenario includes ``file``."""
-    price = data.get("market", {}).get("price", {}) if isinstance(data.get("market"), dict) else {}
-    csv = price.get("csv") if isinstance(price, dict) else None
-    if isinstance(csv, str) and not Path(csv).is_absolute() and (file.parent / csv).exists():
-        price["csv"] = str((file.parent / csv).resolve())
+    so that it still points at the same data when another scenario includes ``file``
+    (the price series ``market.price.csv`` and the fees ``market.fees_csv``)."""
+    market = data.get("market") if isinstance(data.get("market"), dict) else {}
+    price = market.get("price", {})
+    for table, key in ((price, "csv"), (market, "fees_csv")):
+        csv = table.get(key) if isinstance(table, dict) else None
+        if isinstance(csv, str) and not Path(csv).is_absolute() and (file.parent / csv).exists():
+            table[key] = str((file.parent / csv).resolve())
 
 
 def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> None:

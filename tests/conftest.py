@@ -19,6 +19,7 @@ from model import build_model
 from model.scenario import PROJECT_ROOT, SCENARIO_DIR
 
 BASELINE = SCENARIO_DIR / "south_asia_2025.toml"
+APPROVED = SCENARIO_DIR / "pak_allocation_approved.toml"  # the baseline with Pakistan's allocation in force
 PRICE_CSV = PROJECT_ROOT / "data" / "btc_usd_monthly.csv"
 MIN_HOUSEHOLDS = 1800
 SHORT = dt.date(2026, 1, 1)
@@ -26,10 +27,10 @@ VAO_DATE = dt.date(2025, 7, 8)
 ALLOCATION_DATE = dt.date(2025, 5, 25)
 
 
-def write_scenario(directory: Path, body: str, *, name: str = "variant.toml") -> Path:
-    """A scenario file in ``directory`` that includes the baseline and adds ``body``."""
+def write_scenario(directory: Path, body: str, *, name: str = "variant.toml", base: Path = BASELINE) -> Path:
+    """A scenario file in ``directory`` that includes ``base`` (the baseline) and adds ``body``."""
     path = Path(directory) / name
-    path.write_text(f'include = ["{BASELINE.as_posix()}"]\n\n' + body)
+    path.write_text(f'include = ["{base.as_posix()}"]\n\n' + body)
     return path
 
 

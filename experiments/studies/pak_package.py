@@ -1,9 +1,11 @@
 """Study 1, pak_package: Pakistan's 2025 package vs no package, with paired seeds.
 
-The package is the seven dated shocks of 2025 (crypto council proposal and launch, the
-Digital Assets Authority, the 2,000 MW allocation at ~$0.08/kWh, the reserve, the Virtual
-Assets Ordinance, the alliance with El Salvador), switched off together as one linked
-parameter. Replicate r uses the same seed with and without the package (common random
+The package is the six dated shocks of 2025 in force (crypto council proposal and launch,
+the Digital Assets Authority, the reserve, the Virtual Assets Ordinance, the alliance with
+El Salvador), switched off together as one linked parameter. The 2,000 MW allocation is
+not part of it: it was announced but not approved (the baseline leaves it off; the
+``pak_allocation_approved`` scenario and the tariff_price and ai_demand studies study it).
+Replicate r uses the same seed with and without the package (common random
 numbers; each component has its own random stream, so switching shocks off does not
 shift the others' draws): each replicate gives one paired difference, and the confidence
 intervals are t intervals on those differences. The unpaired interval is shown beside it
@@ -70,8 +72,9 @@ def run(quick: bool = False, out=None, workers: int | None = None, progress: boo
     _difference_over_time(study, a)
 
     question = (
-        "What did Pakistan's 2025 package (council proposal and launch, PDAA, the 2,000 MW allocation at "
-        "~$0.08/kWh, the reserve, the Virtual Assets Ordinance, the El Salvador alliance) do to Pakistan's "
+        "What did Pakistan's 2025 package in force (council proposal and launch, PDAA, the reserve, the Virtual "
+        "Assets Ordinance, the El Salvador alliance; the 2,000 MW allocation is announced, not approved, so "
+        "not in it) do to Pakistan's "
         "share of network hashrate and to regional trading volume (the countries with households: "
         f"{', '.join(a.manifest['scenario']['region'])}), 2025-2030?")
     body = ["## Result", "",

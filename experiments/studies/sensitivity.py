@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 NAME = "sensitivity"
 BEHAVIOUR = SCENARIO_DIR / "parts" / "behaviour.toml"
-SCENARIO = "south_asia_2025"
+SCENARIO = "pak_allocation_approved"  # the allocation in force: its tariff and MW are among the parameters
 #: Beyond behaviour.toml: the market, the frontier machine, Pakistan's allocation.
 EXTRA = ("mining.frontier_efficiency_j_per_th", "market.fees_btc_per_block", "market.difficulty_lag_steps",
          "volume.price_elasticity", "market.price.drift_per_year", "market.price.volatility_per_year",

@@ -21,6 +21,11 @@ from model.scenario import load_scenario
 
 SCENARIO = "backtest_hashrate_2019"
 HISTORY = table("hashrate_history.csv")
+#: Country shares of the network hashrate: CBECI's 2019-20 average, dated estimates after it.
+SHARE_TABLES = (table("mining_shares_2019_2020.csv"), table("hashrate_by_country_extra.csv"),
+                table("hashrate_by_country_2024_2025.csv"))
+CBECI_NAMES = {"Mainland China": "CHN", "United States": "USA", "Russian Federation": "RUS", "Kazakhstan": "KAZ",
+               "Malaysia": "MYS", "Iran, Islamic Rep.": "IRN"}
 HELD_OUT = (dt.date(2021, 5, 1), dt.date(2022, 2, 1))  # [start, end): never used
 FIT_UNTIL = dt.date(2025, 1, 1)  # fit on 2019-2024, test on 2025 (the baseline's first year)
 HALVING = dt.date(2024, 4, 20)
@@ -43,6 +48,58 @@ def history() -> pd.DataFrame:
     h["date"] = h["date"].dt.date
     keep = ~h["date"].between(HELD_OUT[0], HELD_OUT[1] - dt.timedelta(days=1))
     return h.loc[keep, ["date", "hashrate_ehs", "metric"]].sort_values("date").reset_index(drop=True)
+
+
+def share_points(countries: list[str]) -> pd.DataFrame:
+    """Country shares of the network hashrate from the data, as (start, end, country,
+    share, source, window): the model's mean share over [start, end] is compared with it.
+
+    Kept: CBECI's Sep 2019-Apr 2020 average (a model start condition, compared as it
+    drifts), CBECI monthly shares after that average (but none marked LOW CONFIDENCE), and
+    the estimates of the global share 2023-2025 (Hashrate Index, MinerMetrics; the 2024
+    Cambridge survey is a share of its respondents, not of the network, and is left out).
+    ``country`` is one of ``countries`` or a sum of them (``CHN+RUS``). A point dated a
+    month stands for the month; a day, for the week around it. ``window`` is ``fit``
+    before :data:`FIT_UNTIL`, else ``test``.
+    """
+    rows = []
+    average, monthly, estimates = (pd.read_csv(t, dtype=str) for t in SHARE_TABLES)
+    for r in average.itertuples():
+        first, last = r.period.split("/")
+        rows.append((pd.Period(first, "M").start_time, pd.Period(last, "M").end_time,
+                     CBECI_NAMES.get(r.country, r.country), float(r.share_pct), r.source))
+    for r in monthly.dropna(subset=["share_pct"]).itertuples():
+        month = pd.Period(r.date, "M")
+        if month > pd.Period("2020-04", "M") and "LOW CONFIDENCE" not in str(r.note):
+            rows.append((month.start_time, month.end_time, r.iso3, float(r.share_pct), r.source))
+    global_share = estimates["basis"].str.contains("share of global hashrate|bottom-up estimate", na=False)
+    for r in estimates[global_share & estimates["share_pct"].notna()].itertuples():
+        when = str(r.period).split(" ")[0]
+        if len(when) == 7:
+            span = (pd.Period(when, "M").start_time, pd.Period(when, "M").end_time)
+        else:
+            day = pd.Timestamp(when)
+            span = (day - pd.Timedelta(days=3), day + pd.Timedelta(days=3))
+        rows.append((*span, r.iso3, float(r.share_pct), r.source))
+    frame = pd.DataFrame(rows, columns=["start", "end", "country", "share_pct", "source"])
+    known = frame["country"].map(lambda c: all(part in countries for part in c.split("+")))
+    frame = frame[known].reset_index(drop=True)
+    return frame.assign(window=np.where(frame["start"] < pd.Timestamp(FIT_UNTIL), "fit", "test"))
+
+
+def compare_shares(model: CryptoAdoptionModel, points: pd.DataFrame) -> pd.DataFrame:
+    """The model's mean share (percent of the network's operating hashrate) over each data
+    point's span (the nearest week where the span holds none) beside the data's."""
+    ts = model.timeseries()
+    shares = ts[ts.metric == "hashrate_share"].pivot(index="date", columns="country", values="value")
+    shares.index = pd.to_datetime(shares.index)
+    values = []
+    for p in points.itertuples():
+        within = shares[(shares.index >= p.start) & (shares.index <= p.end)]
+        if within.empty:
+            within = shares.iloc[[int(np.abs((shares.index - p.start).days).argmin())]]
+        values.append(100.0 * float(sum(within[c].mean() for c in p.country.split("+"))))
+    return points.assign(model_pct=values, error_pp=np.array(values) - points["share_pct"].to_numpy())
 
 
 def run_backtest(seed: int = 0, overrides: dict | None = None) -> CryptoAdoptionModel:
@@ -83,17 +140,19 @@ def compare(series: pd.Series) -> HashrateFit:
 
 
 def halving_dip(series: pd.Series, halving: dt.date = HALVING) -> dict[str, float | None]:
-    """Fall from the last pre-halving week to the lowest week within 2.5 months after, and
-    the weeks until the pre-halving level is beaten (None if not within six months).
-
-    Data (Luxor 7-day average): about -10% over 2.5 months, a new high within six months.
+    """Dip and recovery after a halving, as issue 14 defines them on weekly values:
+    ``pre`` = mean of the weekly values in the two weeks before the halving; ``dip`` =
+    the lowest weekly value within 8 weeks after it, over ``pre``, minus 1; recovery =
+    weeks from the halving to the first weekly value above ``pre`` (None if none within
+    26 weeks, the data's window).
     """
-    before = series[series.index <= halving]
-    peak = float(before.iloc[-1])
-    after = series[(series.index > halving) & (series.index <= halving + dt.timedelta(days=76))]
-    trough = float(after.min())
-    later = series[(series.index > halving) & (series.index <= halving + dt.timedelta(days=183))]
-    above = later[later > peak]
-    weeks = None if above.empty else (above.index[0] - halving).days / 7.0
-    return {"pre_halving_ehs": peak, "trough_ehs": trough, "dip": trough / peak - 1.0,
-            "weeks_to_new_high": weeks}
+    h = pd.Timestamp(halving)
+    index = pd.to_datetime(pd.Series(series.index)).to_numpy()
+    values = series.to_numpy(dtype=float)
+    before = values[(index >= h - pd.Timedelta(days=14)) & (index < h)]
+    pre = float(before.mean())
+    after = (index > h) & (index <= h + pd.Timedelta(weeks=8))
+    trough = float(values[after].min())
+    later = np.flatnonzero((index > h) & (index <= h + pd.Timedelta(weeks=26)) & (values > pre))
+    weeks = None if later.size == 0 else float(np.ceil((index[later[0]] - h) / pd.Timedelta(days=7)))
+    return {"pre_halving_ehs": pre, "trough_ehs": trough, "dip": trough / pre - 1.0, "weeks_to_new_high": weeks}

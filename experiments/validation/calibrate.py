@@ -1,13 +1,25 @@
-"""``crypto-abm calibrate mining``: fit the miners' response to hashprice to the hashrate history.
+"""``crypto-abm calibrate mining``: fit where the hashrate goes, the network total and the
+country shares, to the data of 2019-2024.
 
 Driven by the historical BTC price, the backtest scenario (``backtest_hashrate_2019``)
-should follow the network hashrate. Three parameters of the shared behaviour
-(``parts/behaviour.toml``) are fitted by Nelder-Mead (scipy.optimize) on the log error of
-the data points before 2024 (the fit window, held-out months excluded), then judged on
-2024-2025 (the test window): ``growth_per_year`` (how fast fleets grow where power is not
-capped), ``hurdle_margin`` (the margin new machines must promise) and
-``lead_time_weeks`` (ordering to operating). The fitted values are written, each with
-its provenance, to ``experiments/calibration/mining.toml``, which the scenarios include.
+should follow the network hashrate and the countries' shares of it. Fitted: the MW a
+year each of its countries can add (``mining.capacity_mw_per_year``, where power is not
+capped, in 2019) and how fast that capacity grows (``capacity_growth_per_year``), the margin
+new machines must promise (``hurdle_margin``) and the rate at which an underground fleet
+reinvests (``underground_investment_factor``), by weighted least
+squares (scipy's ``least_squares``) on
+
+* the network: the log error of each point before :data:`FIT_UNTIL`, each calendar year
+  weighing as one observation, in units of ``SIGMA_LOG_HASHRATE``;
+* the shares: each country point before :data:`FIT_UNTIL` (:func:`share_points`), in units of
+  ``SIGMA_SHARE_PP``;
+
+the months 2021-05..2022-01 held out, 2025 the test. The lead time is profiled over its
+prior (``LEADS``, 12-36 weeks): one fit per value, the best kept. Standard errors are from
+the Jacobian at the optimum (``cov = s^2 (J'J)^-1``, ``s^2`` the residual variance),
+capacities' by the delta method on their logarithm. The fitted values are written, each
+with its standard error and provenance, to ``experiments/calibration/mining.toml``,
+which the scenarios include.
 """
 
 from __future__ import annotations
@@ -18,58 +30,130 @@ from pathlib import Path
 
 import numpy as np
 import tomli_w
-from scipy.optimize import minimize
+from scipy.optimize import least_squares
 
-from experiments.validation.backtest import FIT_UNTIL, HELD_OUT, SCENARIO, compare, network_series, run_backtest
+from experiments.validation.backtest import (
+    FIT_UNTIL,
+    HELD_OUT,
+    SCENARIO,
+    compare,
+    compare_shares,
+    network_series,
+    run_backtest,
+    share_points,
+)
 from model.scenario import IN_CHECKOUT, package_file
 
-#: Model runs the search may use (``crypto-abm calibrate mining --evaluations``).
-EVALUATIONS = 60
+#: Model runs each lead time's fit may use (``crypto-abm calibrate mining --evaluations``).
+EVALUATIONS = 150
 CALIBRATION_FILE = package_file("experiments", "calibration", "mining.toml")
-# name: (start, low, high) in natural units; the search runs on [0, 1] scaled values.
+LEADS = (12, 24, 36)  # the lead time's prior, 12-36 weeks (issue 14), profiled
+SIGMA_LOG_HASHRATE = 0.10  # trackers of network hashrate differ by up to ~10% (docs/VALIDATION.md)
+SIGMA_SHARE_PP = 3.0  # share estimates of one date differ by ~1-3 points (data/hashrate_by_country_*.csv)
+COUNTRIES = ("CHN", "USA", "RUS", "KAZ", "MYS", "IRN", "CAN", "ROW")
+# name: (start, low, high, log); the search runs on natural values, or their logarithm.
 PARAMETERS = {
-    "mining.growth_per_year": (0.6, 0.1, 3.0),
-    "mining.hurdle_margin": (0.6, 0.0, 2.0),
-    "mining.lead_time_weeks": (26.0, 4.0, 52.0),
+    "mining.hurdle_margin": (-0.3, -0.9, 2.0, False),
+    "mining.underground_investment_factor": (0.3, 0.0, 1.0, False),
+    "mining.capacity_growth_per_year": (0.2, -0.5, 1.0, False),
+    **{f"mining.capacity_mw_per_year.{c}": (500.0, 10.0, 20_000.0, True) for c in COUNTRIES},
 }
 
 
 def _natural(x: np.ndarray) -> dict[str, float]:
-    out = {}
-    for (name, (_, lo, hi)), v in zip(PARAMETERS.items(), np.clip(x, 0.0, 1.0)):
-        value = lo + v * (hi - lo)
-        out[name] = round(value) if name.endswith("_weeks") else float(value)
-    return out
+    return {name: float(np.exp(v) if log else v) for (name, (_, _, _, log)), v in zip(PARAMETERS.items(), x)}
 
 
-def objective(x: np.ndarray) -> float:
-    return compare(network_series(run_backtest(overrides=_natural(x)))).rmse_log_fit
+def _start_and_bounds() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    def scaled(v, log):
+        return np.log(v) if log else v
+    x0 = np.array([scaled(s, log) for s, _, _, log in PARAMETERS.values()])
+    lo = np.array([scaled(low, log) for _, low, _, log in PARAMETERS.values()])
+    hi = np.array([scaled(high, log) for _, _, high, log in PARAMETERS.values()])
+    return x0, (lo, hi)
 
 
-def fit(max_evaluations: int = 60) -> tuple[dict[str, float], dict[str, float]]:
-    """Fitted parameter values and the errors before and after."""
-    x0 = np.array([(s - lo) / (hi - lo) for s, lo, hi in PARAMETERS.values()])
-    before = compare(network_series(run_backtest(overrides=_natural(x0))))
-    result = minimize(objective, x0, method="Nelder-Mead",
-                      options={"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-4})
-    best = _natural(result.x)
-    after = compare(network_series(run_backtest(overrides=best)))
-    errors = {"fit_rmse_log_before": before.rmse_log_fit, "test_rmse_log_before": before.rmse_log_test,
-              "fit_rmse_log_after": after.rmse_log_fit, "test_rmse_log_after": after.rmse_log_test,
-              "evaluations": float(result.nfev)}
-    return best, errors
+def evaluate(overrides: dict[str, float]) -> tuple[np.ndarray, dict[str, float]]:
+    """The weighted residuals of the fit window (the least-squares vector) and the errors
+    of both windows for one backtest run."""
+    model = run_backtest(overrides=overrides)
+    net = compare(network_series(model))
+    shares = compare_shares(model, share_points(list(model.countries)))
+    fit = net.points[net.points.window == "fit"]
+    years = fit["date"].map(lambda d: d.year)
+    weight = 1.0 / years.map(years.value_counts()).to_numpy()  # each year one observation
+    r_net = np.sqrt(weight) * fit["log_error"].to_numpy() / SIGMA_LOG_HASHRATE
+    fit_shares = shares[shares.window == "fit"]
+    r_share = fit_shares["error_pp"].to_numpy() / SIGMA_SHARE_PP
+
+    def rmse(window):
+        e = shares.loc[shares.window == window, "error_pp"].to_numpy()
+        return float(np.sqrt(np.mean(e**2))) if e.size else float("nan")
+
+    errors = {"fit_rmse_log": net.rmse_log_fit, "test_rmse_log": net.rmse_log_test,
+              "fit_rmse_share_pp": rmse("fit"), "test_rmse_share_pp": rmse("test")}
+    return np.concatenate([r_net, r_share]), errors
 
 
-def write_calibration(values: dict[str, float], errors: dict[str, float], path: Path = CALIBRATION_FILE) -> Path:
+def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
+    """The least-squares fit at one lead time: (result, values, standard errors, errors)."""
+    x0, bounds = _start_and_bounds()
+
+    def residuals(x):
+        return evaluate({**_natural(x), "mining.lead_time_weeks": lead})[0]
+
+    result = least_squares(residuals, x0, bounds=bounds, diff_step=0.05, max_nfev=max_evaluations,
+                           x_scale="jac")
+    values = _natural(result.x)
+    n, p = result.fun.size, result.x.size
+    s2 = float(result.fun @ result.fun) / max(n - p, 1)
+    cov = np.linalg.pinv(result.jac.T @ result.jac) * s2
+    se_x = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    ses = {name: float(values[name] * se if log else se)
+           for (name, (_, _, _, log)), se in zip(PARAMETERS.items(), se_x)}
+    errors = evaluate({**values, "mining.lead_time_weeks": lead})[1]
+    errors.update(cost=float(result.fun @ result.fun), points=float(n), parameters=float(p),
+                  evaluations=float(result.nfev))
+    return result, values, ses, errors
+
+
+def fit(max_evaluations: int = EVALUATIONS) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """The best fit over the lead times of the prior: values, standard errors, errors
+    (with each lead time's weighted sum of squares as ``cost_lead_N``)."""
+    best = None
+    profile = {}
+    for lead in LEADS:
+        _, values, ses, errors = fit_lead(lead, max_evaluations)
+        profile[f"cost_lead_{lead}"] = errors["cost"]
+        if best is None or errors["cost"] < best[2]["cost"]:
+            best = ({**values, "mining.lead_time_weeks": lead}, ses, errors)
+    values, ses, errors = best
+    errors.update(profile)
+    return values, ses, errors
+
+
+def write_calibration(values: dict[str, float], errors: dict[str, float], ses: dict[str, float] | None = None,
+                      path: Path = CALIBRATION_FILE) -> Path:
+    """Write the fitted values (dotted names, e.g. ``mining.capacity_mw_per_year.USA``), each
+    with its provenance: the fit, its errors and the value's standard error."""
+    ses = ses or {}
     today = dt.date.today().isoformat()
-    note = (f"crypto-abm calibrate mining ({today}): Nelder-Mead on the log-RMSE of network hashrate, "
-            f"{SCENARIO} vs data/hashrate_history.csv before {FIT_UNTIL}, months "
+    note = (f"crypto-abm calibrate mining ({today}): weighted least squares on network hashrate and country "
+            f"shares, {SCENARIO} vs data/hashrate_history.csv and the share tables before {FIT_UNTIL}, months "
             f"{HELD_OUT[0]:%Y-%m}..{(HELD_OUT[1] - dt.timedelta(days=1)):%Y-%m} held out; "
-            f"fit error {errors['fit_rmse_log_after']:.3f}, test error (2024-2025) {errors['test_rmse_log_after']:.3f}")
+            f"fit error {errors['fit_rmse_log']:.3f}, test error (2024-2025) {errors['test_rmse_log']:.3f}")
+    if "fit_rmse_share_pp" in errors:
+        note += (f"; shares RMSE fit {errors['fit_rmse_share_pp']:.1f} pp, "
+                 f"test (2025) {errors['test_rmse_share_pp']:.1f} pp")
     tree: dict = {}
     for dotted, value in values.items():
-        section, key = dotted.split(".")
-        tree.setdefault(section, {})[key] = {"value": value, "fitted": note}
+        *parents, key = dotted.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        se = f" (standard error {ses[dotted]:.3g})" if dotted in ses else \
+            (" (profiled over the prior 12-36 weeks)" if dotted.endswith("lead_time_weeks") else "")
+        node[key] = {"value": value, "fitted": note + se}
     header = ("# Fitted parameters: written by `crypto-abm calibrate mining`; do not edit by hand.\n"
               "# Scenarios include this file after parts/behaviour.toml, so these values win.\n\n")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,10 +175,13 @@ def outside_checkout(target: str) -> int:
 def main(max_evaluations: int = EVALUATIONS) -> int:
     if not IN_CHECKOUT:
         return outside_checkout("mining")
-    values, errors = fit(max_evaluations)
-    path = write_calibration(values, errors)
-    print("fitted:", ", ".join(f"{k} = {v:.4g}" for k, v in values.items()))
-    print(f"log-RMSE fit window  {errors['fit_rmse_log_before']:.3f} -> {errors['fit_rmse_log_after']:.3f}")
-    print(f"log-RMSE test window {errors['test_rmse_log_before']:.3f} -> {errors['test_rmse_log_after']:.3f}")
+    values, ses, errors = fit(max_evaluations)
+    path = write_calibration(values, errors, ses)
+    for name, value in values.items():
+        print(f"{name} = {value:.4g}" + (f" (se {ses[name]:.3g})" if name in ses else ""))
+    print("lead-time profile (weighted sum of squares): " + ", ".join(
+        f"{lead} weeks {errors[f'cost_lead_{lead}']:.2f}" for lead in LEADS))
+    print(f"network log-RMSE fit {errors['fit_rmse_log']:.3f}, test {errors['test_rmse_log']:.3f}; "
+          f"share RMSE fit {errors['fit_rmse_share_pp']:.1f} pp, test {errors['test_rmse_share_pp']:.1f} pp")
     print(f"wrote {path}")
     return 0

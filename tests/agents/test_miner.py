@@ -15,6 +15,7 @@ from agents.miner import (
     FleetSupply,
     MinerFleet,
     attractiveness,
+    capital_usd_per_th,
     cash_cost_usd_per_th_day,
     choose_destination,
     clearing_hashprice,
@@ -48,6 +49,13 @@ def cfg(host):
 def hashprice_at(ratio: float, eff: float, cfg, tariff: float = TARIFF) -> float:
     """The hashprice (USD/PH/day) at which revenue per TH is ``ratio`` x its cash operating cost."""
     return ratio * float(cash_cost_usd_per_th_day(eff, cfg, tariff)) * 1000.0
+
+
+def hashprice_for_return(ret: float, eff: float, cfg, tariff: float = TARIFF, cost_factor: float = 1.0) -> float:
+    """The hashprice (USD/PH/day) at which a new machine of ``eff`` J/TH returns ``ret`` over
+    its life on its capital, at a site paying ``cost_factor`` x the cash cost at ``tariff``."""
+    cost = cost_factor * float(cash_cost_usd_per_th_day(eff, cfg, tariff))
+    return 1000.0 * (cost + (1.0 + ret) * capital_usd_per_th(eff, cfg) / (365.25 * cfg.machine_life_years))
 
 
 def operate(fleet, hashprice, allowance=None, enforcement=0.0):
@@ -93,16 +101,55 @@ def test_running_share_ramps_linearly_across_the_tariff_spread():
     np.testing.assert_array_equal(running_share(1.0, np.array([0.9, 1.1]), 0.0), [1.0, 0.0])
 
 
+def test_capital_is_machine_and_site_and_not_the_tariff(cfg):
+    e = 17.5
+    assert capital_usd_per_th(e, cfg) == pytest.approx(cfg.machine_price_usd_per_w * e
+                                                      + cfg.buildout_usd_per_mw * e * cfg.pue / 1e6)
+
+
 def test_attractiveness_is_zero_up_to_the_hurdle_and_saturates(cfg):
-    cost = 0.03  # USD per TH per day
+    """With one site cost (no spread) the rule is the clipped return over the hurdle."""
+    eff = 13.5
+    one_site = cfg.model_copy(update={"cost_spread": 0.0})
+    cost, capex = float(cash_cost_usd_per_th_day(eff, cfg, TARIFF)), capital_usd_per_th(eff, cfg)
 
-    def hp(margin):
-        return (1.0 + margin) * cost * 1000.0
+    def a(ret):
+        return attractiveness(hashprice_for_return(ret, eff, one_site), cost, capex, one_site)
 
-    assert attractiveness(hp(cfg.hurdle_margin - 0.1), cost, cfg) == 0.0
-    assert attractiveness(hp(cfg.hurdle_margin), cost, cfg) == pytest.approx(0.0, abs=1e-12)
-    assert attractiveness(hp(cfg.hurdle_margin + cfg.margin_scale / 2), cost, cfg) == pytest.approx(0.5)
-    assert attractiveness(hp(cfg.hurdle_margin + 3 * cfg.margin_scale), cost, cfg) == 1.0
+    assert a(cfg.hurdle_margin - 0.1) == 0.0
+    assert a(cfg.hurdle_margin) == pytest.approx(0.0, abs=1e-9)
+    assert a(cfg.hurdle_margin + cfg.margin_scale / 2) == pytest.approx(0.5)
+    assert a(cfg.hurdle_margin + 3 * cfg.margin_scale) == 1.0
+
+
+def test_capital_lowers_the_bar_by_what_cheap_power_saves_not_in_proportion(cfg):
+    """At the hashprice where a machine on $0.05 power just clears the hurdle, one on power
+    twice as dear does not need twice the hashprice: the capital is the same."""
+    eff, one_site = 13.5, cfg.model_copy(update={"cost_spread": 0.0})
+    cheap = hashprice_for_return(cfg.hurdle_margin, eff, one_site, tariff=0.05)
+    dear = hashprice_for_return(cfg.hurdle_margin, eff, one_site, tariff=0.10)
+    assert cheap < dear < 2 * cheap
+    capex = capital_usd_per_th(eff, cfg)
+    cost_dear = float(cash_cost_usd_per_th_day(eff, cfg, 0.10))
+    assert attractiveness(dear * 0.99, cost_dear, capex, one_site) == 0.0
+    assert attractiveness(dear * 1.05, cost_dear, capex, one_site) > 0.0
+
+
+def test_attractiveness_averages_over_sites_costs(cfg):
+    """Sites' costs spread by +-cost_spread: at the average site's hurdle the cheaper sites
+    still invest, so a slightly dearer country keeps some investment; far above or below
+    the hurdle the spread does not matter."""
+    eff = 13.5
+    spread = cfg.model_copy(update={"cost_spread": 0.25})
+    cost, capex = float(cash_cost_usd_per_th_day(eff, cfg, TARIFF)), capital_usd_per_th(eff, cfg)
+    at_hurdle = hashprice_for_return(spread.hurdle_margin, eff, spread)
+    a = attractiveness(at_hurdle, cost, capex, spread)
+    assert 0.0 < a < 0.5
+    dearer = attractiveness(at_hurdle, cost * 1.1, capex, spread)
+    assert 0.0 < dearer < a  # dearer power, less investment, but not none
+    grid = [attractiveness(at_hurdle * f, cost, capex, spread) for f in np.linspace(0.3, 5.0, 30)]
+    assert all(x <= y for x, y in zip(grid, grid[1:]))
+    assert grid[0] == 0.0 and grid[-1] == 1.0
 
 
 # ------------------------------------------------------------------ operating
@@ -182,9 +229,9 @@ def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance
     fleet = MinerFleet(host, "TST", 0.0, [(frontier, 1.0)])
     with monkeypatch.context() as patch:
         patch.setattr(host, "config", host.config.model_copy(update={"mining": greedy}))
-        assert fleet.order(hp, 100.0, frontier, 4) == pytest.approx(100.0)
+        assert fleet.order(hp, 100.0, frontier, 4, 0.0) == pytest.approx(100.0)
         assert fleet.pipeline_mw(cfg.pue) == pytest.approx(100.0)
-        assert fleet.order(hp, 100.0, frontier, 4) == 0.0
+        assert fleet.order(hp, 100.0, frontier, 4, 0.0) == 0.0
 
     # The ordinary rule, stepped with arrivals: installed + ordered never passes the cap.
     allowance = 100.0
@@ -195,7 +242,7 @@ def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance
         fleet.receive_arrivals(step)
         operate(fleet, hp, allowance=allowance)
         free = fleet.headroom_mw(allowance, cfg.pue)
-        mw = fleet.order(hp, allowance, frontier, 4)
+        mw = fleet.order(hp, allowance, frontier, 4, 0.0)
         assert 0.0 <= mw <= free + 1e-9
         ordered += mw
         assert fleet.installed_mw(cfg.pue) + fleet.pipeline_mw(cfg.pue) <= allowance + 1e-6
@@ -207,39 +254,67 @@ def test_orders_never_exceed_free_mw_and_operation_never_exceeds_a_cut_allowance
     operate(fleet, hp, allowance=cut)
     assert fleet.operating_mw <= cut + 1e-9
     assert fleet.operating_mw == pytest.approx(cut)
-    assert fleet.order(hp, cut, frontier, 4) == 0.0
+    assert fleet.order(hp, cut, frontier, 4, 0.0) == 0.0
 
 
-def test_uncapped_orders_scale_with_the_installed_fleet(host, cfg):
+def test_uncapped_orders_fill_the_country_capacity_not_the_fleet_size(host, cfg):
+    """Where power is not capped a fleet adds the country's capacity (MW a year) scaled by
+    attractiveness, whatever its own size: growth does not compound."""
     frontier = 13.5
     hp = hashprice_at(5.0, frontier, cfg)
     small = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
     big = MinerFleet(host, "TST", 2e6, [(20.0, 1.0)])
-    a = small.order(hp, None, frontier, 4)
-    b = big.order(hp, None, frontier, 4)
-    assert a > 0
-    assert b == pytest.approx(2 * a)
-    expected = (1 - math.exp(-cfg.growth_per_year * DT)) * small.installed_mw(cfg.pue)
-    assert a == pytest.approx(expected)  # attractiveness 1 at this margin
+    a = small.order(hp, None, frontier, 4, 500.0)
+    assert a == pytest.approx(500.0 * DT)  # attractiveness 1 at this margin
+    assert big.order(hp, None, frontier, 4, 500.0) == pytest.approx(a)
+    assert small.order(hp, None, frontier, 4, 1000.0) == pytest.approx(2 * a)
+    assert small.order(hp, None, frontier, 4, 0.0) == 0.0  # no room, no order
+    # Half-way between the hurdle and full speed: the capacity times the attractiveness.
+    half = hashprice_for_return(cfg.hurdle_margin + 0.5 * cfg.margin_scale, frontier, cfg)
+    share = attractiveness(half, float(cash_cost_usd_per_th_day(frontier, cfg, TARIFF)),
+                           capital_usd_per_th(frontier, cfg), cfg)
+    assert 0.0 < share < 1.0
+    assert small.order(half, None, frontier, 4, 500.0) == pytest.approx(share * a)
+
+
+def test_underground_fleets_reinvest_at_a_penalty_and_their_machines_arrive_underground(host, cfg, monkeypatch):
+    frontier = 13.5
+    hp = hashprice_at(5.0, frontier, cfg)
+    fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)], underground=True)
+    factor = 0.25
+    penal = cfg.model_copy(update={"underground_investment_factor": factor})
+    with monkeypatch.context() as patch:
+        patch.setattr(host, "config", host.config.model_copy(update={"mining": penal}))
+        mw = fleet.order(hp, 0.0, frontier, 4, 500.0, underground=True)  # the allowance does not bind it
+    assert mw == pytest.approx(factor * 500.0 * DT)
+    (arrival, ths, eff, hidden), = fleet.pipeline
+    assert hidden and arrival == host.t + 4
+    banned = host.countries["TST"]
+    with monkeypatch.context() as patch:
+        patch.setattr(banned, "mining_banned", True)
+        fleet.receive_arrivals(arrival)
+    assert fleet.underground_ths.sum() == pytest.approx(1e6 + ths)
+    assert fleet.legal_ths.sum() == 0.0
 
 
 @pytest.mark.parametrize("allowance", [None, 500.0])
 def test_no_orders_when_margin_is_below_the_hurdle(host, cfg, allowance):
     frontier = 13.5
     fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
-    below = hashprice_at(1.0 + cfg.hurdle_margin - 0.05, frontier, cfg)
-    assert fleet.order(below, allowance, frontier, 4) == 0.0
+    # below the hurdle at every site, the cheapest included (costs spread by +-cost_spread)
+    below = hashprice_for_return(cfg.hurdle_margin - 0.05, frontier, cfg, cost_factor=1.0 - cfg.cost_spread)
+    assert fleet.order(below, allowance, frontier, 4, 500.0) == 0.0
     assert fleet.pipeline == []
-    above = hashprice_at(1.0 + cfg.hurdle_margin + 0.05, frontier, cfg)
-    assert fleet.order(above, allowance, frontier, 4) > 0.0
+    above = hashprice_for_return(cfg.hurdle_margin + 0.05, frontier, cfg)
+    assert fleet.order(above, allowance, frontier, 4, 500.0) > 0.0
     assert len(fleet.pipeline) == 1
-    arrival, ths, eff = fleet.pipeline[0]
-    assert arrival == 4 and eff == frontier and ths > 0
+    arrival, ths, eff, underground = fleet.pipeline[0]
+    assert arrival == 4 and eff == frontier and ths > 0 and not underground
 
 
 def test_arrivals_join_the_fleet_at_their_step(host, cfg):
     fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
-    fleet.pipeline.append((5, 3e5, 13.5))
+    fleet.pipeline.append((5, 3e5, 13.5, False))
     fleet.receive_arrivals(4)
     assert fleet.installed_ths == pytest.approx(1e6)
     fleet.receive_arrivals(5)
@@ -349,7 +424,7 @@ def test_ban_splits_the_fleet_by_relocate_and_underground_shares(host, cfg, relo
     if relocate is not None:
         cfg = cfg.model_copy(update={"relocate_share": relocate, "underground_share": underground})
     fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.25), (15.0, 0.75)])
-    fleet.pipeline.append((10, 1e5, 13.5))
+    fleet.pipeline.append((10, 1e5, 13.5, False))
     legal = fleet.legal_ths.copy()
     moving, hidden, leaving = fleet.respond_to_ban(cfg)
     r, u = cfg.relocate_share, cfg.underground_share
@@ -419,7 +494,7 @@ description = "test ban"
 
 # ------------------------------------------------------------------ relocation choice
 def test_choose_destination_prefers_cheaper_tariffs():
-    candidates = [("CHEAP", 0.03), ("DEAR", 0.05), ("ORIGIN", 0.01)]
+    candidates = [("CHEAP", 0.03, 100.0), ("DEAR", 0.05, 100.0), ("ORIGIN", 0.01, 100.0)]
     scale = 0.01
     n = 20_000
     draws = (np.arange(n) + 0.5) / n  # evenly spread uniforms
@@ -437,7 +512,77 @@ def test_choose_destination_prefers_cheaper_tariffs():
     assert sharp > flat > 0.5
 
 
+def test_choose_destination_weighs_room():
+    """At equal tariffs a host with three times the room is three times as likely."""
+    n = 20_000
+    draws = (np.arange(n) + 0.5) / n
+    picks = [choose_destination("X", [("BIG", 0.04, 300.0), ("SMALL", 0.04, 100.0)], 0.01, u) for u in draws]
+    assert picks.count("BIG") / n == pytest.approx(0.75, abs=0.005)
+
+
 def test_choose_destination_with_no_candidates_returns_none():
     assert choose_destination("PAK", [], 0.01, 0.5) is None
-    assert choose_destination("PAK", [("PAK", 0.02)], 0.01, 0.5) is None
-    assert choose_destination("PAK", [("KAZ", 0.05)], 0.01, 0.999999) == "KAZ"
+    assert choose_destination("PAK", [("PAK", 0.02, 10.0)], 0.01, 0.5) is None
+    assert choose_destination("PAK", [("KAZ", 0.05, 10.0)], 0.01, 0.999999) == "KAZ"
+
+
+# ------------------------------------------------------------------ warm start
+def test_warm_start_fills_the_pipeline_for_the_lead_time():
+    """With the warm start the order pipeline holds one order per week of the lead time,
+    arriving at steps 1..lead; without it the pipeline is empty and nothing arrives in the
+    first lead time."""
+    from model.model import CryptoAdoptionModel
+    from model.scenario import load_scenario
+    warm = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019",
+                                                     {"mining.lead_time_weeks": 20}), seed=0)
+    cold = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019", {"mining.lead_time_weeks": 20,
+                                                    "mining.warm_start_pipeline": False}), seed=0)
+    lead = warm.mining.lead_steps
+    assert lead == 20
+    usa = warm.fleets["USA"].pipeline
+    assert sorted(step for step, _, _, _ in usa) == list(range(1, lead + 1))
+    assert all(ths > 0 for _, ths, _, _ in usa)
+    assert all(f.pipeline == [] for f in cold.fleets.values())
+    warm.run(until=warm.dates[lead - 1])
+    cold.run(until=cold.dates[lead - 1])
+    assert warm.fleets["USA"].installed_ths > cold.fleets["USA"].installed_ths
+
+
+def test_relocated_machines_avoid_hosts_without_power_and_arrive_over_months():
+    """Hosts in a power emergency are no destination; what moves arrives in equal parts
+    over the relocation's steps, less the transit loss."""
+    import datetime as dt
+
+    from model.model import CryptoAdoptionModel
+    from model.scenario import load_scenario
+    m = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019"), seed=0)
+    for code, c in m.countries.items():
+        if code not in ("KAZ", "CHN"):
+            c.power_emergency_until = dt.date(2030, 1, 1)
+    before = list(m.fleets["KAZ"].pipeline)
+    cfg = m.config.mining
+    m.mining.relocate("CHN", [(1e6, 30.0), (2e6, 15.0)], 10, cfg)
+    new = [p for p in m.fleets["KAZ"].pipeline if p not in before]
+    assert sorted({step for step, *_ in new}) == list(range(m.t + 1, m.t + 11))
+    assert sum(ths for _, ths, _, _ in new) == pytest.approx(3e6 * (1 - cfg.relocation_loss))
+    assert all(not underground for *_, underground in new)
+    moved = m.events_frame().query("kind == 'miners_relocate'")
+    assert list(moved["to"]) == ["KAZ"]
+
+
+def test_expected_hashprice_counts_the_pipeline_and_the_next_halving():
+    """Orders are judged at the hashprice expected on arrival: the machines in every
+    pipeline join the network, and a halving before arrival halves the subsidy."""
+    from model.model import CryptoAdoptionModel
+    from model.scenario import load_scenario
+    m = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019"), seed=0)
+    sector, market = m.mining, m.market
+    now = sector.clearing_hashprice_usd_per_ph_day
+    running = sum(f.operating_ths for f in m.fleets.values())
+    coming = sum(ths for f in m.fleets.values() for _, ths, _, _ in f.pipeline)
+    assert coming > 0  # the warm start's pipeline
+    share = running / (running + coming)
+    assert sector.expected_hashprice(1) == pytest.approx(now * share)
+    after_halving = 80  # weeks from 2019-01-02: past 2020-05-11
+    fees = market.fees_btc_per_block
+    assert sector.expected_hashprice(after_halving) == pytest.approx(now * share * (6.25 + fees) / (12.5 + fees))

@@ -6,12 +6,12 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from conftest import MIN_HOUSEHOLDS, series, write_scenario
+from conftest import APPROVED, MIN_HOUSEHOLDS, series, write_scenario
 
 from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
 from model import ScenarioError, build_model
 
-CHEAP = {"shocks.pak_allocation.tariff_usd_per_kwh": 0.04}  # a tariff at which the allocation fills
+CHEAP = {"shocks.pak_allocation.tariff_usd_per_kwh": 0.04}  # a tariff at which the (approved) allocation fills
 
 AI = '''
 [shocks.ai]
@@ -61,11 +61,11 @@ def _pak(path_or_name, overrides, until=dt.date(2027, 6, 30)):
 
 
 def test_ai_outbids_mining_only_when_it_pays_more(tmp_path):
-    high = write_scenario(tmp_path, AI.format(mw=1800, wtp=1000), name="high.toml")
-    low = write_scenario(tmp_path, AI.format(mw=1800, wtp=1), name="low.toml")
+    high = write_scenario(tmp_path, AI.format(mw=1800, wtp=1000), name="high.toml", base=APPROVED)
+    low = write_scenario(tmp_path, AI.format(mw=1800, wtp=1), name="low.toml", base=APPROVED)
     _, rich = _pak(high, CHEAP)
     _, poor = _pak(low, CHEAP)
-    _, none = _pak("south_asia_2025", CHEAP)
+    _, none = _pak("pak_allocation_approved", CHEAP)
     late = rich["ai_power_mw"].index > dt.date(2026, 1, 1)
     # Paying more, AI takes its load first; mining gets at most the rest of the 2,000 MW.
     assert rich["ai_power_mw"][late].min() > 0
@@ -77,7 +77,7 @@ def test_ai_outbids_mining_only_when_it_pays_more(tmp_path):
 
 
 def test_curtailment_never_lets_mining_exceed_the_seasonal_surplus():
-    m, pak = _pak("south_asia_2025", {**CHEAP, "countries.PAK.power_surplus_summer_mw": 300})
+    m, pak = _pak("pak_allocation_approved", {**CHEAP, "countries.PAK.power_surplus_summer_mw": 300})
     c = m.countries["PAK"]
     caps = np.array([seasonal_surplus_mw(d, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month)
                      for d in pak["mining_power_mw"].index])
@@ -95,7 +95,7 @@ kind = "power_emergency"
 until = 2026-09-02
 description = "test blackout"
 '''
-    m, pak = _pak(write_scenario(tmp_path, body), CHEAP)
+    m, pak = _pak(write_scenario(tmp_path, body, base=APPROVED), CHEAP)
     during = [dt.date(2026, 6, 10) <= d <= dt.date(2026, 8, 26) for d in pak["mining_power_mw"].index]
     after = [dt.date(2026, 10, 1) <= d for d in pak["mining_power_mw"].index]
     assert pak["mining_power_mw"][[d < dt.date(2026, 6, 1) for d in pak["mining_power_mw"].index]].max() > 0

@@ -2,8 +2,8 @@
 
 Two parameters: Pakistan's mining tariff, which decides whether its 2,000 MW allocation
 fills, and the Maldives' resistance, which cannot matter for Pakistan's miners. Runs are
-short (to 2025-10-01, after the May 2025 allocation) and minimum-size (1,800 households);
-one process pool serves the module.
+short (to 2026-03-01: the May 2025 allocation plus a lead time of up to 36 weeks) and
+minimum-size (1,800 households); one process pool serves the module.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from experiments.cli import main
 from experiments.sweep.runner import open_executor, run_sweep
 
 TOP = """
-scenario = "south_asia_2025"
-until = 2025-10-01
+scenario = "pak_allocation_approved"
+until = 2026-03-01
 households = 1800
 seed = 11
 """

@@ -51,7 +51,7 @@ def small_model(**kw) -> ema.ReplicatorModel:
                           "pak_volume_usd_reps": "sum(trading_volume_usd@PAK)",
                           "price_usd_reps": "last(btc_price_usd)",
                           "pak_regulated_reps": "last(stance@PAK) >= 3"})
-    return replicator_model("south_asia_2025", **{**args, **kw})
+    return replicator_model("pak_allocation_approved", **{**args, **kw})  # the tariff lever needs the allocation
 
 
 def test_parameters_outcomes_and_seeds_from_dotted_paths():

@@ -5,10 +5,11 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from experiments.validation.backtest import HELD_OUT, compare, halving_dip, history, network_series, run_backtest
 from experiments.validation.calibrate import write_calibration
-from experiments.validation.validate import BOUNDS, Report, check
+from experiments.validation.validate import BOUNDS, NETWORK_BEFORE_ISSUE_14, Report, check
 from model import load_scenario
 
 
@@ -32,21 +33,27 @@ def test_halving_dip_measures_fall_and_recovery():
     values = np.where(days < dt.date(2024, 4, 20), 100.0, np.where(days < dt.date(2024, 7, 1), 90.0, 110.0))
     dip = halving_dip(pd.Series(values, index=days))
     assert abs(dip["dip"] + 0.10) < 1e-9
-    assert 10 <= dip["weeks_to_new_high"] <= 11
+    assert dip["pre_halving_ehs"] == 100.0
+    assert dip["weeks_to_new_high"] == 11  # first week above pre: 2024-07-05, 10.9 weeks after, counted as week 11
+    never = halving_dip(pd.Series(np.where(days < dt.date(2024, 4, 20), 100.0, 90.0), index=days))
+    assert never["weeks_to_new_high"] is None
 
 
 def test_calibration_file_is_included_with_fitted_provenance(tmp_path):
-    calibration = write_calibration({"mining.growth_per_year": 0.5, "mining.lead_time_weeks": 8},
-                                    {"fit_rmse_log_after": 0.1, "test_rmse_log_after": 0.2},
-                                    path=tmp_path / "calibration.toml")
+    calibration = write_calibration({"mining.hurdle_margin": 0.5, "mining.lead_time_weeks": 8,
+                                     "mining.capacity_mw_per_year.USA": 900.0},
+                                    {"fit_rmse_log": 0.1, "test_rmse_log": 0.2},
+                                    {"mining.hurdle_margin": 0.05}, path=tmp_path / "calibration.toml")
     scenario = tmp_path / "s.toml"
     scenario.write_text(f'include = ["{(load_scenario("backtest_hashrate_2019").file).as_posix()}", '
                         f'"{calibration.as_posix()}"]\n')
     spec = load_scenario(scenario)
-    assert spec.config.mining.growth_per_year == 0.5
+    assert spec.config.mining.hurdle_margin == 0.5
     assert spec.config.mining.lead_time_weeks == 8
-    kind, text = spec.provenance["mining.growth_per_year"]
+    assert spec.config.mining.capacity_mw_per_year["USA"] == 900.0
+    kind, text = spec.provenance["mining.hurdle_margin"]
     assert kind == "fitted" and "calibrate mining" in text
+    assert "standard error 0.05" in text  # the uncertainty travels with the value
     # the note records the errors the fit was written with, so a reader sees how good it was
     assert "fit error 0.100" in text and "test error (2024-2025) 0.200" in text
 
@@ -60,3 +67,31 @@ def test_the_test_window_bound_is_enforced():
     problems = check(Report(off, pd.DataFrame({0: series}), halving_dip(series)))
     assert [p for p in problems if "log-RMSE" in p] == [
         f"hashrate test-window log-RMSE {BOUNDS['rmse_log_test'] + 0.01:.3f} > {BOUNDS['rmse_log_test']}"]
+
+
+def test_calibration_residuals_hold_only_fit_window_points():
+    """The least-squares vector of `calibrate mining` has one entry per network point and
+    per share point before 2025, and none for the test window or the held-out months."""
+    from experiments.validation.backtest import compare_shares, share_points
+    from experiments.validation.calibrate import evaluate
+    residuals, errors = evaluate({})
+    model = run_backtest(seed=0)
+    net = compare(network_series(model)).points
+    shares = compare_shares(model, share_points(list(model.countries)))
+    assert residuals.size == int((net.window == "fit").sum() + (shares.window == "fit").sum())
+    assert (shares.window == "test").sum() > 0 and (net.window == "test").sum() > 0
+    assert np.isfinite(residuals).all()
+    assert errors["test_rmse_log"] == compare(network_series(model)).rmse_log_test
+
+
+NETWORK_BEFORE = NETWORK_BEFORE_ISSUE_14  # log-RMSE before the country-share work, fit and test windows
+
+
+def test_network_fit_window_no_worse_than_before_issue_14():
+    assert compare(network_series(run_backtest(seed=0))).rmse_log_fit <= NETWORK_BEFORE["fit"]
+
+
+@pytest.mark.xfail(strict=True, reason="test-window log-RMSE 0.147 against 0.111 before issue 14: orders "
+                  "judged on capital at today's price under-invest in 2024-25 (docs/VALIDATION.md)")
+def test_network_test_window_no_worse_than_before_issue_14():
+    assert compare(network_series(run_backtest(seed=0))).rmse_log_test <= NETWORK_BEFORE["test"]

@@ -36,6 +36,7 @@ GOLDEN = Path(__file__).with_name("golden.json")
 SEEDS = (0, 1)
 RUNS = {  # scenario -> household agents (None: the scenario's own)
     "south_asia_2025": 1_800,
+    "pak_allocation_approved": 1_800,
     "pak_ai_demand": 1_800,
     "backtest_hashrate_2019": None,
     "backtest_el_salvador_2021": None,
@@ -46,7 +47,7 @@ HEADLINES = (  # (metric, country, reducer): a few values that say what moved
     ("stance", "WORLD", "last"),
 )
 SWEEP = textwrap.dedent("""
-    scenario = "south_asia_2025"
+    scenario = "pak_allocation_approved"
     until = 2025-09-01
     households = 1800
     replicates = 2

@@ -85,8 +85,8 @@ def test_volumes_are_never_negative_and_match_the_exchange_table(baseline_model,
 
 @pytest.fixture(scope="module")
 def cheap_power_ts():
-    """The baseline with Pakistan's allocation at a tariff that pays (so it fills)."""
-    m = build_model("south_asia_2025", seed=0, households=1800,
+    """Pakistan's allocation approved (as announced) at a tariff that pays (so it fills)."""
+    m = build_model("pak_allocation_approved", seed=0, households=1800,
                     overrides={"shocks.pak_allocation.tariff_usd_per_kwh": 0.04})
     return m, m.run(until=dt.date(2028, 1, 1)).timeseries()
 
@@ -96,9 +96,11 @@ def test_no_country_draws_more_than_its_allowance(baseline_ts, cheap_power_ts):
         power, allowed = wide(ts, "mining_power_mw"), wide(ts, "mining_power_allowed_mw")
         for code in allowed.columns:
             assert (power[code] <= allowed[code] + 1e-6).all(), code
-        pak = series(ts, "PAK", "mining_power_allowed_mw")
-        assert pak[pak.index < ALLOCATION_DATE].max() == 0
-        assert pak[pak.index > ALLOCATION_DATE + dt.timedelta(days=7)].min() > 0
+    # The baseline leaves Pakistan's allocation unapproved: no MW for its miners at any time.
+    assert series(baseline_ts, "PAK", "mining_power_allowed_mw").max() == 0
+    pak = series(cheap_power_ts[1], "PAK", "mining_power_allowed_mw")
+    assert pak[pak.index < ALLOCATION_DATE].max() == 0
+    assert pak[pak.index > ALLOCATION_DATE + dt.timedelta(days=7)].min() > 0
     # With power that pays, the allocation is used, so the bound is not vacuous.
     ts = cheap_power_ts[1]
     assert series(ts, "PAK", "mining_power_mw").max() > 0.5 * series(ts, "PAK", "mining_power_allowed_mw").max()
@@ -111,7 +113,7 @@ def test_network_hashrate_starts_plausibly(baseline_ts):
 
 
 def test_pakistan_mines_only_after_the_allocation(baseline_ts, cheap_power_ts):
-    assert (series(baseline_ts, "PAK", "hashrate_ehs")[lambda s: s.index < ALLOCATION_DATE] == 0).all()
+    assert (series(baseline_ts, "PAK", "hashrate_ehs") == 0).all()  # never approved in the baseline
     m, ts = cheap_power_ts
     pak = series(ts, "PAK", "hashrate_ehs")
     assert (pak[pak.index < ALLOCATION_DATE] == 0).all()
@@ -163,16 +165,15 @@ def test_price_follows_the_csv_history_while_it_lasts(baseline_model, baseline_t
     assert (price > 0).all()
 
 
-def implied_hashprice(ts, mk):
-    """reward x price / difficulty hashrate, from the recorded world rows alone."""
+def implied_hashprice(ts, mk, fees):
+    """reward x price / difficulty hashrate, from the recorded world rows and the fees by step."""
     w = {m: series(ts, WORLD, m) for m in ("btc_price_usd", "block_subsidy_btc", "difficulty")}
     difficulty_ehs = w["difficulty"] * 2**32 / 600.0 / 1e18
-    return (w["block_subsidy_btc"] + mk.fees_btc_per_block) * mk.blocks_per_day * w["btc_price_usd"] \
-        / (difficulty_ehs * 1000.0)
+    return (w["block_subsidy_btc"] + fees) * mk.blocks_per_day * w["btc_price_usd"] / (difficulty_ehs * 1000.0)
 
 
 def test_recorded_hashprice_agrees_with_recorded_difficulty(baseline_model, baseline_ts):
-    implied = implied_hashprice(baseline_ts, baseline_model.config.market)
+    implied = implied_hashprice(baseline_ts, baseline_model.config.market, baseline_model.market.fees)
     np.testing.assert_allclose(series(baseline_ts, WORLD, "hashprice_usd_per_ph_day"), implied, rtol=1e-9)
     # Revenue is earned at that hashprice.
     revenue = wide(baseline_ts, "miner_revenue_usd")[WORLD].to_numpy()

@@ -15,8 +15,8 @@ from model.recorder import WORLD
 END = dt.date(2027, 1, 1)
 
 
-def run(seed=0, overrides=None, until=END):
-    return build_model(seed=seed, households=MIN_HOUSEHOLDS, overrides=overrides).run(until=until)
+def run(seed=0, overrides=None, until=END, scenario="south_asia_2025"):
+    return build_model(scenario, seed=seed, households=MIN_HOUSEHOLDS, overrides=overrides).run(until=until)
 
 
 def test_same_seed_gives_identical_outputs():
@@ -42,8 +42,8 @@ def test_different_seeds_differ():
 
 def test_switching_off_a_shock_leaves_the_other_streams_alone():
     cheap = {"shocks.pak_allocation.tariff_usd_per_kwh": 0.04}  # a tariff at which the allocation fills
-    on = run(seed=3, overrides=cheap)
-    off = run(seed=3, overrides={**cheap, "shocks.pak_allocation.enabled": False})
+    on = run(seed=3, overrides=cheap, scenario="pak_allocation_approved")
+    off = run(seed=3, overrides={**cheap, "shocks.pak_allocation.enabled": False}, scenario="pak_allocation_approved")
     t_on, t_off = on.timeseries(), off.timeseries()
     # The price path is drawn from the market's own stream.
     pd.testing.assert_series_equal(series(t_on, WORLD, "btc_price_usd"), series(t_off, WORLD, "btc_price_usd"))

@@ -1,7 +1,8 @@
 """Overrides that a dated shock overwrites are said, never silently dropped (issue 11, part 4).
 
 The README's old example ``--set countries.PAK.mining_tariff_usd_per_kwh=0.10`` changed
-nothing: the ``pak_allocation`` energy allocation sets Pakistan's tariff on 2025-05-25.
+nothing: the ``pak_allocation`` energy allocation sets Pakistan's tariff on 2025-05-25 (in
+force in ``pak_allocation_approved``; the baseline leaves it unapproved).
 Such an override now gives a warning naming the shock, its date, the value it sets and
 the path that acts instead: on stderr (also with ``--quiet``), in the run's manifest, at a
 sweep's start and in the dashboard. A shock switched off, dated after the run's last
@@ -26,12 +27,13 @@ from model.config import SHOCK_KINDS, _ShockBase
 from model.model import CryptoAdoptionModel
 from model.scenario import load_scenario
 
+SCENARIO = "pak_allocation_approved"  # the baseline with the allocation in force
 OLD_EXAMPLE = "countries.PAK.mining_tariff_usd_per_kwh=0.10"
 ACTING = "shocks.pak_allocation.tariff_usd_per_kwh"
 
 
 def small_run(tmp_path: Path, *sets: str, until: str = "2025-07-01", name: str = "out") -> list[str]:
-    argv = ["run", "south_asia_2025", "--households", str(MIN_HOUSEHOLDS), "--until", until, "--no-figures",
+    argv = ["run", SCENARIO, "--households", str(MIN_HOUSEHOLDS), "--until", until, "--no-figures",
             "--quiet", "--out", str(tmp_path / name)]
     for item in sets:
         argv += ["--set", item]
@@ -49,7 +51,7 @@ def assert_names_the_allocation(text: str) -> None:
 
 # ---------------------------------------------------------------------- load time
 def test_loader_lists_the_shadowed_override():
-    spec = load_scenario("south_asia_2025", [OLD_EXAMPLE])
+    spec = load_scenario(SCENARIO, [OLD_EXAMPLE])
     [shadow] = spec.shadowed
     assert (shadow.path, shadow.shock, shadow.kind, shadow.date, shadow.sets, shadow.acting) == (
         "countries.PAK.mining_tariff_usd_per_kwh", "pak_allocation", "energy_allocation", dt.date(2025, 5, 25),
@@ -58,17 +60,17 @@ def test_loader_lists_the_shadowed_override():
     assert_names_the_allocation(text)
     # the stance is the pak_vao stance change's from 2025-07-08; an additive shock (the
     # pak_reserve purchase) and a country no shock touches give nothing
-    spec = load_scenario("south_asia_2025", {"countries.PAK.stance": 2, "countries.PAK.reserve_btc": 10.0,
+    spec = load_scenario(SCENARIO, {"countries.PAK.stance": 2, "countries.PAK.reserve_btc": 10.0,
                                              "countries.IND.mining_tariff_usd_per_kwh": 0.1})
     [text] = spec.warnings
     assert "countries.PAK.stance=2" in text and "pak_vao" in text and "shocks.pak_vao.to" in text
     # no override, no warning
-    assert load_scenario("south_asia_2025").warnings == []
+    assert load_scenario(SCENARIO).warnings == []
 
 
 def test_off_or_later_shocks_overwrite_nothing():
-    assert load_scenario("south_asia_2025", [OLD_EXAMPLE, "shocks.pak_allocation.enabled=false"]).warnings == []
-    spec = load_scenario("south_asia_2025", [OLD_EXAMPLE])
+    assert load_scenario(SCENARIO, [OLD_EXAMPLE, "shocks.pak_allocation.enabled=false"]).warnings == []
+    spec = load_scenario(SCENARIO, [OLD_EXAMPLE])
     # the first weekly step on or after 2025-05-25 is 2025-05-28: a run stopping before it never sees the shock
     assert spec.warnings_until(dt.date(2025, 5, 27)) == []
     assert len(spec.warnings_until(dt.date(2025, 5, 28))) == 1
@@ -149,7 +151,7 @@ def test_event_of_an_overridden_shock_shows_the_values_in_force(tmp_path, capsys
 def _spec(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "spec.toml"
     path.write_text(textwrap.dedent("""
-        scenario = "south_asia_2025"
+        scenario = "pak_allocation_approved"
         households = 1800
         design = "grid"
         """) + textwrap.dedent(body))
@@ -168,7 +170,7 @@ def test_sweep_warns_once_at_its_start(tmp_path, capsys, monkeypatch):
         values = [1, 2]
         """)
     spec = load_spec(path)
-    assert spec.scenario == "south_asia_2025" and spec.sha256()  # the spec itself is as without warnings
+    assert spec.scenario == SCENARIO and spec.sha256()  # the spec itself is as without warnings
     assert len(spec.warnings) == 2
     tariff = next(w for w in spec.warnings if "mining_tariff" in w)
     assert tariff.startswith("[set] countries.PAK.mining_tariff_usd_per_kwh=0.1 ") and ACTING in tariff

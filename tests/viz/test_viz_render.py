@@ -247,10 +247,15 @@ def test_scenario_error_shows_message(page):
     assert ctl.model is model
 
 
+def approve_allocation(rc) -> None:
+    """Switch Pakistan's allocation on: the baseline leaves it unapproved (pak_allocation_approved)."""
+    rc.find(v.Switch, label="pak_allocation").widget.v_model = True
+
+
 def test_controls_become_dotted_overrides(page):
     rc, ctl = page
-    base = ctl.settings.value.base()
-    mw_path, tariff_path, shock_id = base.focus_paths("PAK")
+    approve_allocation(rc)
+    mw_path, tariff_path, shock_id = ctl.settings.value.focus_paths()
     assert shock_id is not None and mw_path == f"shocks.{shock_id}.mw"
     type_into(rc, "viz-mw", "4000")
     type_into(rc, "viz-tariff", "0.05")
@@ -259,7 +264,8 @@ def test_controls_become_dotted_overrides(page):
     rc.find(v.Switch, label="pak_vao").widget.v_model = False
     over = ctl.settings.value.overrides
     assert over == {mw_path: 4000.0, tariff_path: 0.05, "policy.up.liberal_exposure": 1.5,
-                    "households.imitation_per_year": 0.3, "shocks.pak_vao.enabled": False}
+                    "households.imitation_per_year": 0.3, "shocks.pak_vao.enabled": False,
+                    "shocks.pak_allocation.enabled": True}
     cfg = ctl.model.config
     assert cfg.shocks[shock_id].mw == 4000 and cfg.shocks[shock_id].tariff_usd_per_kwh == 0.05
     assert cfg.policy.up.liberal_exposure == 1.5 and cfg.shocks["pak_vao"].enabled is False
@@ -308,17 +314,18 @@ def test_play_pause_reset(page):
 
 def test_counterfactual_and_event_log(page):
     rc, ctl = page
+    approve_allocation(rc)
     status = lambda: rc.find(v.Html, class_="viz-status").widget.children[0]  # noqa: E731
     wait_until(lambda: "counterfactual ready" in status(), "counterfactual")
     # default: the focus country's shocks are off in the counterfactual
     chosen = rc.find(v.Select, class_="viz-cf").widget.v_model
-    assert set(chosen) == {s.id for s in ctl.settings.value.base().shocks if s.country == "PAK"}
+    assert set(chosen) == {s.id for s in ctl.settings.value.base().shocks if s.country == "PAK" and s.enabled}
     rc.find(v.Btn, class_="viz-end").widget.click()
     assert ctl.model.t == len(ctl.model.dates) - 1
     text = rc.find(attributes={"class": "viz-events-box"}).widget.unsafe_innerHTML
     assert "pak_allocation" in text and "stance" in text
     # another choice recomputes
-    rc.find(v.Select, class_="viz-cf").widget.v_model = ["pak_allocation"]
+    rc.find(v.Select, class_="viz-cf").widget.v_model = ["pak_vao"]
     assert "computing" in status() or "ready: 1 shock" in status()
     wait_until(lambda: "ready: 1 shock" in status(), "second counterfactual")
 
@@ -340,6 +347,7 @@ def test_downloads_rerun_exactly(page, tmp_path):
     from model import CryptoAdoptionModel, load_scenario
 
     rc, ctl = page
+    approve_allocation(rc)
     type_into(rc, "viz-tariff", "0.06")
     for _ in range(22):  # past the 2025-05-25 allocation
         rc.find(v.Btn, class_="viz-step").widget.click()

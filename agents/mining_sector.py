@@ -1,0 +1,344 @@
+"""The mining sector (:class:`MiningSector`): the miners' phase of the week across all fleets.
+
+It holds the fleets (:class:`~agents.miner.MinerFleet`, one per country) and runs, in
+order, arrivals, answers to bans (relocation), the power split against AI data centres,
+the clearing hashprice, then every fleet operates and orders. The order of the step and
+the reasons for it are in the docstring of ``agents/miner.py``; the fleet's own rules and
+their vectorised forms over all fleets stay there, this module holds what spans countries:
+the clearing, the power split, where new machines go and where banned ones move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import mesa
+import numpy as np
+
+from agents.miner import (
+    FleetSupply,
+    MinerFleet,
+    cash_cost_usd_per_th_day,
+    choose_destination,
+    clearing_hashprice,
+    running_share,
+)
+from agents.ordered_sums import fleet_layout, fleet_sums
+from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
+from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH, TH_PER_PH, W_PER_MW
+
+
+class MiningSector:
+    """The miners' rules across all fleets, in the order of the miners' phase of the week:
+    arrivals, answers to bans (relocation), power allocation against AI data centres, the
+    clearing hashprice, then every fleet operates and orders (see the module's docstring).
+
+    Holds the fleets (``fleets``, by country, in scenario order) and what the week's
+    clearing saw: the difficulty's hashprice and difficulty, the clearing hashprice, each
+    country's MW cap for mining and mining's bid for power.
+    """
+
+    LOOKAHEAD = 4  # halvings of the clearing bisection evaluated per call of the fleets' supply
+
+    def __init__(self, model: mesa.Model, fleets: dict[str, MinerFleet]):
+        self.model = model
+        self.fleets = fleets
+        self.hashprice_usd_per_ph_day = 0.0  # the difficulty's, as this week's revenue is earned
+        self.difficulty = 0.0
+        self.clearing_hashprice_usd_per_ph_day: float | None = None  # None before the first clearing
+        self.mining_cap_mw: dict[str, float | None] = {}  # MW legal mining may draw this week (None: no cap)
+        self.mining_bid_usd_per_mwh: dict[str, float] = {}
+
+    @property
+    def network_hashrate_ehs(self) -> float:
+        return sum(f.operating_ths for f in self.fleets.values()) / TH_PER_EH
+
+    def step(self) -> None:
+        """Arrivals, ban transitions, then every fleet operates and orders (:meth:`operate`);
+        finally the network's operating hashrate (EH/s) joins the difficulty history.
+
+        A fleet whose host does not allow mining (``mining_banned`` or stance 0) and has not
+        yet answered a ban responds (:meth:`MinerFleet.respond_to_ban`), its relocating
+        machines arriving ``move = ceil(relocation_weeks x 7 / step_days)`` steps later
+        (:meth:`relocate`); one whose host allows mining again legalises its underground
+        machines.
+        """
+        model = self.model
+        cfg = model.config.mining
+        move = math.ceil(cfg.relocation_weeks * DAYS_PER_WEEK / model.step_days)
+        for fleet in self.fleets.values():
+            fleet.receive_arrivals(model.t)
+        for code, fleet in self.fleets.items():
+            c = model.countries[code]
+            if not c.mining_allowed and not fleet.banned:
+                fleet.banned = True
+                relocating, underground, exiting = fleet.respond_to_ban(cfg)
+                model.log(code, "miners_banned", None, None,
+                          f"ban: {relocating / TH_PER_EH:.1f} EH/s relocating, {underground / TH_PER_EH:.1f} EH/s "
+                          f"underground, {exiting / TH_PER_EH:.1f} EH/s exiting (incl. cancelled orders)")
+                self.relocate(code, fleet.take_relocating(), move, cfg)
+            elif c.mining_allowed and fleet.banned:
+                fleet.banned = False
+                fleet.legalise_underground()
+        self.operate(order=True)
+        model.market.record_hashrate(self.network_hashrate_ehs)
+
+    def operate(self, *, order: bool) -> None:
+        """Switch machines against the clearing hashprice; earn at the difficulty's.
+
+        Power is split (:meth:`allocate_power`) and the clearing hashprice found
+        (:meth:`clearing_hashprice`); every fleet operates (:meth:`MinerFleet.operate`, all
+        at once: :meth:`operate_fleets`) and, with ``order``, orders (:meth:`order`)
+        arriving :attr:`lead_steps` later. Then each country's
+        ``mining_revenue_usd_per_year = revenue_usd / dt``.
+        """
+        model = self.model
+        self.hashprice_usd_per_ph_day = model.market.hashprice_usd_per_ph_day
+        self.difficulty = model.market.difficulty
+        self.allocate_power()
+        clearing = self.clearing_hashprice()
+        self.clearing_hashprice_usd_per_ph_day = clearing
+        if not self.operate_fleets(clearing):
+            for code, fleet in self.fleets.items():
+                fleet.operate(clearing, self.mining_cap_mw[code],
+                              revenue_hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day)
+        if order:
+            self.order(self.lead_steps)
+        for code, fleet in self.fleets.items():
+            model.countries[code].mining_revenue_usd_per_year = fleet.revenue_usd / model.dt_years
+
+    @property
+    def lead_steps(self) -> int:
+        """Steps from order to arrival: ``ceil(lead_time_weeks x 7 / step_days)``."""
+        return math.ceil(self.model.config.mining.lead_time_weeks * DAYS_PER_WEEK / self.model.step_days)
+
+    def order(self, arrival_steps: int) -> None:
+        """Every fleet orders (:meth:`MinerFleet.order`) at this week's clearing hashprice
+        within its country's ``capacity_mw_per_year`` (0 where the scenario names none), legal
+        machines where the host allows mining, underground ones (at a penalty) where it does
+        not but the fleet still mines there; machines arrive ``arrival_steps`` from now at
+
+            frontier(t) = frontier_efficiency_j_per_th
+                          x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
+
+        (machines bought in the same year share a vintage, and an efficiency)."""
+        model = self.model
+        cfg = model.config.mining
+        years = model.date.year - model.dates[0].year
+        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
+        expected = self.expected_hashprice(arrival_steps)
+        for code, fleet in self.fleets.items():
+            capacity = self.capacity_mw_per_year(code)
+            if model.countries[code].mining_allowed:
+                fleet.order(expected, self.planning_mw(code), frontier, arrival_steps, capacity)
+            elif fleet.underground_ths.sum() > 0:
+                fleet.order(expected, None, frontier, arrival_steps, capacity, underground=True)
+
+    def expected_hashprice(self, arrival_steps: int) -> float:
+        """The hashprice miners expect when machines ordered now arrive, ``arrival_steps``
+        from now: this week's clearing hashprice ``H*``, the reward then (a halving on the
+        way counts; price and fees as now) and every fleet's pipeline joining the network::
+
+            H_arr = H* x reward(t + arrival) / reward(t) x S / (S + P)
+
+        with ``S`` the network's operating TH/s and ``P`` all the TH/s in the pipelines."""
+        model = self.model
+        market = model.market
+        arrival = model.date + dt.timedelta(days=arrival_steps * model.step_days)
+        running = sum(f.operating_ths for f in self.fleets.values())
+        coming = sum(ths for f in self.fleets.values() for _, ths, _, _ in f.pipeline)
+        share = running / (running + coming) if running + coming > 0 else 1.0
+        return (self.clearing_hashprice_usd_per_ph_day * market.reward_btc_per_day_at(arrival)
+                / market.reward_btc_per_day * share)
+
+    def capacity_mw_per_year(self, code: str) -> float:
+        """The MW a year country ``code`` can add where power is not capped, this week:
+
+            capacity_k(t) = capacity_mw_per_year_k x exp(capacity_growth_per_year x (t - 1 Jan capacity_base_year))
+
+        (t in years; 0 for a country the scenario does not name)."""
+        cfg = self.model.config.mining
+        years = (self.model.date - dt.date(cfg.capacity_base_year, 1, 1)).days / DAYS_PER_YEAR
+        return cfg.capacity_mw_per_year.get(code, 0.0) * math.exp(cfg.capacity_growth_per_year * years)
+
+    def warm_start(self) -> None:
+        """Fill the order pipeline as if the ordering rule had run in each of the lead time's
+        weeks before the start, at the start's clearing hashprice: orders arriving at steps
+        1, 2, ..., ``lead_steps`` (:meth:`order` once for each). Without it a run starts with
+        an empty pipeline and no machine arrives in its first lead time, which a fit of the
+        lead time to a backtest then mistakes for a short lead time. Called after the
+        first clearing (step 0); a no-op unless ``warm_start_pipeline``."""
+        if self.model.config.mining.warm_start_pipeline:
+            for arrival in range(1, self.lead_steps + 1):
+                self.order(arrival)
+
+    def operate_fleets(self, clearing_usd_per_ph_day: float) -> bool:
+        """:meth:`MinerFleet.operate` for every fleet at once, over all fleets' vintages
+        concatenated (its equations, the same numbers bit for bit: per-fleet sums as numpy's,
+        :func:`~agents.ordered_sums.fleet_sums`), at the clearing hashprice, under this week's caps, earning at the
+        difficulty's hashprice. Returns False, having done nothing, where there is no layout
+        (:func:`~agents.ordered_sums.fleet_layout`); the caller then operates fleet by fleet."""
+        model = self.model
+        cfg = model.config.mining
+        codes, fleets = list(self.fleets), list(self.fleets.values())
+        lengths = tuple(len(f.eff) for f in fleets)
+        layout = fleet_layout(lengths)
+        if layout is None:
+            return False
+        n = sum(lengths)
+        dt_years, step_days = model.dt_years, model.step_days
+        hosts = [f.host for f in fleets]
+        caps = np.array([np.nan if (cap := self.mining_cap_mw[code]) is None else cap for code in codes])
+        eff = np.concatenate([f.eff for f in fleets])
+        legal = np.concatenate([f.legal_ths for f in fleets])
+        underground = np.concatenate([f.underground_ths for f in fleets])
+        running = np.concatenate([f.running for f in fleets])
+        cost = cash_cost_usd_per_th_day(eff, cfg, np.repeat([h.mining_tariff_usd_per_kwh for h in hosts], lengths))
+        target = running_share(clearing_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
+        speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
+        on = running + speed * (target - running)
+        values = np.zeros((4, n + 1))
+        legal_on = values[1, :n]
+        np.multiply(on, legal, out=legal_on)
+        np.multiply(legal_on, eff, out=values[0, :n])
+        mw = fleet_sums(values[0], layout) * cfg.pue / W_PER_MW
+        capped = mw > caps
+        curtailed = np.zeros(len(fleets))
+        if capped.any():
+            factor = np.ones(len(fleets))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor[capped] = np.where(mw[capped] > 0, caps[capped] / mw[capped], 0.0)
+            legal_on *= np.repeat(factor, lengths)
+            curtailed[capped] = mw[capped] - caps[capped]
+            np.multiply(legal_on, eff, out=values[0, :n])
+        underground = underground * np.repeat(
+            [math.exp(-h.mining_enforcement_per_year * dt_years) for h in hosts], lengths)
+        ug_on = values[3, :n]
+        np.multiply(on, underground, out=ug_on)
+        np.multiply(ug_on, eff, out=values[2, :n])
+        retire = (1.0 - on) * (1.0 - math.exp(-cfg.idle_retire_per_year * dt_years))
+        legal = legal * (1.0 - retire)
+        underground = underground * (1.0 - retire)
+        # sums[0]: MW(legal_on) x 1e6 / pue, [1]: legal_on, [2]: MW(ug_on) x 1e6 / pue, [3]: ug_on
+        sums = fleet_sums(values, layout)
+        legal_mw = (sums[0] * cfg.pue / W_PER_MW).tolist()
+        ug_mw = (sums[2] * cfg.pue / W_PER_MW).tolist()
+        operating = (sums[1] + sums[3]).tolist()
+        ug_ths = sums[3].tolist()
+        curtailed = curtailed.tolist()
+        cuts = np.cumsum(lengths)[:-1]
+        earned = self.hashprice_usd_per_ph_day
+        for i, (fleet, r, lg, ug) in enumerate(zip(fleets, np.split(on, cuts), np.split(legal, cuts),
+                                                    np.split(underground, cuts))):
+            fleet.running, fleet.legal_ths, fleet.underground_ths = r, lg, ug
+            fleet.curtailed_mw = curtailed[i]
+            fleet.operating_ths = operating[i]
+            fleet.underground_operating_ths = ug_ths[i]
+            fleet.operating_mw = legal_mw[i] + ug_mw[i]
+            fleet.revenue_usd = operating[i] * earned / TH_PER_PH * step_days
+        return True
+
+    def allocate_power(self) -> None:
+        """Split each country's power for the week between AI data centres and mining.
+
+        The cap is the allocation, no more than the seasonal surplus; bidders are served by
+        willingness to pay (miners bid what a MWh earns them at last week's clearing
+        hashprice). A power emergency leaves legal mining nothing.
+        """
+        model = self.model
+        cfg = model.config.mining
+        hashprice = (self.hashprice_usd_per_ph_day if self.clearing_hashprice_usd_per_ph_day is None
+                     else self.clearing_hashprice_usd_per_ph_day)
+        self.mining_cap_mw = {}
+        self.mining_bid_usd_per_mwh = {}
+        codes = list(model.countries)
+        every_fleet = FleetSupply([(self.fleets[code], None) for code in codes], cfg)
+        wanted_mw = dict(zip(codes, every_fleet.wanted_mw(hashprice)))
+        for code, c in model.countries.items():
+            fleet = self.fleets[code]
+            cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
+                model.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
+            centres = [d for d in model.datacentres if d.country == code]
+            wanted = wanted_mw[code]  # fleet.wanted_mw(hashprice), for all fleets at once
+            bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
+            self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue,
+                                                                       cfg.power_share_of_cash_cost)
+            bids.append(("mining", wanted, self.mining_bid_usd_per_mwh[code]))
+            served = merit_order(cap, bids)
+            for i, d in enumerate(centres):
+                d.served_mw = served[str(i)]
+            # Mining may use whatever the higher bidders leave (all of it if it outbids them).
+            mining = None if cap is None else max(0.0, cap - sum(d.served_mw for d in centres))
+            self.mining_cap_mw[code] = 0.0 if c.power_emergency_until is not None else mining
+
+    def planning_mw(self, code: str) -> float | None:
+        """The MW miners may plan new machines for: the allocation less the claims (built
+        or not) of data centres that outbid them."""
+        allowance = self.model.countries[code].mining_allowance_mw
+        if allowance is None:
+            return None
+        claimed = sum(d.committed_mw() for d in self.model.datacentres
+                      if d.country == code and d.willingness_to_pay_usd_per_mwh > self.mining_bid_usd_per_mwh[code])
+        return max(0.0, allowance - claimed)
+
+    def clearing_hashprice(self) -> float:
+        """The hashprice at which the fleets' chosen hashrate earns the day's reward
+        (:func:`clearing_hashprice`): the supply of every fleet with installed machines
+        (:meth:`MinerFleet.supply_ths` under its country's cap for mining this week), the
+        reward the day's BTC (``Market.reward_btc_per_day``) at today's price. The fleets'
+        supply is evaluated all at once (:class:`FleetSupply`, the same numbers as fleet by
+        fleet), ``LOOKAHEAD`` halvings per call."""
+        model = self.model
+        fleets = [(f, self.mining_cap_mw[code]) for code, f in self.fleets.items() if f.installed_ths > 0]
+        return clearing_hashprice(model.market.reward_btc_per_day * model.market.price_usd,
+                                  FleetSupply(fleets, model.config.mining), lookahead=self.LOOKAHEAD)
+
+    def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
+        """Send relocating machines, vintage by vintage, to hosts that allow mining, have
+        power and room; what finds no room exits. Called only in the step of the ban.
+
+        Candidates are the countries that allow mining and are not in a power emergency,
+        with room: free MW in a capped host (:meth:`MinerFleet.headroom_mw`), the MW a
+        year it can add (``capacity_mw_per_year``) in an uncapped one. Each vintage ``v``
+        draws its host ``k`` (:func:`choose_destination`, one uniform from the miners'
+        stream: the cheaper the power and the larger the room, the likelier). What goes
+        there,
+
+            arriving = min(relocating_v x (1 - relocation_loss), headroom_k x 1e6 / (e_v x pue))   TH/s
+
+        (no headroom limit where uncapped), arrives in equal parts over steps 1, ..., ``move_steps``
+        from now (machines are moved site by site over months, not all at once). What finds no
+        candidate, does not fit or is lost in transit is logged as one ``miners_exit`` event;
+        arrivals as one ``miners_relocate`` event per host.
+        """
+        model = self.model
+        rng = model.streams["miners"]
+        arriving_at: dict[str, float] = {}
+        lost = 0.0
+        steps = max(move_steps, 1)
+        for ths, eff in machines:
+            candidates = []
+            for code, c in model.countries.items():
+                if not c.mining_allowed or c.power_emergency_until is not None:
+                    continue
+                room = (self.capacity_mw_per_year(code) if c.mining_allowance_mw is None
+                        else self.fleets[code].headroom_mw(c.mining_allowance_mw, cfg.pue))
+                if room > 0:
+                    candidates.append((code, c.mining_tariff_usd_per_kwh, room))
+            dest = choose_destination(origin, candidates, cfg.relocation_choice_scale_usd_per_kwh, rng.random())
+            if dest is None:
+                lost += ths
+                continue
+            moving = ths * (1.0 - cfg.relocation_loss)
+            room_mw = self.fleets[dest].headroom_mw(model.countries[dest].mining_allowance_mw, cfg.pue)
+            fits = min(moving, room_mw * W_PER_MW / (eff * cfg.pue))
+            lost += ths - fits
+            self.fleets[dest].pipeline.extend((model.t + k, fits / steps, eff, False) for k in range(1, steps + 1))
+            arriving_at[dest] = arriving_at.get(dest, 0.0) + fits
+        for dest, ths in arriving_at.items():
+            model.log(origin, "miners_relocate", origin, dest,
+                      f"{ths / TH_PER_EH:.2f} EH/s arriving over the next {steps} steps")
+        if lost > 0:
+            model.log(origin, "miners_exit", None, None,
+                      f"{lost / TH_PER_EH:.2f} EH/s lost in transit or found no host with room")

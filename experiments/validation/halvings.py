@@ -1,0 +1,118 @@
+"""The halvings as a validation (issue 14): the dip and the recovery of the network
+hashrate after the halvings of 2016 (a network-only run, ``backtest_halving_2016``), 2020
+and 2024 (the 2019 backtest) against the data, and the baseline's 2028 halving under a
+flat price against the range of the historical dips. Nothing here is fitted: the
+switching speed and the cost spread stay as assumed (experiments/scenarios/parts/behaviour.toml).
+
+Definitions (:func:`~experiments.validation.backtest.halving_dip`): pre = mean of the two
+weeks before; dip = lowest weekly value within 8 weeks after, over pre, minus 1; recovery
+= first week above pre. Data: ``data/halving_dips.csv`` (from daily values, Bitcoin Visuals).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from data import table
+from experiments.validation.backtest import halving_dip, network_series, run_backtest
+from model.model import CryptoAdoptionModel, build_model
+from model.scenario import load_scenario
+
+DIPS = table("halving_dips.csv")
+BOUND_DIP_PP = 5.0         # each modelled dip within +-5 points of the data's
+BOUND_RECOVERY_WEEKS = 61 / 7  # ... and its recovery within two months of the data's
+SEEDS = range(5)
+HALVING_2028 = dt.date(2028, 4, 15)
+
+
+def data_dips() -> pd.DataFrame:
+    """The data's dips: halving (date), dip (fraction), weeks_to_new_high."""
+    d = pd.read_csv(DIPS)
+    return pd.DataFrame({"halving": pd.to_datetime(d["halving"]).dt.date, "dip": d["dip_pct"] / 100.0,
+                         "weeks_to_new_high": d["weeks_to_new_high"].astype(float)})
+
+
+def model_dips(seeds: range = SEEDS) -> dict[dt.date, dict]:
+    """The model's dip and recovery at each historical halving: 2016 from its network-only
+    run, 2020 and 2024 from the 2019 backtest, each the median over ``seeds`` (a recovery
+    beyond 26 weeks counts as never)."""
+    runs = {}
+    for seed in seeds:
+        backtest = network_series(run_backtest(seed=seed))
+        early = network_series(CryptoAdoptionModel(config=load_scenario("backtest_halving_2016"), seed=seed).run())
+        for when, series in ((dt.date(2016, 7, 9), early), (dt.date(2020, 5, 11), backtest),
+                             (dt.date(2024, 4, 20), backtest)):
+            runs.setdefault(when, []).append(halving_dip(series, when))
+    out = {}
+    for when, results in runs.items():
+        weeks = [np.inf if r["weeks_to_new_high"] is None else r["weeks_to_new_high"] for r in results]
+        median_weeks = float(np.median(weeks))
+        out[when] = {"dip": float(np.median([r["dip"] for r in results])),
+                     "weeks_to_new_high": None if np.isinf(median_weeks) else median_weeks}
+    return out
+
+
+def flat_2028(seed: int = 0, households: int = 1800) -> dict:
+    """The baseline's 2028 halving under a flat price (history to 2025-12, then constant)."""
+    m = build_model("south_asia_2025", seed=seed, households=households,
+                    overrides={"market.price.volatility_per_year": 0.0, "market.price.drift_per_year": 0.0})
+    m.run(until=HALVING_2028 + dt.timedelta(weeks=27))
+    return halving_dip(network_series(m), HALVING_2028)
+
+
+def table_rows(seeds: range = SEEDS) -> pd.DataFrame:
+    """One row a halving: data and model dip and recovery, and whether each is in its bound."""
+    model = model_dips(seeds)
+    rows = []
+    for r in data_dips().itertuples():
+        m = model[r.halving]
+        recovery = m["weeks_to_new_high"]
+        rows.append({"halving": r.halving, "data_dip": r.dip, "model_dip": m["dip"],
+                     "dip_ok": abs(m["dip"] - r.dip) * 100 <= BOUND_DIP_PP,
+                     "data_weeks": r.weeks_to_new_high, "model_weeks": recovery,
+                     "recovery_ok": recovery is not None
+                     and abs(recovery - r.weeks_to_new_high) <= BOUND_RECOVERY_WEEKS})
+    return pd.DataFrame(rows)
+
+
+def flat_2028_in_range(dip: float, history: pd.DataFrame) -> bool:
+    """The 2028 dip lies within the range of the historical dips."""
+    return float(history["dip"].min()) <= dip <= float(history["dip"].max())
+
+
+def markdown(rows: pd.DataFrame, flat: dict) -> list[str]:
+    history = data_dips()
+    lines = [
+        "### 1c. The halvings",
+        "",
+        "Dip = lowest weekly value within 8 weeks after the halving over the mean of the two",
+        "weeks before, minus 1; recovery = first week above that mean (`data/halving_dips.csv`,",
+        "from Bitcoin Visuals' daily values; `data/hashrate_halving_windows.csv` holds the weekly",
+        "7-day means). 2016 is a network-only run (`backtest_halving_2016`: one world fleet,",
+        "an assumed 2015-generation mix, fees a stand-in); 2020 and 2024 are the 2019 backtest.",
+        f"Model: the median of {len(SEEDS)} seeds. Bounds (issue 14): dip within +-{BOUND_DIP_PP:g} points of",
+        "the data's, recovery within two months. Nothing is fitted to the halvings: the",
+        "switching speed and the sites' cost spread stay as assumed, so all three are tests.",
+        "",
+        "| halving | data dip | model dip | within +-5 points | data recovery, weeks | model recovery, weeks "
+        "| within two months |",
+        "|---|---:|---:|---|---:|---:|---|",
+    ]
+    for r in rows.itertuples():
+        weeks = "none in 26" if r.model_weeks is None else f"{r.model_weeks:.0f}"
+        lines.append(f"| {r.halving} | {r.data_dip:+.1%} | {r.model_dip:+.1%} | {'yes' if r.dip_ok else '**no**'} | "
+                     f"{r.data_weeks:.0f} | {weeks} | {'yes' if r.recovery_ok else '**no**'} |")
+    ok = flat_2028_in_range(flat["dip"], history)
+    weeks = flat["weeks_to_new_high"]
+    lines += [
+        "",
+        f"**2028, the baseline under a flat price** (seed 0): dip {flat['dip']:+.1%} "
+        f"(the historical range is {history['dip'].min():+.1%} to {history['dip'].max():+.1%}: "
+        f"{'inside' if ok else '**outside**'}); recovery "
+        + ("none within 26 weeks." if weeks is None else f"after {weeks:.0f} weeks."),
+        "",
+    ]
+    return lines

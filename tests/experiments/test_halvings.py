@@ -1,0 +1,54 @@
+"""Issue 14's halving bounds: each modelled dip within 5 points of the data's and its
+recovery within two months (2016 network-only, 2020, 2024), and the flat-price baseline's
+2028 dip inside the historical range. A missed bound stays and is marked
+xfail(strict=True) with the miss (docs/VALIDATION.md, section 1c)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from experiments.validation import halvings
+
+#: (halving, measure) the model misses today, with the miss; the rest must hold.
+MISSES: dict[tuple[str, str], str] = {
+    ("2016-07-09", "dip"): "no dip (+8.7% against -11.5%): at the CBECI default $0.05/kWh even the assumed "
+                           "2015-generation fleet stays profitable after the halving, and new S9s keep arriving",
+    ("2020-05-11", "dip"): "-3.5% against -24.2%: the model's S9s were already switched off before the "
+                           "halving at $0.05/kWh, and ordered machines keep arriving",
+    ("2024-04-20", "recovery"): "back above the pre-halving level after 26 weeks against the data's 5",
+    ("2028", "flat"): "the flat-price baseline dips -38% in 2028, below the historical range (-24.2% to -11.1%)",
+}
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return halvings.table_rows().set_index("halving")
+
+
+def _case(halving: str, measure: str):
+    key = (halving, measure)
+    return pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=MISSES[key])) if key in MISSES else key
+
+
+@pytest.mark.parametrize("halving, measure", [_case(h, m) for h in ("2016-07-09", "2020-05-11", "2024-04-20")
+                                              for m in ("dip", "recovery")])
+def test_halving_within_the_issue_bounds(rows, halving, measure):
+    r = rows.loc[dt.date.fromisoformat(halving)]
+    if measure == "dip":
+        assert abs(r.model_dip - r.data_dip) * 100 <= halvings.BOUND_DIP_PP
+    else:
+        assert r.model_weeks is not None
+        assert abs(r.model_weeks - r.data_weeks) <= halvings.BOUND_RECOVERY_WEEKS
+
+
+def test_the_data_dips_are_the_issue_s():
+    d = halvings.data_dips().set_index("halving")["dip"]
+    assert d.round(3).tolist() == [-0.115, -0.242, -0.111]
+
+
+@pytest.mark.parametrize("halving, measure", [_case("2028", "flat")])
+def test_flat_price_2028_dip_inside_the_historical_range(halving, measure):
+    flat = halvings.flat_2028()
+    assert halvings.flat_2028_in_range(flat["dip"], halvings.data_dips())
