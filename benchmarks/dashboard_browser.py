@@ -6,9 +6,9 @@ request off this machine blocked), at the default 20,000 households:
 * **step**: click Step, wait for the animation frame that paints the new date; ``--steps``
   times after the background counterfactual is ready; with the server's own timing of each
   step (model, chart data, step plus redraw) read from its log;
-* **play**: weeks advanced per second over ``--play-seconds`` of Play (1 week per frame);
 * **rebuild**: type a new seed and press Enter, until the page shows the new model's first
-  date with every chart fed (its ``data-points`` back to 1).
+  date with every chart fed (its ``data-points`` back to 1);
+* **play**: weeks advanced per second over ``--play-seconds`` of Play (1 week per frame).
 
 Prints one JSON line. ``--screenshot FILE`` also saves the page after keeping a run to
 2027 and running another seed to the end (the README's picture). The tests never assert
@@ -81,12 +81,6 @@ def measure(page, log: Path, steps: int, play_seconds: float) -> dict:
     page.wait_for_selector("text=counterfactual ready", timeout=120_000)
     clicks = [step(page) for _ in range(steps)]
     server = [(float(m[1]), float(m[2]), float(m[3])) for m in STEP_LINE.findall(log.read_text())][-steps:]
-    week = lambda: int(page.locator(".viz-week").inner_text().split()[1])  # noqa: E731
-    start = week()
-    page.locator(".viz-play").click()
-    time.sleep(play_seconds)
-    page.locator(".viz-play").click()
-    played = week() - start
     seed = page.locator(".viz-seed input")
     seed.fill("11")
     t0 = time.perf_counter()
@@ -95,6 +89,12 @@ def measure(page, log: Path, steps: int, play_seconds: float) -> dict:
         && [...document.querySelectorAll('.viz-live-chart')].every(c => c.dataset.points === '1')""",
                            polling="raf", timeout=120_000)
     rebuild = (time.perf_counter() - t0) * 1000
+    week = lambda: int(page.locator(".viz-week").inner_text().split()[1])  # noqa: E731
+    start = week()
+    page.locator(".viz-play").click()
+    time.sleep(play_seconds)
+    page.locator(".viz-play").click()
+    played = week() - start
 
     def spread(xs):
         return {"median": round(statistics.median(xs), 1), "min": round(min(xs), 1), "max": round(max(xs), 1)}
@@ -121,7 +121,9 @@ def picture(page, path: Path) -> None:
     page.wait_for_function("() => document.querySelector('.viz-date').innerText.trim() >= '2030'", timeout=120_000)
     page.wait_for_timeout(2000)
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1500, "height": 2500})  # the page scrolls inside: show it whole
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(path))
 
 
 def main() -> None:
