@@ -22,6 +22,8 @@ The page is ``Page`` below; the code is split into small modules:
   exchange, adoption, the focus country's power and fleet) as lines read from the arrays;
 * ``viz/market_panel.py``  BTC price (data and simulated apart), hashprice, difficulty,
   halvings;
+* ``viz/ensemble_band.py``  the 5-95% band of 8 background runs (other seeds, fitted draws)
+  behind the headline lines; ``viz/compare_panel.py`` + ``viz/kept_runs.py`` runs side by side;
 * ``viz/network_view.py`` the map, a matplotlib picture (``viz/fastfig.py``: cached-frame
   PNG rendering, ~10 ms a redraw); ``viz/data.py`` reads the model's recorded arrays.
 

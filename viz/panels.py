@@ -18,6 +18,7 @@ import solara
 
 from viz.compare_panel import CompareRuns
 from viz.data import CounterfactualRun, RunArrays, exchanges_pending, exchanges_present, fleet_bands, stance_label
+from viz.ensemble_band import use_ensemble
 from viz.fastfig import format_usd
 from viz.live_chart import LiveChart
 from viz.market_panel import MarketPanel
@@ -25,6 +26,7 @@ from viz.network_view import NetworkMap, map_inputs, positions, signature
 from viz.settings import Settings, build
 from viz.state import Controller, Live
 from viz.time_charts import (
+    Ensemble,
     TimePanel,
     adoption_panel,
     country_colors,
@@ -121,14 +123,14 @@ def Png(png: bytes, name: str):
 
 
 @solara.component
-def TimeChart(ctl: Controller, panel: TimePanel, model, cf: RunArrays | None, t: int, name: str,
-              height: int = 300):
-    """A :class:`TimePanel` as a live chart: its option is rebuilt when the counterfactual
-    arrives or changes; each week adds its points."""
-    option = solara.use_memo(lambda: panel.option(RunArrays.of(model), cf, t), [panel, id(cf)])
+def TimeChart(ctl: Controller, panel: TimePanel, model, cf: RunArrays | None, ens: Ensemble | None, t: int,
+              name: str, height: int = 300):
+    """A :class:`TimePanel` as a live chart: its option is rebuilt when the counterfactual or
+    the ensemble band arrives or changes; each week adds its points."""
+    option = solara.use_memo(lambda: panel.option(RunArrays.of(model), cf, t, ens), [panel, id(cf), id(ens)])
     solara.Text(panel.summary(RunArrays.of(model), t), classes=[f"viz-today-{name}"],
                 style={"font-size": "0.8rem", "color": "#333", "padding-left": "4px"})
-    LiveChart(option, lambda start: ctl.timing.timed(panel.data, RunArrays.of(model), cf, t, start), t,
+    LiveChart(option, lambda start: ctl.timing.timed(panel.data, RunArrays.of(model), cf, t, start, ens), t,
               height=height, name=name)
 
 
@@ -152,7 +154,9 @@ def FocusFacts(model, code: str, names: dict, t: int):
     network = sum(f.operating_ths for f in model.fleets.values())
     share = fleet.operating_ths / network * 100 if network > 0 else 0.0
     cap = c.mining_allowance_mw
-    ai_mw = model.value("ai_power_mw", code) or 0.0
+    # the last recorded week: a step in progress on another thread has moved t but not yet recorded it
+    week = min(t, model.recorder.last_step)
+    ai_mw = model.value("ai_power_mw", code, step=week) or 0.0
     present = exchanges_present(model, code)
     pending = exchanges_pending(model, code)
     rows = [
@@ -168,7 +172,7 @@ def FocusFacts(model, code: str, names: dict, t: int):
          + (f"; entering: {', '.join(pending)}" if pending else "")),
     ]
     if code in model.household_countries:
-        vol = model.exchange_volumes_usd(code)
+        vol = model.exchange_volumes_usd(code, step=week)
         total = sum(vol.values())
         p2p = vol.get("P2P", 0.0)
         rows += [("adoption", f"{c.adoption_rate * 100:.2f}% ({c.adoption_rate * c.population / 1e6:,.1f} M people)"),
@@ -254,6 +258,7 @@ def Dashboard(ctl: Controller, live: Live | None, s: Settings, t: int):
 def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
     model = live.model
     cf, cf_status = use_counterfactual(ctl, live, s)
+    ens, ens_status = use_ensemble(ctl, live)
     ex_country = exchange_country_of(model, s)
     charts = solara.use_memo(lambda: ChartSet(model, s, ex_country), [live.generation, s.focus, ex_country])
     cfa = cf.arrays if cf is not None else None
@@ -276,13 +281,13 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
     solara.use_effect(close_timing, [t, live.generation])
 
     names = dict(s.base().countries)
-    solara.Text(cf_status + ". " + ctl.timing.summary() + ".", classes=["viz-status"],
+    solara.Text(cf_status + ". " + ens_status + ". " + ctl.timing.summary() + ".", classes=["viz-status"],
                 style={"font-size": "0.8rem", "color": "#555"})
     with solara.Columns([11, 9], gutters_dense=True):
         with solara.Card(style=CARD_STYLE, classes=["viz-network-card"]):
             Png(net_png, "network")
         with solara.Card(style=CARD_STYLE, classes=["viz-hashrate-card"]):
-            TimeChart(ctl, charts.hashrate, model, cfa, t, "hashrate", height=420)
+            TimeChart(ctl, charts.hashrate, model, cfa, ens, t, "hashrate", height=420)
     with solara.Card(style=CARD_STYLE, classes=["viz-market-card"]):
         MarketPanel(model, live.generation, t)
     with solara.Card(style=CARD_STYLE, classes=["viz-compare-card"]):
@@ -290,20 +295,20 @@ def LiveDashboard(ctl: Controller, live: Live, s: Settings, t: int):
     if has_households:
         with solara.Columns([1, 1], gutters_dense=True):
             with solara.Card(style=CARD_STYLE, classes=["viz-volume-card"]):
-                TimeChart(ctl, charts.volume, model, cfa, t, "volume", height=360)
+                TimeChart(ctl, charts.volume, model, cfa, ens, t, "volume", height=360)
             with solara.Card(style=CARD_STYLE, classes=["viz-exchange-card"]):
                 items = [{"text": f"{c} {names.get(c, c)}", "value": c} for c in model.household_countries]
                 rv.Select(label="Country for the split by exchange", items=items, v_model=ex_country, dense=True,
                           hide_details=True, class_="viz-exchange-country",
                           on_v_model=lambda c: c and ctl.apply(s.replace(exchange_country=c)))
-                TimeChart(ctl, charts.exchange, model, cfa, t, "exchange", height=320)
+                TimeChart(ctl, charts.exchange, model, cfa, ens, t, "exchange", height=320)
     with solara.Columns([1, 1] if has_households else [1], gutters_dense=True):
         if has_households:
             with solara.Card(style=CARD_STYLE, classes=["viz-adoption-card"]):
-                TimeChart(ctl, charts.adoption, model, cfa, t, "adoption", height=360)
+                TimeChart(ctl, charts.adoption, model, cfa, ens, t, "adoption", height=360)
         with solara.Card(style=CARD_STYLE, classes=["viz-focus-card"]):
             FocusFacts(model, charts.focus, names, t)
-            TimeChart(ctl, charts.power, model, cfa, t, "power", height=300)
+            TimeChart(ctl, charts.power, model, cfa, ens, t, "power", height=300)
             if has_fleet:
                 solara.FigureEcharts(option=fleet_option(fleet), attributes={"style": "height: 240px;",
                                                                            "class": "viz-fleet"})

@@ -69,24 +69,57 @@ def cf_line(line: Line, name: str | None = None) -> Line:
     return Line(s, line.values, counterfactual=True)
 
 
+@dataclass(frozen=True)
+class Ensemble:
+    """Finished runs of the same settings with other seeds (and fitted draws): the band behind a line."""
+
+    members: tuple[RunArrays, ...]
+    label: str  # what the members are, for the legend
+
+    def quantiles(self, line: Line, q=(0.05, 0.95)) -> np.ndarray:
+        """[len(q), date] quantiles of ``line`` over the members' whole runs."""
+        runs = np.array([line.values(m, m.t) for m in self.members], dtype=float)
+        return np.nanquantile(runs, q, axis=0)
+
+
+BAND_COLOR = "#888888"
+
+
 class TimePanel:
-    """One chart: its lines, axes and marks; the option and each week's new points."""
+    """One chart: its lines, axes and marks, the line that gets an ensemble band; the option
+    and each week's new points."""
 
     def __init__(self, *, title: str, dates: list[dt.date], lines: list[Line], log: bool = False,
-                 marks: list[tuple[dt.date, str]] = (),
+                 marks: list[tuple[dt.date, str]] = (), band: Line | None = None,
                  summary: Callable[[RunArrays, int], str] = lambda run, t: ""):
-        self.title, self.dates, self.lines = title, dates, lines
+        self.title, self.dates, self.lines, self.band = title, dates, lines, band
         self.log, self.marks, self.summary = log, list(marks), summary
 
     def drawn(self, cf: RunArrays | None) -> list[Line]:
         return [ln for ln in self.lines if cf is not None or not ln.counterfactual]
 
-    def data(self, live: RunArrays, cf: RunArrays | None, t: int, start: int = 0) -> list[list]:
-        return [points(self.dates, ln.values(cf if ln.counterfactual else live, t), start, positive=self.log)
-                for ln in self.drawn(cf)]
+    def band_series(self, ens: Ensemble | None) -> list[Series]:
+        """The band as two stacked lines: the 5% line (hidden) and the 5-95% width (shaded)."""
+        if ens is None or self.band is None:
+            return []
+        name = f"{self.band.series.name}: 5-95% of {ens.label}"
+        hidden = {"lineStyle": {"opacity": 0}, "tooltip": {"show": False}}
+        return [Series(name, self.band.series.unit, BAND_COLOR, stack="band", extra=hidden),
+                Series(name, self.band.series.unit, BAND_COLOR, stack="band",
+                       extra={**hidden, "areaStyle": {"opacity": 0.18, "color": BAND_COLOR}})]
 
-    def option(self, live: RunArrays, cf: RunArrays | None, t: int) -> dict:
-        return time_option(self.title, [ln.series for ln in self.drawn(cf)], self.data(live, cf, t), self.dates,
+    def data(self, live: RunArrays, cf: RunArrays | None, t: int, start: int = 0,
+             ens: Ensemble | None = None) -> list[list]:
+        out = [points(self.dates, ln.values(cf if ln.counterfactual else live, t), start, positive=self.log)
+               for ln in self.drawn(cf)]
+        if self.band_series(ens):  # drawn whole with the option; later weeks add nothing to it
+            low, high = ens.quantiles(self.band) if not start else (np.array([]), np.array([]))
+            out += [points(self.dates, low, start, positive=self.log), points(self.dates, high - low, start)]
+        return out
+
+    def option(self, live: RunArrays, cf: RunArrays | None, t: int, ens: Ensemble | None = None) -> dict:
+        return time_option(self.title, [ln.series for ln in self.drawn(cf)] + self.band_series(ens),
+                           self.data(live, cf, t, ens=ens), self.dates,
                            y_axes_count=1 + any(ln.series.axis for ln in self.lines), log=(self.log,),
                            marks=self.marks)
 
@@ -114,7 +147,7 @@ def hashrate_panel(dates, codes: list[str], colors: dict[str, str], focus: str, 
         return f"{_today(run, t)}: network {world:,.0f} EH/s, {focus} {mine:,.1f} EH/s ({share:.1f}%)"
 
     return TimePanel(title=f"Hashrate by country, EH/s (stacked; {focus} alone on the right axis)", dates=dates,
-                     lines=lines, marks=marks, summary=summary)
+                     lines=lines, marks=marks, band=total, summary=summary)
 
 
 def volume_panel(dates, markets: list[str], colors, focus: str, marks) -> TimePanel:
@@ -131,7 +164,7 @@ def volume_panel(dates, markets: list[str], colors, focus: str, marks) -> TimePa
         return text
 
     return TimePanel(title="Trading volume by country (USD per week, log scale)", dates=dates, lines=lines,
-                     log=True, marks=marks, summary=summary)
+                     log=True, marks=marks, band=total, summary=summary)
 
 
 def exchange_panel(dates, exchanges: list[str], market: str, name: str, marks) -> TimePanel:
@@ -161,8 +194,9 @@ def adoption_panel(dates, markets: list[str], colors, focus: str, marks) -> Time
             return _today(run, t)
         return f"{_today(run, t)}: {focus} {float(metric_of('adoption_rate', focus, 100.0)(run, t)[-1]):.2f}%"
 
+    band = next((ln for ln in country if ln.series.name == focus), None)
     return TimePanel(title="Adoption by country (% of population holding crypto)", dates=dates, lines=lines,
-                     marks=marks, summary=summary)
+                     marks=marks, band=band, summary=summary)
 
 
 def power_panel(dates, focus: str, name: str, marks) -> TimePanel:
@@ -184,7 +218,7 @@ def power_panel(dates, focus: str, name: str, marks) -> TimePanel:
         return f"{_today(run, t)}: mining {used:,.0f} MW, AI {ai:,.0f} MW, {cap_text}"
 
     return TimePanel(title=f"{name}: power (mining, AI, curtailed), MW", dates=dates, lines=lines,
-                     marks=marks, summary=summary)
+                     marks=marks, band=mining, summary=summary)
 
 
 FLEET_COLORS = {"running": FOCUS_COLOR, "underground": "#4d0000", "idle": "#d0d0d0"}

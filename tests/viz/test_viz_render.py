@@ -103,6 +103,14 @@ def views(rc) -> dict:
 LIVE_CHARTS = ("hashrate", "price", "hashprice", "volume", "exchange", "adoption", "power")
 
 
+def is_band(series: dict) -> bool:
+    return "5-95%" in series["name"]
+
+
+def status(rc) -> str:
+    return rc.find(v.Html, class_="viz-status").widget.children[0]
+
+
 def message(rc) -> str:
     found = rc.find(v.Alert, class_="viz-message")
     return " ".join(str(c) for c in found.widget.children) if len(found) else ""
@@ -138,7 +146,7 @@ def test_controls_exist_for_shocks_and_focus(page):
     shown = views(rc)
     assert shown["network"].value[:8] == b"\x89PNG\r\n\x1a\n" and len(shown["network"].value) > 5000
     for name in LIVE_CHARTS:
-        series = shown[name].option["series"]
+        series = [s for s in shown[name].option["series"] if not is_band(s)]
         assert series and all(len(s["data"]) == 1 for s in series), name
         assert all(s["unit"] for s in series), f"{name}: every series names its unit (hover text)"
 
@@ -147,9 +155,9 @@ def test_a_step_sends_only_the_new_points(page, monkeypatch):
     from viz.live_chart import LiveChartWidget
 
     rc, ctl = page
-    # the counterfactual's arrival rebuilds the charts (its dashed lines): wait for it first
-    wait_until(lambda: "counterfactual ready" in rc.find(v.Html, class_="viz-status").widget.children[0],
-               "counterfactual")
+    # the counterfactual's and the ensemble's arrival rebuild the charts (dashed lines, bands): wait for both
+    wait_until(lambda: "counterfactual ready" in status(rc) and "ensemble band ready" in status(rc),
+               "counterfactual and ensemble band")
     sent = []
     monkeypatch.setattr(LiveChartWidget, "send", lambda self, msg, *a, **k: sent.append((self.css_class, msg)))
     widgets = {name: w for name, w in views(rc).items() if name in LIVE_CHARTS}
@@ -165,9 +173,12 @@ def test_a_step_sends_only_the_new_points(page, monkeypatch):
         msgs = [m for c, m in sent if c == f"viz-{name}"]
         assert len(msgs) == 1 and msgs[0]["method"] == "append", (name, msgs)
         start, points = msgs[0]["args"]
-        assert start == 1 and all(len(p) == 1 for p in points), (name, start, points)
         assert len(points) == len(before[name]["series"])
-        assert all(p[0][0] == ctl.model.dates[1].isoformat() for p in points)
+        live = [p for p, s in zip(points, before[name]["series"]) if not is_band(s)]
+        band = [p for p, s in zip(points, before[name]["series"]) if is_band(s)]
+        assert start == 1 and all(len(p) == 1 for p in live), (name, start, points)
+        assert all(p[0][0] == ctl.model.dates[1].isoformat() for p in live)
+        assert all(p == [] for p in band)  # the band was sent whole with the option
     today = rc.find(v.Html, class_="viz-today-hashrate").widget.children[0]
     assert today.startswith(ctl.model.dates[1].isoformat()) and "PAK" in today, today
 
@@ -649,4 +660,26 @@ def test_a_rebuild_resends_every_chart_even_where_its_first_week_is_unchanged(pa
     after = views(rc)
     for name in LIVE_CHARTS:
         assert after[name].option != before[name], f"{name}: the rebuilt chart would not reach the browser"
-        assert all(len(s["data"]) == 1 for s in after[name].option["series"]), name
+        assert all(len(s["data"]) == 1 for s in after[name].option["series"] if not is_band(s)), name
+
+
+def test_an_ensemble_band_is_drawn_behind_the_headline_lines(page):
+    """Once its background runs are done, the hashrate, volume, adoption and power charts shade
+    the 5-95% band of the same settings over other seeds and fitted draws."""
+    import numpy as np
+
+    from viz.ensemble_band import MEMBERS, member_seeds
+
+    rc, ctl = page
+    wait_until(lambda: "ensemble band ready" in status(rc), "the ensemble band")
+    assert ctl.model.seed not in member_seeds(ctl.model.seed) and len(set(member_seeds(0))) == MEMBERS
+    n = len(ctl.model.dates)
+    for name in ("hashrate", "volume", "adoption", "power"):
+        band = [s for s in views(rc)[name].option["series"] if is_band(s)]
+        assert len(band) == 2 and f"{MEMBERS} runs" in band[0]["name"], name
+        low = np.array([np.nan if p[1] is None else p[1] for p in band[0]["data"]])
+        width = np.array([np.nan if p[1] is None else p[1] for p in band[1]["data"]])
+        assert len(low) == len(width) == n, name
+        assert np.nanmin(width) >= 0 and np.isfinite(width).sum() > n // 2, name  # 95% above 5%
+    hashrate = [s for s in views(rc)["hashrate"].option["series"] if is_band(s)]
+    assert np.nanmax([p[1] for p in hashrate[1]["data"] if p[1] is not None]) > 0, "the members all agree?"
