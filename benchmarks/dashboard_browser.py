@@ -11,7 +11,7 @@ request off this machine blocked), at the default 20,000 households:
 * **play**: weeks advanced per second over ``--play-seconds`` of Play (1 week per frame).
 
 Prints one JSON line. ``--screenshot FILE`` also saves the page after keeping a run to
-2027 and running another seed to the end (the README's picture). The tests never assert
+2027 and running another seed to the end, its ensemble band drawn (the README's picture). The tests never assert
 on these times; the targets are in benchmarks/README.md.
 
     .venv/bin/python benchmarks/dashboard_browser.py [--steps 30] [--screenshot docs/figures/dashboard.png]
@@ -117,6 +117,7 @@ def picture(page, path: Path) -> None:
     page.locator(".viz-seed input").press("Enter")
     page.wait_for_function("() => document.querySelector('.viz-week').innerText.includes('seed 3,')")
     page.wait_for_selector("text=counterfactual ready", timeout=120_000)
+    page.wait_for_selector("text=ensemble band ready", timeout=300_000)
     page.locator(".viz-end").click()
     page.wait_for_function("() => document.querySelector('.viz-date').innerText.trim() >= '2030'", timeout=120_000)
     page.wait_for_timeout(2000)

@@ -223,6 +223,9 @@ def test_dashboard_in_browser(viz_browser, request, tmp_path):
         print("[timing] server step+redraw for those steps: " + ", ".join(f"{ms:.0f}" for ms in manual)
               + f" ms (median {statistics.median(manual):.0f})")
 
+        # ---------------------------------------------------------------- the ensemble band, computed in the background
+        page.wait_for_selector("text=ensemble band ready", timeout=RENDER_TIMEOUT_MS * 3)
+
         # ---------------------------------------------------------------- interactive charts
         page.locator(".viz-market-card").scroll_into_view_if_needed()
         for name in LIVE:
