@@ -186,7 +186,7 @@ def update_stances(model) -> None:
     moves = []
     for code, draw in zip(model.codes, u):
         neighbours = [(model.countries[o], w) for o, w in model.neighbours[code].items()]
-        moved = model.countries[code].decide_stance(neighbours, model.policy, model.weeks,
+        moved = model.countries[code].decide_stance(neighbours, model.config.policy, model.weeks,
                                                     model.dt_years, float(draw))
         if moved:
             moves.append((code, moved))

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 Iso3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -30,7 +39,20 @@ def _year(key: str) -> str:
     return key
 
 
-Year = Annotated[str, AfterValidator(_year)]  # a TOML key; four digits, so no two keys name one year
+Year = Annotated[str, AfterValidator(_year)]
+
+
+def _draw(value: Any) -> int | str | None:
+    if value is None or value == "seed" or (type(value) is int and value >= 0):
+        return value
+    raise ValueError('must be a whole number >= 0 (draw k of the fit) or "seed" (the run\'s own draw)')
+
+
+#: Parameter uncertainty of a fitted block (policy, volume): absent runs the fit's values; k
+#: runs draw k from the fit's covariance (the same in every run); "seed" the run's own draw
+#: (its own stream), so each replicate of a sweep has its own and paired arms share it. The
+#: model applies it (model.model, ``drawn``); the block's ``drawn(rng)`` makes the draw.
+Draw = Annotated[int | str | None, PlainValidator(_draw)]  # a TOML key; four digits, so no two keys name one year
 
 # A date, validated lax in a strict schema (an ISO string from a Python caller is a date).
 Date = Annotated[dt.date, Field(strict=False)]
@@ -253,11 +275,7 @@ class PolicyConfig(Strict):
     landing_up: LevelWeights = LevelWeights()
     landing_down: LevelWeights = LevelWeights()
     fit: PolicyFitRecord | None = None
-    # Parameter uncertainty: None runs the point estimates; an integer k runs draw k of the
-    # up/down coefficients from the fit's covariance; "seed" runs the draw of the run's own
-    # seed, so that every replicate of a sweep has its own draw and paired arms share it
-    # (PolicyConfig.drawn).
-    draw: Annotated[int, Field(ge=0)] | Literal["seed"] | None = None
+    draw: Draw = None  # the up/down coefficients' draw (PolicyConfig.drawn)
     # Log-hazard terms the panel cannot estimate: assumptions (docs/ODD.md 7.1), 0 = off.
     adoption_weight: NonNeg = 0.0
     resistance_weight: NonNeg = 0.0
@@ -340,9 +358,7 @@ class VolumeConfig(Strict):
     # the fit's uncertainty, for sweeps over it; the model itself reads only the values
     covariance: Annotated[list[Annotated[list[float], Field(min_length=3, max_length=3)]],
                           Field(min_length=3, max_length=3)] | None = None
-    # Parameter uncertainty, as PolicyConfig.draw: None runs the fit's values; an integer k runs
-    # draw k from the covariance; "seed" the draw of the run's own seed (VolumeConfig.drawn).
-    draw: Annotated[int, Field(ge=0)] | Literal["seed"] | None = None
+    draw: Draw = None  # the three fitted values' draw (VolumeConfig.drawn)
     exchange_share_of_value_received: NonNeg        # centralised spot trading per USD of value received
     p2p_factor: Prob                                # share of that trading still done P2P with no exchange present
 

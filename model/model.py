@@ -92,15 +92,11 @@ class CryptoAdoptionModel(mesa.Model):
         self.streams = stream_generators(seed)
         if cfg.run.market_seed is not None:  # the price path of a run seeded market_seed, the rest from seed
             self.streams["market"] = stream_generators(cfg.run.market_seed)["market"]
-        # the stance hazards' coefficients this run uses: the fit's estimates, or a draw (PolicyConfig.draw)
-        draw = cfg.policy.draw
-        self.policy = cfg.policy if draw is None else cfg.policy.drawn(
-            self.streams["policy_draw"] if draw == "seed" else np.random.default_rng(np.random.SeedSequence([draw])))
-        draw = cfg.volume.draw  # the volume fit's values, or a draw (VolumeConfig.draw); its own key for draw k
-        if draw is not None:
-            volume = cfg.volume.drawn(self.streams["volume_draw"] if draw == "seed" else np.random.default_rng(
-                np.random.SeedSequence([draw, STREAMS.index("volume_draw")])))
-            self.config = cfg = cfg.model_copy(update={"volume": volume})
+        # the fitted blocks this run uses: the fits' values, or a draw of them (model.config.Draw)
+        drawn = {name: self._drawn(getattr(cfg, name), f"{name}_draw") for name in ("policy", "volume")
+                 if getattr(cfg, name).draw is not None}
+        if drawn:
+            self.config = cfg = cfg.model_copy(update=drawn)
         self.dates = run_dates(cfg.run.start, cfg.run.end, cfg.run.step_days)
         self.step_days = cfg.run.step_days
         self.dt_years = self.step_days / DAYS_PER_YEAR
@@ -144,6 +140,13 @@ class CryptoAdoptionModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters=self._headline_reporters())
         self.datacollector.collect(self)
         self.agents_removed = False
+
+    def _drawn(self, block, stream: str):
+        """``block`` with its fitted values drawn: from the run's own stream ("seed"), or draw k
+        from a generator of k and the stream's place, the same in every run."""
+        rng = self.streams[stream] if block.draw == "seed" else np.random.default_rng(
+            np.random.SeedSequence([block.draw, STREAMS.index(stream)]))
+        return block.drawn(rng)
 
     # ================================================================= the step
     def step(self) -> None:

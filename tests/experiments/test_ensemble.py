@@ -83,7 +83,7 @@ def test_bands_are_ordered_and_are_the_members_quantiles(ensemble):
 def test_fitted_draws_differ_between_members_and_are_shared_across_price_paths(ensemble):
     _, spec, _ = ensemble
     built = models(spec)
-    draws = {rid: (m.policy.up.model_dump_json(), m.config.volume.value_received_usd_per_adopter_per_year,
+    draws = {rid: (m.config.policy.up.model_dump_json(), m.config.volume.value_received_usd_per_adopter_per_year,
                    m.config.volume.price_elasticity) for rid, (_, m) in built.items()}
     prices = {rid: m.market.prices for rid, (_, m) in built.items()}
     by_seed: dict[int, set] = {}
@@ -107,7 +107,7 @@ def test_point_parameters_run_the_fits_estimates(tmp_path):
     spec, _ = make_spec(EnsembleOptions(**{**OPTIONS.__dict__, "parameters": "point"}), tmp_path)
     base = CryptoAdoptionModel(scenario_name="south_asia_2025", seed=0, households=300, overrides=SMALL)
     for _, m in models(spec).values():
-        assert m.policy == base.policy and m.config.volume == base.config.volume
+        assert m.config.policy == base.config.policy and m.config.volume == base.config.volume
 
 
 def test_variance_split_adds_up_and_finds_a_price_only_outcome(ensemble):

@@ -10,7 +10,7 @@ from model import build_model
 
 
 def _coefficients(model) -> tuple[dict, dict]:
-    return model.policy.up.model_dump(), model.policy.down.model_dump()
+    return model.config.policy.up.model_dump(), model.config.policy.down.model_dump()
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def point():
 
 
 def test_no_draw_runs_the_estimates(point):
-    assert point.policy is point.config.policy
+    assert point.config.policy is point.spec.config.policy
 
 
 def test_a_numbered_draw_is_the_same_in_every_run_and_differs_between_numbers(point):
@@ -29,8 +29,8 @@ def test_a_numbered_draw_is_the_same_in_every_run_and_differs_between_numbers(po
     assert _coefficients(a) == _coefficients(b)  # the draw does not depend on the seed
     assert _coefficients(a) != _coefficients(c) != _coefficients(point)
     # only the fitted terms move; a term the fit did not keep stays at 0
-    up = a.policy.up.model_dump()
-    kept = set(a.config.policy.fit.covariance["up"].terms)
+    up = a.config.policy.up.model_dump()
+    kept = set(a.spec.config.policy.fit.covariance["up"].terms)
     assert all(v == 0.0 for k, v in up.items() if k not in kept)
 
 
@@ -44,7 +44,7 @@ def test_seed_draws_pair_the_arms_of_a_replicate():
 
 def test_draws_follow_the_fit_covariance(point):
     """Many draws: their mean and covariance are the fit's (within sampling error)."""
-    policy = point.config.policy
+    policy = point.spec.config.policy
     cov = policy.fit.covariance["up"]
     rng = np.random.default_rng(11)
     n = 4000
