@@ -347,7 +347,11 @@ class MinerFleet(mesa.Agent):
         return mw
 
 
-def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, lookahead: int = 1) -> float:
+#: Relative offsets of the points the clearing evaluates either side of its predicted root.
+BRACKET_OFFSETS = tuple(sign * 10.0 ** -k for k in range(2, 11) for sign in (-1, 1))
+
+
+def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | None = None) -> float:
     """The clearing hashprice ``H*`` (USD/PH/day) at which the hashrate miners choose to run
     earns the day's reward: ``H x supply(H) / 1000 = reward_usd_per_day`` (``supply`` in TH/s).
 
@@ -356,51 +360,71 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, lookahead: int 
     0`` (no machine would run), returns ``reward_usd_per_day / 1e-3``, the hashprice one TH/s
     would earn.
 
-    With ``lookahead = d > 1``, ``supply_ths`` takes an array of hashprices and returns
-    their supplies: the midpoints the next ``d`` halvings could visit (``2^d - 1`` of them,
-    each ``sqrt(lo x hi)`` of its own bracket) are evaluated in one call, then the same
-    halvings are taken, so the result is the same bit for bit; only the calls are fewer.
+    ``supply_ths`` takes an array of hashprices and returns their supplies. The halvings are
+    the bisection's, bit for bit, but the supply is evaluated in a few batches rather than
+    once per halving: a batch holds the midpoints the bisection would visit if the root were
+    at a prediction (``guess``, e.g. last week's clearing hashprice; then the root of the
+    supply interpolated linearly between the nearest evaluated points either side), and a halving whose midpoint was
+    not evaluated takes its side from the nearest evaluated point beyond it (``H x
+    supply(H)`` does not decrease in ``H``). A midpoint within 1e-12 of the nearest evaluated
+    points, or between them, is evaluated itself, so no side rests on rounding.
     """
     lo, hi = 1e-6, 1e9
-    if lookahead <= 1:
-        if supply_ths(hi) <= 0:
-            return reward_usd_per_day / PH_PER_TH
-        for _ in range(80):
-            mid = math.sqrt(lo * hi)
-            if mid * supply_ths(mid) / TH_PER_PH < reward_usd_per_day:
-                lo = mid
+    below: dict[float, bool] = {}  # evaluated hashprice -> it earns less than the reward
+    earned: dict[float, float] = {}
+    under, over = lo, math.inf  # the highest evaluated point below the reward, the lowest not below
+
+    def evaluate(points: list[float]) -> None:
+        nonlocal under, over
+        points = [h for h in dict.fromkeys(points) if h not in below]
+        for h, s in zip(points, np.asarray(supply_ths(np.array(points)), dtype=float).tolist()):
+            earned[h] = h * s / TH_PER_PH
+            below[h] = earned[h] < reward_usd_per_day
+            if below[h]:
+                under = max(under, h)
             else:
-                hi = mid
-            if hi / lo < 1.0 + 1e-9:
-                break
-        return math.sqrt(lo * hi)
-    rounds, first = 0, True
-    while rounds < 80:
-        depth = min(lookahead, 80 - rounds)
-        # The tree of brackets the next `depth` halvings could reach, breadth first:
-        # node i's children are 2i + 1 (lo <- mid) and 2i + 2 (hi <- mid).
-        brackets, mids = [(lo, hi)], []
-        for i in range(2 ** depth - 1):
-            b_lo, b_hi = brackets[i]
-            mid = math.sqrt(b_lo * b_hi)
-            mids.append(mid)
-            brackets += [(mid, b_hi), (b_lo, mid)]
-        points = [hi] + mids if first else mids
-        supplies = np.asarray(supply_ths(np.array(points)), dtype=float).tolist()
-        if first:
-            if supplies[0] <= 0:
-                return reward_usd_per_day / PH_PER_TH
-            supplies, first = supplies[1:], False
-        node = 0
-        for _ in range(depth):
-            mid = mids[node]
-            if mid * supplies[node] / TH_PER_PH < reward_usd_per_day:
-                lo, node = mid, 2 * node + 1
-            else:
-                hi, node = mid, 2 * node + 2
-            rounds += 1
-            if hi / lo < 1.0 + 1e-9:
-                return math.sqrt(lo * hi)
+                over = min(over, h)
+
+    def path(lo: float, hi: float, root: float) -> list[float]:
+        """The midpoints the bisection visits from [lo, hi] if the root is at ``root``, and
+        points ever closer either side of it (so that the next batch brackets the root tightly)."""
+        mids = []
+        while len(mids) < 80 and hi / lo >= 1.0 + 1e-9:
+            mids.append(mid := math.sqrt(lo * hi))
+            lo, hi = (mid, hi) if mid < root else (lo, mid)
+        return mids + [root * (1.0 + d) for d in BRACKET_OFFSETS]
+
+    def predicted_root() -> float:
+        """Where ``H x supply(H) / 1000 = reward`` if supply is linear in ``H`` between the
+        nearest evaluated points (it is, where no vintage starts or stops switching on between
+        them): the root of ``k H^2 + (s_u - k u) H - 1000 x reward`` with ``s_u`` the supply at
+        ``u`` (the point below) and ``k`` the supply's slope, clipped to the bracket."""
+        if not math.isfinite(over):
+            return math.sqrt(lo * hi)
+        s_u, s_o = earned.get(under, 0.0) * TH_PER_PH / under, earned[over] * TH_PER_PH / over
+        k = (s_o - s_u) / (over - under)
+        b, c = s_u - k * under, reward_usd_per_day * TH_PER_PH
+        disc = b * b + 4.0 * k * c
+        root = 2.0 * c / (b + math.sqrt(disc)) if disc >= 0 and b + math.sqrt(disc) > 0 else math.sqrt(lo * hi)
+        return min(max(root, under), over)
+
+    evaluate([hi] + (path(lo, hi, guess) if guess is not None and guess > 0
+                     else np.geomspace(lo, hi, 64)[1:-1].tolist()))
+    if earned[hi] <= 0:
+        return reward_usd_per_day / PH_PER_TH
+    for _ in range(80):
+        mid = math.sqrt(lo * hi)
+        if mid not in below:
+            if under > mid * (1.0 + 1e-12):
+                known = True
+            elif over < mid * (1.0 - 1e-12):
+                known = False
+            else:  # between the nearest evaluated points: predict the root from them
+                evaluate([mid] + path(lo, hi, predicted_root()))
+        known = below[mid] if mid in below else known
+        lo, hi = (mid, hi) if known else (lo, mid)
+        if hi / lo < 1.0 + 1e-9:
+            break
     return math.sqrt(lo * hi)
 
 

@@ -39,8 +39,6 @@ class MiningSector:
     country's MW cap for mining and mining's bid for power.
     """
 
-    LOOKAHEAD = 4  # halvings of the clearing bisection evaluated per call of the fleets' supply
-
     def __init__(self, model: mesa.Model, fleets: dict[str, MinerFleet]):
         self.model = model
         self.fleets = fleets
@@ -49,6 +47,7 @@ class MiningSector:
         self.clearing_hashprice_usd_per_ph_day: float | None = None  # None before the first clearing
         self.mining_cap_mw: dict[str, float | None] = {}  # MW legal mining may draw this week (None: no cap)
         self.mining_bid_usd_per_mwh: dict[str, float] = {}
+        self._last_reward_usd = 0.0  # the day's reward at the last clearing (for the next one's guess)
 
     @property
     def network_hashrate_ehs(self) -> float:
@@ -288,11 +287,15 @@ class MiningSector:
         (:meth:`MinerFleet.supply_ths` under its country's cap for mining this week), the
         reward the day's BTC (``Market.reward_btc_per_day``) at today's price. The fleets'
         supply is evaluated all at once (:class:`FleetSupply`, the same numbers as fleet by
-        fleet), ``LOOKAHEAD`` halvings per call."""
+        fleet), in batches around last week's clearing hashprice scaled by the change of the
+        day's reward in USD (the halvings' prediction)."""
         model = self.model
+        reward = model.market.reward_btc_per_day * model.market.price_usd
+        last, self._last_reward_usd = self._last_reward_usd, reward
+        guess = (None if self.clearing_hashprice_usd_per_ph_day is None or not last
+                 else self.clearing_hashprice_usd_per_ph_day * reward / last)
         fleets = [(f, self.mining_cap_mw[code]) for code, f in self.fleets.items() if f.installed_ths > 0]
-        return clearing_hashprice(model.market.reward_btc_per_day * model.market.price_usd,
-                                  FleetSupply(fleets, model.config.mining), lookahead=self.LOOKAHEAD)
+        return clearing_hashprice(reward, FleetSupply(fleets, model.config.mining), guess=guess)
 
     def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
         """Send relocating machines, vintage by vintage, to hosts that allow mining, have

@@ -341,23 +341,50 @@ def test_supply_is_what_operate_would_converge_to(host, cfg):
     assert fleet.operating_ths == pytest.approx(fleet.supply_ths(hps[2], cap), rel=1e-6)
 
 
+def bisection(reward, supply_one):
+    """The clearing's specification: plain bisection on log H over [1e-6, 1e9], one
+    supply evaluation per halving (:func:`clearing_hashprice` must give this bit for bit)."""
+    lo, hi = 1e-6, 1e9
+    if supply_one(hi) <= 0:
+        return reward / 1e-3
+    for _ in range(80):
+        mid = math.sqrt(lo * hi)
+        if mid * supply_one(mid) / 1000.0 < reward:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1.0 + 1e-9:
+            break
+    return math.sqrt(lo * hi)
+
+
+def each(supply_one):
+    """A supply of one hashprice as the clearing calls it, with an array of hashprices."""
+    return lambda hps: [supply_one(float(h)) for h in hps]
+
+
 def test_clearing_hashprice_solves_reward_equals_earnings(host, cfg):
     fleet = MinerFleet(host, "TST", 800e6, [(34.0, 0.3), (21.5, 0.4), (15.0, 0.3)])  # 800 EH/s
 
-    def supply(hp):
+    def one(hp):
         return fleet.supply_ths(hp, None)
+
+    supply = each(one)
 
     for reward in (5e6, 2e7, 4.5e7, 2e8):
         hp = clearing_hashprice(reward, supply)
-        earned = hp * supply(hp) / 1000.0  # USD per day: (USD/PH/day) x PH/s
+        earned = hp * one(hp) / 1000.0  # USD per day: (USD/PH/day) x PH/s
         assert earned == pytest.approx(reward, rel=1e-6)
+        # The same halvings as plain bisection, whatever the guess.
+        for guess in (None, hp, hp * 1.3, hp / 1e4, 1e12):
+            assert clearing_hashprice(reward, supply, guess=guess) == bisection(reward, one)
     # A higher reward clears at a higher hashprice.
     assert clearing_hashprice(4e7, supply) < clearing_hashprice(8e7, supply)
     # When every machine runs, it is just reward / hashrate.
     big = 1e10
     assert clearing_hashprice(big, supply) == pytest.approx(big / (800e6 / 1000.0), rel=1e-6)
     # No machines at all: the hashprice a single TH/s would earn.
-    assert clearing_hashprice(1000.0, lambda hp: 0.0) == pytest.approx(1000.0 / 1e-3)
+    assert clearing_hashprice(1000.0, each(lambda hp: 0.0)) == pytest.approx(1000.0 / 1e-3)
 
 
 @pytest.fixture()
@@ -400,7 +427,8 @@ def test_all_fleets_at_once_give_the_fleet_by_fleet_numbers_bit_for_bit(scramble
         assert supply(hp) == one_by_one(hp)
         assert supply.wanted_mw(hp) == [f.wanted_mw(hp) for f, _ in fleets]
         for reward in (1e6, 3e7, 1e9):
-            assert clearing_hashprice(reward, supply, lookahead=4) == clearing_hashprice(reward, one_by_one)
+            for guess in (None, hp, hp * 1.01):
+                assert clearing_hashprice(reward, supply, guess=guess) == bisection(reward, one_by_one)
         # Operating all fleets at once, as each would alone.
         before = {code: [f.legal_ths.copy(), f.underground_ths.copy(), f.running.copy()]
                   for code, f in sector.fleets.items()}
