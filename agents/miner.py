@@ -99,8 +99,8 @@ def capital_usd_per_th(efficiency_j_per_th: float, cfg: MiningConfig) -> float:
         + cfg.buildout_usd_per_mw * efficiency_j_per_th * cfg.pue / W_PER_MW
 
 
-def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, capex_usd_per_th: float,
-                   cfg: MiningConfig) -> float:
+def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day, capex_usd_per_th: float,
+                   cfg: MiningConfig):
     """How much a country's miners want new machines, 0-1: the return of a new machine over
     its life against its price. At the hashprice ``H`` (USD/PH/day) expected when it
     arrives, its cash cost per TH/s per day at the country's tariff, spread over the
@@ -111,11 +111,15 @@ def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day: float, 
         A = mean_j clip((return_j - hurdle_margin) / margin_scale, 0, 1)
 
     Capital does not scale with the power tariff, so cheap power lowers the bar by what it
-    saves, not in proportion; a slightly dearer country keeps the sites that still pay."""
+    saves, not in proportion; a slightly dearer country keeps the sites that still pay.
+
+    A float for one cost; an array for an array of costs (one country each), the same numbers."""
     u = cfg.cost_spread * ((np.arange(SITES) + 0.5) / SITES * 2.0 - 1.0)
-    earned = (hashprice_usd_per_ph_day / TH_PER_PH - cost_usd_per_th_day * (1.0 + u)) * DAYS_PER_YEAR
+    cost = np.asarray(cost_usd_per_th_day, dtype=float)[..., None]
+    earned = (hashprice_usd_per_ph_day / TH_PER_PH - cost * (1.0 + u)) * DAYS_PER_YEAR
     ret = earned * cfg.machine_life_years / capex_usd_per_th - 1.0
-    return float(np.mean(np.clip((ret - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0)))
+    a = np.mean(np.clip((ret - cfg.hurdle_margin) / cfg.margin_scale, 0.0, 1.0), axis=-1)
+    return float(a) if a.ndim == 0 else a
 
 
 def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: float) -> np.ndarray:
@@ -329,9 +333,18 @@ class MinerFleet(mesa.Agent):
         So new investment goes where the return is and the country has room, and a fleet's
         growth does not compound on its own size.
         """
-        cfg, dt_years, step = self.model.config.mining, self.model.dt_years, self.model.t
+        cfg = self.model.config.mining
         cost = float(cash_cost_usd_per_th_day(frontier_j_per_th, cfg, self.host.mining_tariff_usd_per_kwh))
         a = attractiveness(hashprice_usd_per_ph_day, cost, capital_usd_per_th(frontier_j_per_th, cfg), cfg)
+        return self.place_order(a, allowance_mw, frontier_j_per_th, lead_steps, capacity_mw_per_year,
+                                underground=underground)
+
+    def place_order(self, attractive: float, allowance_mw: float | None, frontier_j_per_th: float,
+                    lead_steps: int, capacity_mw_per_year: float, *, underground: bool = False) -> float:
+        """:meth:`order` given the attractiveness ``A`` (the mining sector computes it for all
+        fleets at once); returns the MW ordered."""
+        cfg, dt_years, step = self.model.config.mining, self.model.dt_years, self.model.t
+        a = attractive
         if underground:
             a *= cfg.underground_investment_factor
         if a <= 0:
@@ -376,14 +389,13 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | 
 
     def evaluate(points: list[float]) -> None:
         nonlocal under, over
-        points = [h for h in dict.fromkeys(points) if h not in below]
-        for h, s in zip(points, np.asarray(supply_ths(np.array(points)), dtype=float).tolist()):
-            earned[h] = h * s / TH_PER_PH
-            below[h] = earned[h] < reward_usd_per_day
-            if below[h]:
-                under = max(under, h)
-            else:
-                over = min(over, h)
+        h = np.array([p for p in dict.fromkeys(points) if p not in below])
+        e = h * np.asarray(supply_ths(h), dtype=float) / TH_PER_PH  # as h x supply / 1000 in floats
+        less = e < reward_usd_per_day
+        earned.update(zip(h.tolist(), e.tolist()))
+        below.update(zip(h.tolist(), less.tolist()))
+        under = max(under, h[less].max(initial=under))
+        over = min(over, h[~less].min(initial=over))
 
     def path(lo: float, hi: float, root: float) -> list[float]:
         """The midpoints the bisection visits from [lo, hi] if the root is at ``root``, and

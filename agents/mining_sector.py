@@ -19,6 +19,8 @@ import numpy as np
 from agents.miner import (
     FleetSupply,
     MinerFleet,
+    attractiveness,
+    capital_usd_per_th,
     cash_cost_usd_per_th_day,
     choose_destination,
     clearing_hashprice,
@@ -127,12 +129,16 @@ class MiningSector:
         years = model.date.year - model.dates[0].year
         frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
         expected = self.expected_hashprice(arrival_steps)
-        for code, fleet in self.fleets.items():
-            capacity = self.capacity_mw_per_year(code)
+        tariffs = np.array([model.countries[code].mining_tariff_usd_per_kwh for code in self.fleets])
+        wanted = attractiveness(expected, cash_cost_usd_per_th_day(frontier, cfg, tariffs),
+                                capital_usd_per_th(frontier, cfg), cfg).tolist()  # every fleet's MinerFleet.order
+        growth = self.capacity_growth()
+        for a, (code, fleet) in zip(wanted, self.fleets.items()):
+            capacity = cfg.capacity_mw_per_year.get(code, 0.0) * growth
             if model.countries[code].mining_allowed:
-                fleet.order(expected, self.planning_mw(code), frontier, arrival_steps, capacity)
+                fleet.place_order(a, self.planning_mw(code), frontier, arrival_steps, capacity)
             elif fleet.underground_ths.sum() > 0:
-                fleet.order(expected, None, frontier, arrival_steps, capacity, underground=True)
+                fleet.place_order(a, None, frontier, arrival_steps, capacity, underground=True)
 
     def expected_hashprice(self, arrival_steps: int) -> float:
         """The hashprice miners expect when machines ordered now arrive, ``arrival_steps``
@@ -157,9 +163,13 @@ class MiningSector:
             capacity_k(t) = capacity_mw_per_year_k x exp(capacity_growth_per_year x (t - 1 Jan capacity_base_year))
 
         (t in years; 0 for a country the scenario does not name)."""
+        return self.model.config.mining.capacity_mw_per_year.get(code, 0.0) * self.capacity_growth()
+
+    def capacity_growth(self) -> float:
+        """``exp(capacity_growth_per_year x (t - 1 Jan capacity_base_year))`` this week."""
         cfg = self.model.config.mining
         years = (self.model.date - dt.date(cfg.capacity_base_year, 1, 1)).days / DAYS_PER_YEAR
-        return cfg.capacity_mw_per_year.get(code, 0.0) * math.exp(cfg.capacity_growth_per_year * years)
+        return math.exp(cfg.capacity_growth_per_year * years)
 
     def warm_start(self) -> None:
         """Fill the order pipeline as if the ordering rule had run in each of the lead time's
