@@ -142,6 +142,14 @@ class Country(mesa.Agent):
     def stance_hazards(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
                        weeks: float) -> tuple[float, float, str]:
         """Yearly hazards of moving up and down, and a short cause text."""
+        up, down, x, signal = self.hazards(neighbours, policy, weeks)
+        return up, down, self.hazard_cause(up, down, x, signal, policy)
+
+    def hazards(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig, weeks: float,
+                terms: tuple | None = None) -> tuple[float, float, dict[str, float], float]:
+        """Yearly hazards of moving up and down, with the features and signal behind them;
+        ``terms`` the hazards' (intercept, coefficients) pairs if the caller has them
+        (:func:`update_stances` reads them once a step for every country)."""
         cap = policy.max_diffusion_stance
         seen = [Neighbour(o.stance, w, o.years_since("up", weeks), o.years_since("down", weeks)) for o, w in neighbours]
         x = features(self.stance, seen, self.covariates(), cap)
@@ -149,45 +157,52 @@ class Country(mesa.Agent):
         r = self.resistance + policy.imf_weight * float(self.imf_programme)
         shift_up = signal + policy.adoption_weight * self.adoption_rate - policy.resistance_weight * r
         shift_down = policy.resistance_weight * r - signal
-        up, down = yearly_hazards(policy.up.coefficients(), policy.down.coefficients(), x, self.stance, cap,
-                                  shift_up, shift_down)
+        up_terms, down_terms = terms or (policy.up.coefficients(), policy.down.coefficients())
+        up, down = yearly_hazards(up_terms, down_terms, x, self.stance, cap, shift_up, shift_down)
+        return up, down, x, signal
+
+    @staticmethod
+    def hazard_cause(up: float, down: float, x: dict[str, float], signal: float, policy: PolicyConfig) -> str:
+        """The cause text of a move: the hazards, the terms with a coefficient, the signal."""
         used = dict.fromkeys(t for h in (policy.up, policy.down) for t, b in h.coefficients()[1].items() if b != 0)
         terms = ", ".join(f"{t} {x[t]:.2f}" for t in used) or "none"
-        cause = f"diffusion: up {up:.3f}/yr, down {down:.3f}/yr; {terms}; signal {signal:+.2f}"
-        return up, down, cause
+        return f"diffusion: up {up:.3f}/yr, down {down:.3f}/yr; {terms}; signal {signal:+.2f}"
 
     def decide_stance(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig,
-                      weeks: float, dt_years: float, u: float) -> tuple[int, str] | None:
+                      weeks: float, dt_years: float, u: float, terms: tuple | None = None) -> tuple[int, str] | None:
         """The stance this country moves to this step, with its cause, or None.
 
         Does not change the country, so the model can decide for every country on the
         same week's stances before applying any move (a synchronous update). ``u`` is this
         country's uniform draw, drawn by the model for every country every step so the
         countries' stream never shifts; given a move, where it lands is decided by the same
-        draw rescaled to [0, 1) (it is uniform there, given the move).
+        draw rescaled to [0, 1) (it is uniform there, given the move). ``terms`` as for
+        :meth:`hazards`; the cause text is written only for a move.
         """
         if self.dynamics != "diffusion":
             return None
-        up, down, cause = self.stance_hazards(neighbours, policy, weeks)
+        up, down, x, signal = self.hazards(neighbours, policy, weeks, terms)
         p_up, p_down = step_probability(up, dt_years), step_probability(down, dt_years)
+        if u >= p_up + p_down:
+            return None
         cap = policy.max_diffusion_stance
+        cause = self.hazard_cause(up, down, x, signal, policy)
         if u < p_up:
             return land(policy.landing_up.as_tuple(), self.stance, "up", cap, u / p_up), cause
-        if u < p_up + p_down:
-            to = land(policy.landing_down.as_tuple(), self.stance, "down", cap, (u - p_up) / p_down)
-            return to, cause.replace("diffusion:", "retreat:", 1)
-        return None
+        to = land(policy.landing_down.as_tuple(), self.stance, "down", cap, (u - p_up) / p_down)
+        return to, cause.replace("diffusion:", "retreat:", 1)
 
 
 def update_stances(model) -> None:
     """Stance moves by diffusion, decided for all countries on last week's stances, then
     applied; one uniform per country per step from the countries' stream, in scenario order."""
     u = model.streams["countries"].random(len(model.codes))
+    policy = model.config.policy
+    terms = None if policy.up is None else (policy.up.coefficients(), policy.down.coefficients())
     moves = []
-    for code, draw in zip(model.codes, u):
+    for code, draw in zip(model.codes, u.tolist()):
         neighbours = [(model.countries[o], w) for o, w in model.neighbours[code].items()]
-        moved = model.countries[code].decide_stance(neighbours, model.config.policy, model.weeks,
-                                                    model.dt_years, float(draw))
+        moved = model.countries[code].decide_stance(neighbours, policy, model.weeks, model.dt_years, draw, terms)
         if moved:
             moves.append((code, moved))
     for code, (new, cause) in moves:

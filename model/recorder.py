@@ -34,6 +34,21 @@ WORLD_ONLY = ("btc_price_usd", "hashprice_usd_per_ph_day", "clearing_hashprice_u
 METRICS = COUNTRY_METRICS + WORLD_ONLY
 
 
+class StepRows:
+    """One step's metrics staged for :meth:`Recorder.write`, which checks and stores them at
+    once: values by (code, metric), where each applies, and which metrics were staged."""
+
+    def __init__(self, codes: int):
+        self.values = np.full((codes, len(METRICS)), np.nan)
+        self.applies = np.zeros((codes, len(METRICS)), dtype=bool)
+        self.staged = np.zeros(len(METRICS), dtype=bool)
+
+    def put(self, metric: int, values, where=None) -> None:
+        self.values[:, metric] = values
+        self.applies[:, metric] = True if where is None else where
+        self.staged[metric] = True
+
+
 class Recorder:
     def __init__(self, dates: list[dt.date], codes: list[str], exchanges: list[str],
                  markets: list[str]):
@@ -54,22 +69,37 @@ class Recorder:
         values elsewhere are ignored and have no row. A value where it applies that is not
         finite raises :class:`ModelError`.
         """
-        m = self.metric_index[metric]
-        values = np.broadcast_to(np.asarray(values, dtype=float), (len(self.codes),))
-        applies = np.ones(len(self.codes), dtype=bool) if where is None else np.asarray(where, dtype=bool)
+        rows = StepRows(len(self.codes))
+        rows.put(self.metric_index[metric], values, where)
+        self.write(step, rows)
+
+    def write(self, step: int, rows: "StepRows") -> None:
+        """A step's staged metrics (:class:`StepRows`) into the table, checked all at once:
+        the first value that is not finite where it applies (in metric order) raises
+        :class:`ModelError`."""
+        cols = np.flatnonzero(rows.staged)
+        values, applies = rows.values[:, cols], rows.applies[:, cols]
         bad = applies & ~np.isfinite(values)
         if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ModelError(metric, self.codes[i], step, self.dates[step], float(values[i]))
-        self.values[step, :, m] = np.where(applies, values, np.nan)
-        self.present[step, :, m] = applies
+            m, i = (int(k) for k in np.argwhere(bad.T)[0])
+            raise ModelError(METRICS[cols[m]], self.codes[i], step, self.dates[step], float(values[i, m]))
+        self.values[step][:, cols] = np.where(applies, values, np.nan)
+        self.present[step][:, cols] = applies
         self.last_step = max(self.last_step, step)
 
     def record(self, model) -> None:
         """Record this step of ``model`` from its public state (its countries, fleets, data
         centres, market, the miners' clearing, the step's trade and remittances)."""
         t, n = model.t, len(model.codes)
-        hashrate = np.array([model.fleets[c].operating_ths / TH_PER_EH for c in model.codes])
+        rows = StepRows(n + 1)
+        index = self.metric_index
+
+        def put(metric: str, values, where=None) -> None:
+            rows.put(index[metric], values, where)
+
+        fleets = [model.fleets[c] for c in model.codes]
+        countries = [model.countries[c] for c in model.codes]
+        hashrate = np.array([f.operating_ths / TH_PER_EH for f in fleets])
         total = hashrate.sum()
         nan = np.full(n + 1, np.nan)
         # Where a metric applies is said explicitly (``where=``); the recorder raises on a
@@ -79,27 +109,25 @@ class Recorder:
         def with_world(values, world):
             return np.append(np.asarray(values, dtype=float), world)
 
-        self.put(t, "hashrate_ehs", with_world(hashrate, total))
-        self.put(t, "hashrate_share", with_world(hashrate / total if total > 0 else hashrate * 0,
-                                                 1.0 if total > 0 else 0.0))
-        ug = np.array([model.fleets[c].underground_operating_ths / TH_PER_EH for c in model.codes])
-        self.put(t, "underground_hashrate_ehs", with_world(ug, ug.sum()))
-        mw = np.array([model.fleets[c].operating_mw for c in model.codes])
-        self.put(t, "mining_power_mw", with_world(mw, mw.sum()))
-        capped = [model.countries[c].mining_allowance_mw is not None for c in model.codes]  # not world
-        allowed = np.array([model.countries[c].mining_allowance_mw if cap else np.nan
-                            for c, cap in zip(model.codes, capped)])
-        self.put(t, "mining_power_allowed_mw", with_world(allowed, np.nan), where=capped + [False])
+        put("hashrate_ehs", with_world(hashrate, total))
+        put("hashrate_share", with_world(hashrate / total if total > 0 else hashrate * 0, 1.0 if total > 0 else 0.0))
+        ug = np.array([f.underground_operating_ths / TH_PER_EH for f in fleets])
+        put("underground_hashrate_ehs", with_world(ug, ug.sum()))
+        mw = np.array([f.operating_mw for f in fleets])
+        put("mining_power_mw", with_world(mw, mw.sum()))
+        capped = [c.mining_allowance_mw is not None for c in countries]  # not world
+        allowed = np.array([c.mining_allowance_mw if cap else np.nan for c, cap in zip(countries, capped)])
+        put("mining_power_allowed_mw", with_world(allowed, np.nan), where=capped + [False])
         ai = np.array([sum(d.served_mw for d in model.datacentres if d.country == c) for c in model.codes])
-        self.put(t, "ai_power_mw", with_world(ai, ai.sum()))
-        curtailed = np.array([model.fleets[c].curtailed_mw for c in model.codes])
-        self.put(t, "curtailed_mw", with_world(curtailed, curtailed.sum()))
-        revenue = np.array([model.fleets[c].revenue_usd for c in model.codes])
-        self.put(t, "miner_revenue_usd", with_world(revenue, revenue.sum()))
-        stance = np.array([model.countries[c].stance for c in model.codes], dtype=float)
-        reserve = np.array([model.countries[c].reserve_btc for c in model.codes])
-        self.put(t, "reserve_btc", with_world(reserve, reserve.sum()))
-        self.put(t, "reserve_usd", with_world(reserve * model.market.price_usd, reserve.sum() * model.market.price_usd))
+        put("ai_power_mw", with_world(ai, ai.sum()))
+        curtailed = np.array([f.curtailed_mw for f in fleets])
+        put("curtailed_mw", with_world(curtailed, curtailed.sum()))
+        revenue = np.array([f.revenue_usd for f in fleets])
+        put("miner_revenue_usd", with_world(revenue, revenue.sum()))
+        stance = np.array([c.stance for c in countries], dtype=float)
+        reserve = np.array([c.reserve_btc for c in countries])
+        put("reserve_btc", with_world(reserve, reserve.sum()))
+        put("reserve_usd", with_world(reserve * model.market.price_usd, reserve.sum() * model.market.price_usd))
 
         # Household-country metrics (and WORLD, their total): no row elsewhere.
         pos = {c: i for i, c in enumerate(model.codes)}
@@ -122,9 +150,9 @@ class Recorder:
             rate[-1] = adopters[-1] / pops.sum()
             stance_world = float(np.dot(stance[idx], pops) / pops.sum())
             self.put_volumes(t, model.volumes)
-        self.put(t, "value_received_usd", received, where=household_rows)
-        self.put(t, "trading_volume_usd", vol, where=household_rows)
-        self.put(t, "exchange_volume_usd", exchange, where=household_rows)
+        put("value_received_usd", received, where=household_rows)
+        put("trading_volume_usd", vol, where=household_rows)
+        put("exchange_volume_usd", exchange, where=household_rows)
         if model.config.remittances is not None and model.household_countries:
             crypto, share = nan.copy(), nan.copy()
             for code in model.household_countries:
@@ -134,13 +162,13 @@ class Recorder:
             crypto[-1] = np.sum(np.where(household_rows[:-1], crypto[:-1], 0.0))
             total = sum(model.remit_usd.values())
             share[-1] = crypto[-1] / total if total > 0 else 0.0
-            self.put(t, "remittance_crypto_usd", crypto, where=household_rows)
-            self.put(t, "remittance_crypto_share", share, where=household_rows)
-        self.put(t, "p2p_volume_usd", p2p, where=household_rows)
-        self.put(t, "adoption_rate", rate, where=household_rows)
-        self.put(t, "adopters", adopters, where=household_rows)
-        self.put(t, "stance", with_world(stance, stance_world),
-                 where=np.append(np.ones(n, dtype=bool), bool(model.household_countries)))
+            put("remittance_crypto_usd", crypto, where=household_rows)
+            put("remittance_crypto_share", share, where=household_rows)
+        put("p2p_volume_usd", p2p, where=household_rows)
+        put("adoption_rate", rate, where=household_rows)
+        put("adopters", adopters, where=household_rows)
+        put("stance", with_world(stance, stance_world),
+            where=np.append(np.ones(n, dtype=bool), bool(model.household_countries)))
         m = model.market
         for metric, value in (("btc_price_usd", m.price_usd),
                               ("hashprice_usd_per_ph_day", model.mining.hashprice_usd_per_ph_day),
@@ -148,7 +176,8 @@ class Recorder:
                               ("difficulty", model.mining.difficulty), ("block_subsidy_btc", m.subsidy_btc)):
             world_only = nan.copy()
             world_only[-1] = value
-            self.put(t, metric, world_only, where=world_only_rows)
+            put(metric, world_only, where=world_only_rows)
+        self.write(t, rows)
 
     def put_volumes(self, step: int, matrix: np.ndarray) -> None:
         """Trading volume by market and exchange; every entry computed, so every one finite."""
