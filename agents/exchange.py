@@ -125,15 +125,25 @@ def step_exchanges(model) -> None:
     stream), then each market's access to a licensed exchange is updated."""
     rng = model.streams["exchanges"]
     u = rng.random((len(model.exchanges), len(model.household_countries)))
+    codes = model.household_countries
+    # Each market's stance and yearly volume: what the exchanges' decisions this step leave unchanged.
+    seen = [(model.countries[code].stance, potential_volume_usd(model, code) / model.dt_years) for code in codes]
+    present = present_weights(model)
     for (name, ex), draws in zip(model.exchanges.items(), u):
-        markets = []
-        for code in model.household_countries:
-            others = sum(e.rules.weight for e in model.exchanges.values() if code in e.present and e is not ex)
-            markets.append((code, model.countries[code].stance,
-                            potential_volume_usd(model, code) / model.dt_years, others))
-        for code, kind, cause in ex.step_markets(markets, model.t, model.step_days, draws):
+        markets = [(code, stance, volume, sum(w for e, w in present[code] if e is not ex))
+                   for code, (stance, volume) in zip(codes, seen)]
+        events = ex.step_markets(markets, model.t, model.step_days, draws)
+        for code, kind, cause in events:
             model.log(code, kind, None, name, cause)
+        if events:  # an entry or exit changes the weights the next exchanges see
+            present = present_weights(model)
     update_access(model)
+
+
+def present_weights(model) -> dict[str, list[tuple[Exchange, float]]]:
+    """Each market's exchanges present, with their weights, in scenario order."""
+    return {code: [(e, e.rules.weight) for e in model.exchanges.values() if code in e.present]
+            for code in model.household_countries}
 
 
 def update_access(model) -> None:
@@ -143,15 +153,18 @@ def update_access(model) -> None:
 
 
 def route_trade(model) -> np.ndarray:
-    """Adopters' trading plus remittances over crypto rails (``model.remit_crypto_usd``),
+    """Adopters' trading (from this step's ``model.value_received``) plus remittances over
+    crypto rails (``model.remit_crypto_usd``),
     shared among the exchanges present (or P2P: trading at a discount, remittances in
     full): volume by market (household country) and exchange, ``P2P`` last."""
     names = list(model.exchanges) + [P2P]
     col = {n: i for i, n in enumerate(names)}
     volumes = np.zeros((len(model.household_countries), len(names)))
+    share = model.config.volume.exchange_share_of_value_received
     for row, code in enumerate(model.household_countries):
         present = [(n, e.rules.weight) for n, e in model.exchanges.items() if code in e.present]
-        flows = (split_volume(potential_volume_usd(model, code), present, model.config.volume.p2p_factor),
+        # potential_volume_usd, from the value received the step has already computed
+        flows = (split_volume(share * model.value_received[code], present, model.config.volume.p2p_factor),
                  split_volume(model.remit_crypto_usd.get(code, 0.0), present, 1.0))
         for flow in flows:
             for name, v in flow.items():
