@@ -183,9 +183,9 @@ class MinerFleet(mesa.Agent):
         return max(0.0, allowance_mw - self.installed_mw(pue) - self.pipeline_mw(pue))
 
     def add_vintage(self, ths: float, eff: float, *, underground: bool = False) -> None:
-        """Add machines to the vintage of the same efficiency (``np.isclose``: relative
-        tolerance 1e-5), or as a new vintage switched on."""
-        match = np.flatnonzero(np.isclose(self.eff, eff))
+        """Add machines to the vintage of the same efficiency (as ``np.isclose``: within
+        1e-8 + 1e-5 x eff), or as a new vintage switched on."""
+        match = np.flatnonzero(np.abs(self.eff - eff) <= 1e-8 + 1e-5 * abs(eff))
         if match.size:
             target = self.underground_ths if underground else self.legal_ths
             target[match[0]] += ths

@@ -236,11 +236,11 @@ class MiningSector:
         operating = (sums[1] + sums[3]).tolist()
         ug_ths = sums[3].tolist()
         curtailed = curtailed.tolist()
-        cuts = np.cumsum(lengths)[:-1]
+        ends = np.cumsum(lengths).tolist()
         earned = self.hashprice_usd_per_ph_day
-        for i, (fleet, r, lg, ug) in enumerate(zip(fleets, np.split(on, cuts), np.split(legal, cuts),
-                                                    np.split(underground, cuts))):
-            fleet.running, fleet.legal_ths, fleet.underground_ths = r, lg, ug
+        for i, (fleet, start, end) in enumerate(zip(fleets, [0] + ends[:-1], ends)):
+            part = slice(start, end)
+            fleet.running, fleet.legal_ths, fleet.underground_ths = on[part], legal[part], underground[part]
             fleet.curtailed_mw = curtailed[i]
             fleet.operating_ths = operating[i]
             fleet.underground_operating_ths = ug_ths[i]
@@ -264,11 +264,14 @@ class MiningSector:
         codes = list(model.countries)
         every_fleet = FleetSupply([(self.fleets[code], None) for code in codes], cfg)
         wanted_mw = dict(zip(codes, every_fleet.wanted_mw(hashprice)))
+        centres_in: dict[str, list] = {}
+        for d in model.datacentres:
+            centres_in.setdefault(d.country, []).append(d)
         for code, c in model.countries.items():
             fleet = self.fleets[code]
             cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
                 model.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
-            centres = [d for d in model.datacentres if d.country == code]
+            centres = centres_in.get(code, [])
             wanted = wanted_mw[code]  # fleet.wanted_mw(hashprice), for all fleets at once
             bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
             self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue,
