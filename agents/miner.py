@@ -375,12 +375,14 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | 
 
     ``supply_ths`` takes an array of hashprices and returns their supplies. The halvings are
     the bisection's, bit for bit, but the supply is evaluated in a few batches rather than
-    once per halving: a batch holds the midpoints the bisection would visit if the root were
-    at a prediction (``guess``, e.g. last week's clearing hashprice; then the root of the
-    supply interpolated linearly between the nearest evaluated points either side), and a halving whose midpoint was
-    not evaluated takes its side from the nearest evaluated point beyond it (``H x
-    supply(H)`` does not decrease in ``H``). A midpoint within 1e-12 of the nearest evaluated
-    points, or between them, is evaluated itself, so no side rests on rounding.
+    once per halving: the first batch holds points ever closer either side of ``guess`` (e.g.
+    last week's clearing hashprice), the next ones the midpoints the bisection would visit if
+    the root were at a prediction (the root of the supply interpolated linearly between the
+    nearest evaluated points either side of it) and points around that. A halving whose
+    midpoint was not evaluated takes its side from the nearest evaluated point beyond it
+    (``H x supply(H)`` does not decrease in ``H``); one within 1e-12 of the nearest evaluated
+    points, or between them, is evaluated itself, so no side rests on rounding. A batch
+    leaves out the points whose side is known already.
     """
     lo, hi = 1e-6, 1e9
     below: dict[float, bool] = {}  # evaluated hashprice -> it earns less than the reward
@@ -389,13 +391,22 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | 
 
     def evaluate(points: list[float]) -> None:
         nonlocal under, over
-        h = np.array([p for p in dict.fromkeys(points) if p not in below])
+        h = np.array([p for p in dict.fromkeys(points) if p not in below and inferred(p) is None])
         e = h * np.asarray(supply_ths(h), dtype=float) / TH_PER_PH  # as h x supply / 1000 in floats
         less = e < reward_usd_per_day
         earned.update(zip(h.tolist(), e.tolist()))
         below.update(zip(h.tolist(), less.tolist()))
         under = max(under, h[less].max(initial=under))
         over = min(over, h[~less].min(initial=over))
+
+    def inferred(h: float) -> bool | None:
+        """Whether ``h`` earns less than the reward, read from the nearest evaluated point
+        beyond it (None if ``h`` lies within 1e-12 of them or between them)."""
+        if under > h * (1.0 + 1e-12):
+            return True
+        if over < h * (1.0 - 1e-12):
+            return False
+        return None
 
     def path(lo: float, hi: float, root: float) -> list[float]:
         """The midpoints the bisection visits from [lo, hi] if the root is at ``root``, and
@@ -420,20 +431,16 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | 
         root = 2.0 * c / (b + math.sqrt(disc)) if disc >= 0 and b + math.sqrt(disc) > 0 else math.sqrt(lo * hi)
         return min(max(root, under), over)
 
-    evaluate([hi] + (path(lo, hi, guess) if guess is not None and guess > 0
+    evaluate([hi] + ([guess * (1.0 + d) for d in BRACKET_OFFSETS] if guess is not None and guess > 0
                      else np.geomspace(lo, hi, 64)[1:-1].tolist()))
     if earned[hi] <= 0:
         return reward_usd_per_day / PH_PER_TH
     for _ in range(80):
         mid = math.sqrt(lo * hi)
-        if mid not in below:
-            if under > mid * (1.0 + 1e-12):
-                known = True
-            elif over < mid * (1.0 - 1e-12):
-                known = False
-            else:  # between the nearest evaluated points: predict the root from them
-                evaluate([mid] + path(lo, hi, predicted_root()))
-        known = below[mid] if mid in below else known
+        known = below[mid] if mid in below else inferred(mid)
+        if known is None:  # between the nearest evaluated points: predict the root from them
+            evaluate([mid] + path(lo, hi, predicted_root()))
+            known = below[mid]
         lo, hi = (mid, hi) if known else (lo, mid)
         if hi / lo < 1.0 + 1e-9:
             break
