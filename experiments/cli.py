@@ -120,7 +120,7 @@ def _ensemble_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--members", type=_positive, default=20, help="members (runs), at least 2 (default 20)")
     p.add_argument("--parameters", choices=["point", "fitted"], default="fitted",
                    help="point: the fits' estimates; fitted: each member its own draw of every fit with a "
-                        "covariance (policy, volume) (default fitted)")
+                        "covariance (policy, volume, mining) (default fitted)")
     p.add_argument("--price-paths", type=_positive, metavar="P",
                    help="run P price paths, each with members/P seeds, and split each headline's variance "
                         "between the price path and the rest")

@@ -30,7 +30,7 @@ from experiments.sweep.spec import SweepSpec, parse_spec
 
 PARAMETERS = ("point", "fitted")
 #: The fitted blocks with a covariance, and the setting that makes each run draw its own values.
-FITTED_DRAWS = {"policy.draw": "seed", "volume.draw": "seed"}
+FITTED_DRAWS = {"policy.draw": "seed", "volume.draw": "seed", "mining.draw": "seed"}
 MARKET_SEED = "run.market_seed"
 SPEC_FILE = "ensemble.toml"
 SWEEP = "sweep"

@@ -83,7 +83,8 @@ def report_text(manifest: dict, tables: dict[str, pd.DataFrame], pictures: list[
     spec, d = manifest["spec"], manifest["design"]
     members = tables["members"]
     drawn = spec["set"].get("policy.draw") == "seed"
-    parameters = "fitted (each member its own draw of the policy and volume fits)" if drawn else "point estimates"
+    parameters = ("fitted (each member its own draw of the policy, volume and mining fits)" if drawn
+                  else "point estimates")
     lines = [f"# Ensemble of {manifest['scenario']['name']}", "",
              f"{len(members)} of {d['runs']} members done; root seed {spec['seed']}; "
              f"{spec['households']} households; to {spec['until']}; "

@@ -84,7 +84,8 @@ def test_fitted_draws_differ_between_members_and_are_shared_across_price_paths(e
     _, spec, _ = ensemble
     built = models(spec)
     draws = {rid: (m.config.policy.up.model_dump_json(), m.config.volume.value_received_usd_per_adopter_per_year,
-                   m.config.volume.price_elasticity) for rid, (_, m) in built.items()}
+                   m.config.volume.price_elasticity, m.config.mining.capacity_mw_per_year["USA"])
+             for rid, (_, m) in built.items()}
     prices = {rid: m.market.prices for rid, (_, m) in built.items()}
     by_seed: dict[int, set] = {}
     by_path: dict[int, list] = {}
@@ -92,7 +93,7 @@ def test_fitted_draws_differ_between_members_and_are_shared_across_price_paths(e
         by_seed.setdefault(task.seed, set()).add(draws[rid])
         by_path.setdefault(dict(task.params)[MARKET_SEED], []).append(prices[rid])
     assert len(by_seed) == 3 and all(len(d) == 1 for d in by_seed.values())  # a seed's draws on every path
-    for part in range(3):  # ... and each seed its own policy and volume draw
+    for part in range(4):  # ... and each seed its own policy, volume and mining draw
         assert len({next(iter(d))[part] for d in by_seed.values()}) == 3
     for paths in by_path.values():  # a price path shared by the members that have it ...
         assert all(np.array_equal(paths[0], p) for p in paths)
@@ -108,6 +109,7 @@ def test_point_parameters_run_the_fits_estimates(tmp_path):
     base = CryptoAdoptionModel(scenario_name="south_asia_2025", seed=0, households=300, overrides=SMALL)
     for _, m in models(spec).values():
         assert m.config.policy == base.config.policy and m.config.volume == base.config.volume
+        assert m.config.mining == base.config.mining
 
 
 def test_variance_split_adds_up_and_finds_a_price_only_outcome(ensemble):
