@@ -83,8 +83,10 @@ def report_text(manifest: dict, tables: dict[str, pd.DataFrame], pictures: list[
     spec, d = manifest["spec"], manifest["design"]
     members = tables["members"]
     drawn = spec["set"].get("policy.draw") == "seed"
+    ranged = [p for p in spec["parameters"] if "low" in p]
     parameters = ("fitted (each member its own draw of the policy, volume and mining fits)" if drawn
-                  else "point estimates")
+                  else "point estimates") + (f", and a Latin hypercube over {len(ranged)} ranged assumptions"
+                                             if ranged else "")
     lines = [f"# Ensemble of {manifest['scenario']['name']}", "",
              f"{len(members)} of {d['runs']} members done; root seed {spec['seed']}; "
              f"{spec['households']} households; to {spec['until']}; "
@@ -105,6 +107,12 @@ def report_text(manifest: dict, tables: dict[str, pd.DataFrame], pictures: list[
         lines += ["", "A crossed design (every price path with every seed), split as a two-way analysis of "
                       "variance without replication (experiments/ensemble/summary.py); a main-effect share also "
                       "holds noise, so small shares from few paths or seeds are upper-biased."]
+    if ranged:
+        lines += ["", "## Ranged inputs: sampled uniformly (a Latin hypercube, one row per member)", "",
+                  "| input | low | high |", "|---|---|---|"]
+        lines += [f"| `{p['path']}` | {_fmt(p['low'])} | {_fmt(p['high'])} |" for p in ranged]
+        lines += ["", "Each range is an assumption; the scenario says why beside its value. Each member's values "
+                      "are in members.parquet."]
     if pictures:
         lines += ["", "## Fan charts", ""] + [f"![{p.stem}]({p.name})" for p in pictures]
     lines += ["", "Files: bands.parquet (quantiles per metric, country, date), members.parquet (each member's "
