@@ -12,7 +12,7 @@ import pandas as pd
 
 from experiments.analysis.figures import draw_fan, save_figure, slug
 from experiments.analysis.outcomes import load_panel, pairs_needed
-from experiments.ensemble.members import SWEEP
+from experiments.ensemble.members import MARKET_SEED, SWEEP
 from experiments.ensemble.summary import bands, headline_outcomes, member_outcomes, summary_table, variance_split
 from experiments.provenance import atomic_write_bytes
 from experiments.sweep.outcomes import Context, OutcomeError, parse_series
@@ -91,7 +91,8 @@ def report_text(manifest: dict, tables: dict[str, pd.DataFrame], pictures: list[
              f"{len(members)} of {d['runs']} members done; root seed {spec['seed']}; "
              f"{spec['households']} households; to {spec['until']}; "
              f"parameters: {parameters}"
-             + (f"; {d['points']} price paths x {spec['replicates']} seeds" if d["points"] > 1 else "") + ".",
+             + (f"; {d['points']} price paths x {spec['replicates']} seeds"
+                if any(p["path"] == MARKET_SEED for p in spec["parameters"]) else "") + ".",
              "", "## Headlines: median and 90% interval across members", "",
              "| outcome | median | 5% | 95% | censored | expression |", "|---|---|---|---|---|---|"]
     for r in tables["summary"].itertuples():
