@@ -118,9 +118,10 @@ PANEL_FILES = ("events", "initial", "borders", "links", "covariates", "regions")
 def _ensemble_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="a name in experiments/scenarios/ or a path to a .toml file")
     p.add_argument("--members", type=_positive, default=20, help="members (runs), at least 2 (default 20)")
-    p.add_argument("--parameters", choices=["point", "fitted"], default="fitted",
+    p.add_argument("--parameters", choices=["point", "fitted", "all"], default="fitted",
                    help="point: the fits' estimates; fitted: each member its own draw of every fit with a "
-                        "covariance (policy, volume) (default fitted)")
+                        "covariance (policy, volume, mining) (default fitted); all: fitted, and a Latin hypercube "
+                        "over every ranged assumption (range = [low, high]) of the scenario")
     p.add_argument("--price-paths", type=_positive, metavar="P",
                    help="run P price paths, each with members/P seeds, and split each headline's variance "
                         "between the price path and the rest")
@@ -378,7 +379,7 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _ensemble(args: argparse.Namespace, argv: list[str] | None) -> int:
-    """``crypto-abm ensemble SCENARIO [--members N] [--parameters point|fitted] [--price-paths P] ...``."""
+    """``crypto-abm ensemble SCENARIO [--members N] [--parameters point|fitted|all] [--price-paths P] ...``."""
     from experiments.ensemble import EnsembleOptions, run_ensemble
     from experiments.ensemble.report import summarise
     from experiments.sweep.runner import SweepAborted

@@ -48,7 +48,7 @@ def _draw(value: Any) -> int | str | None:
     raise ValueError('must be a whole number >= 0 (draw k of the fit) or "seed" (the run\'s own draw)')
 
 
-#: Parameter uncertainty of a fitted block (policy, volume): absent runs the fit's values; k
+#: Parameter uncertainty of a fitted block (policy, volume, mining): absent runs the fit's values; k
 #: runs draw k from the fit's covariance (the same in every run); "seed" the run's own draw
 #: (its own stream), so each replicate of a sweep has its own and paired arms share it. The
 #: model applies it (model.model, ``drawn``); the block's ``drawn(rng)`` makes the draw.
@@ -140,6 +140,41 @@ class MarketConfig(Strict):
     difficulty_lag_steps: Annotated[int, Field(ge=1, le=52)] = 1
 
 
+# --------------------------------------------------------------- fitted blocks
+class Covariance(Strict):
+    """A fit's covariance of some of its terms (the Laplace approximation), for draws of them.
+
+    ``log_terms`` are on the log scale in ``matrix`` (their draw is exp of a normal one);
+    ``bounds`` (natural scale, one [low, high] per term) clip a draw to where the fit searched."""
+    terms: Annotated[list[str], Field(min_length=1)]
+    matrix: list[list[float]]
+    fitted: str  # how the matrix was made: the provenance of its entries
+    log_terms: list[str] = []
+    bounds: list[Annotated[list[float], Field(min_length=2, max_length=2)]] | None = None
+
+    @model_validator(mode="after")
+    def _square(self) -> "Covariance":
+        n = len(self.terms)
+        if len(self.matrix) != n or any(len(row) != n for row in self.matrix):
+            raise ValueError(f"matrix must be {n} x {n}, one row and column per term")
+        if not set(self.log_terms) <= set(self.terms):
+            raise ValueError(f"log_terms must be terms; {sorted(set(self.log_terms) - set(self.terms))[0]} is not")
+        if self.bounds is not None and (len(self.bounds) != n or any(lo > hi for lo, hi in self.bounds)):
+            raise ValueError(f"bounds must be {n} pairs [low, high] with low <= high, one per term")
+        return self
+
+    def draw(self, values: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
+        """``{term: value}`` replaced by one multivariate-normal draw around ``values`` (its
+        log for a log term), clipped to ``bounds`` where given."""
+        logs = [t in self.log_terms for t in self.terms]
+        mean = np.array([np.log(values[t]) if log else values[t] for t, log in zip(self.terms, logs)])
+        x = rng.multivariate_normal(mean, np.array(self.matrix), method="cholesky")
+        x = np.where(logs, np.exp(x), x)
+        if self.bounds is not None:
+            x = np.clip(x, *np.array(self.bounds).T)
+        return dict(zip(self.terms, map(float, x)))
+
+
 # ------------------------------------------------------------------------ mining
 class Vintage(Strict):
     efficiency_j_per_th: Pos
@@ -186,6 +221,41 @@ class MiningConfig(Strict):
     relocation_weeks: Annotated[int, Field(ge=0, le=520)]
     relocation_loss: Prob
     relocation_choice_scale_usd_per_kwh: Pos
+    # The fit's uncertainty (crypto-abm calibrate mining): terms are fields of this table,
+    # a capacity written capacity_mw_per_year.<code>; the model reads it only for a draw.
+    covariance: Covariance | None = None
+    draw: Draw = None  # the covariance's terms' draw (MiningConfig.drawn)
+
+    def _term(self, term: str) -> float:
+        name, _, code = term.partition(".")
+        return self.capacity_mw_per_year[code] if name == "capacity_mw_per_year" and code else getattr(self, name)
+
+    def drawn(self, rng: np.random.Generator) -> "MiningConfig":
+        """These settings with the covariance's terms replaced by one draw (:meth:`Covariance.draw`:
+        normal on the fit's scale, clipped to the fit's bounds), using ``rng``. Without a
+        covariance, the settings unchanged."""
+        if self.covariance is None:
+            return self
+        update: dict[str, Any] = {"capacity_mw_per_year": dict(self.capacity_mw_per_year)}
+        for term, value in self.covariance.draw({t: self._term(t) for t in self.covariance.terms}, rng).items():
+            name, _, code = term.partition(".")
+            if code:
+                update[name][code] = value
+            else:
+                update[name] = value
+        return self.model_copy(update=update)
+
+    @model_validator(mode="after")
+    def _terms(self) -> "MiningConfig":
+        for term in self.covariance.terms if self.covariance else ():
+            try:
+                value = self._term(term)
+            except (AttributeError, KeyError):
+                value = None
+            if not isinstance(value, float):
+                raise ValueError(f"covariance term {term!r} is not a decimal number of [mining] (nor "
+                                 "capacity_mw_per_year.<code> of a country given there)")
+        return self
 
     @model_validator(mode="after")
     def _shares(self) -> "MiningConfig":
@@ -246,19 +316,6 @@ class LevelWeights(Strict):
         return tuple(getattr(self, name) for name in STANCE_NAMES)
 
 
-class Covariance(Strict):
-    terms: Annotated[list[str], Field(min_length=1)]
-    matrix: list[list[float]]
-    fitted: str  # how the matrix was made: the provenance of its entries
-
-    @model_validator(mode="after")
-    def _square(self) -> "Covariance":
-        n = len(self.terms)
-        if len(self.matrix) != n or any(len(row) != n for row in self.matrix):
-            raise ValueError(f"matrix must be {n} x {n}, one row and column per term")
-        return self
-
-
 class PolicyFitRecord(Strict):
     """What ``crypto-abm calibrate policy`` writes beside the coefficients, for ``validate policy``
     and for draws of the coefficients: the model's rule does not read it."""
@@ -304,9 +361,7 @@ class PolicyConfig(Strict):
             if cov is None:
                 hazards[direction] = hazard
                 continue
-            mean = np.array([getattr(hazard, t) for t in cov.terms])
-            x = rng.multivariate_normal(mean, np.array(cov.matrix), method="cholesky")
-            hazards[direction] = hazard.model_copy(update=dict(zip(cov.terms, map(float, x))))
+            hazards[direction] = hazard.model_copy(update=cov.draw({t: getattr(hazard, t) for t in cov.terms}, rng))
         return self.model_copy(update=hazards)
 
 class StanceMultipliers(Strict):

@@ -33,7 +33,8 @@ from model.shocks import apply_shocks
 from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH
 
 # Spawned from the seed in this order; a new stream goes at the end, so the others keep their numbers.
-STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents", "policy_draw", "volume_draw")
+STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents", "policy_draw", "volume_draw",
+           "mining_draw")
 EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
 
 
@@ -93,7 +94,7 @@ class CryptoAdoptionModel(mesa.Model):
         if cfg.run.market_seed is not None:  # the price path of a run seeded market_seed, the rest from seed
             self.streams["market"] = stream_generators(cfg.run.market_seed)["market"]
         # the fitted blocks this run uses: the fits' values, or a draw of them (model.config.Draw)
-        drawn = {name: self._drawn(getattr(cfg, name), f"{name}_draw") for name in ("policy", "volume")
+        drawn = {name: self._drawn(getattr(cfg, name), f"{name}_draw") for name in ("policy", "volume", "mining")
                  if getattr(cfg, name).draw is not None}
         if drawn:
             self.config = cfg = cfg.model_copy(update=drawn)

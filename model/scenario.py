@@ -7,6 +7,14 @@ figures; say how), ``fitted`` (set by a calibration; say which) or ``assumption`
 why). The loader strips the wrapping and keeps the provenance beside the values, so the
 model sees plain numbers and the written ``scenario.toml`` keeps every source.
 
+An ``assumption`` or a ``derived`` value may also carry ``range = [low, high]`` (finite,
+low < high, the value inside): how far the assumption (or the assumed step of a derived
+figure, e.g. holding a past figure for the future) could plausibly be off, itself an
+assumption whose reason the text or a ``note`` gives. Published (``source``) figures carry
+none, and fitted ones their fit's covariance instead. Ranges are kept in
+``Scenario.ranges``; an override of a ranged value drops its range (the value is the
+caller's now); ``crypto-abm ensemble --parameters all`` samples the rest.
+
 Overrides use dotted paths keyed by name, never by list position, e.g.
 ``shocks.pak_allocation.tariff_usd_per_kwh=0.1`` or ``shocks.pak_allocation.enabled=false``.
 An override of a country field that a dated shock overwrites (the tariff of a country
@@ -19,6 +27,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -56,6 +65,8 @@ def output_root() -> Path:
 
 SCENARIO_DIR = package_file("experiments", "scenarios")
 PROVENANCE_KEYS = ("source", "derived", "fitted", "assumption")
+#: The provenance kinds a value with a ``range`` may have.
+RANGED_KINDS = ("assumption", "derived")
 #: The provenance of an override; a resolved scenario.toml writes it as an assumption.
 OVERRIDE_NOTE = "set on the command line or by the caller"
 
@@ -119,13 +130,14 @@ class Scenario:
 
     ``shadowed`` lists the overrides that a dated shock overwrites (:class:`Shadowed`),
     ``warnings`` says them in words: the command line prints them, a run's manifest and the
-    dashboard show them.
+    dashboard show them. ``ranges`` holds the ranged values' ``(low, high)`` by dotted path.
     """
 
     config: ScenarioConfig
     file: Path
     provenance: dict[str, tuple[str, str]] = field(default_factory=dict)
     shadowed: list[Shadowed] = field(default_factory=list)
+    ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[str]:
@@ -186,7 +198,7 @@ class Scenario:
             for part in parents:
                 node = node[part]
             node[last] = path
-        return tomli_w.dumps(_rewrap(plain, self.provenance, ""))
+        return tomli_w.dumps(_rewrap(plain, self.provenance, "", self.ranges))
 
     def sha256(self) -> str:
         return hashlib.sha256(self.to_toml().encode()).hexdigest()
@@ -226,7 +238,8 @@ def load_scenario(
     file = find_scenario(name_or_path)
     raw = _read_with_includes(file, seen=())
     provenance: dict[str, tuple[str, str]] = {}
-    plain = _unwrap(raw, "", provenance, str(file))
+    ranges: dict[str, tuple[Any, Any]] = {}
+    plain = _unwrap(raw, "", provenance, str(file), ranges)
     for path, value in parse_overrides(overrides, str(file)).items():
         try:
             _set_path(plain, path, _plain_value(value), str(file))
@@ -234,13 +247,15 @@ def load_scenario(
             _raise_if_file_broken(plain, path, str(file))  # the file's own problem, not the override's
             raise
         provenance[path] = ("override", OVERRIDE_NOTE)
+        ranges.pop(path, None)
     try:
         config = ScenarioConfig.model_validate(plain)
     except ValidationError as err:
         raise ScenarioError(str(file), [describe_error(e) for e in err.errors()]) from None
     _check_references(config, str(file))
     overridden = [path for path, prov in provenance.items() if _is_override(prov)]
-    return Scenario(config=config, file=file, provenance=provenance, shadowed=_shadowed(config, overridden))
+    return Scenario(config=config, file=file, provenance=provenance, shadowed=_shadowed(config, overridden),
+                    ranges=ranges)
 
 
 # ------------------------------------------------------------------ reading
@@ -306,31 +321,56 @@ def _is_sourced(value: Any) -> bool:
     return isinstance(value, dict) and "value" in value and any(k in value for k in PROVENANCE_KEYS)
 
 
-def _unwrap(obj: Any, path: str, prov: dict[str, tuple[str, str]], file: str) -> Any:
+def _unwrap(obj: Any, path: str, prov: dict[str, tuple[str, str]], file: str,
+            ranges: dict[str, tuple[Any, Any]]) -> Any:
     if _is_sourced(obj):
-        keys = set(obj) - {"value", "note"}
+        keys = set(obj) - {"value", "note", "range"}
         kinds = [k for k in keys if k in PROVENANCE_KEYS]
         extra = keys - set(PROVENANCE_KEYS)
         if len(kinds) != 1 or extra:
             raise ScenarioError.one(
                 file, path, "a sourced value has 'value' and exactly one of "
-                f"{', '.join(PROVENANCE_KEYS)} (and optionally 'note')", sorted(obj))
+                f"{', '.join(PROVENANCE_KEYS)} (and optionally 'note' and 'range')", sorted(obj))
         kind = kinds[0]
         if not isinstance(obj[kind], str) or not obj[kind].strip():
             raise ScenarioError.one(file, f"{path}.{kind}", "must be a non-empty string", obj[kind])
         prov[path] = (kind, obj[kind] + (f" ({obj['note']})" if obj.get("note") else ""))
+        if "range" in obj:
+            ranges[path] = _range(obj, kind, f"{path}.range", file)
         return obj["value"]
     if isinstance(obj, dict):
-        return {k: _unwrap(v, f"{path}.{k}" if path else k, prov, file) for k, v in obj.items()}
+        return {k: _unwrap(v, f"{path}.{k}" if path else k, prov, file, ranges) for k, v in obj.items()}
     return obj
 
 
-def _rewrap(obj: Any, prov: Mapping[str, tuple[str, str]], path: str) -> Any:
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _range(obj: Mapping[str, Any], kind: str, where: str, file: str) -> tuple[Any, Any]:
+    """A sourced value's ``range``, checked: two finite numbers, low < high, the value inside."""
+    bounds, value = obj["range"], obj["value"]
+    if kind not in RANGED_KINDS:
+        raise ScenarioError.one(file, where, f"a range goes with {' or '.join(RANGED_KINDS)} (a published figure "
+                                             f"has none; a fitted one its fit's covariance), not with {kind}", bounds)
+    if not (isinstance(bounds, list) and len(bounds) == 2 and all(map(_number, bounds)) and bounds[0] < bounds[1]):
+        raise ScenarioError.one(file, where, "must be [low, high]: two finite numbers, low below high", bounds)
+    if not (_number(value) and bounds[0] <= value <= bounds[1]):
+        raise ScenarioError.one(file, where, f"must hold the value ({show_value(value)}): low <= value <= high",
+                                bounds)
+    return bounds[0], bounds[1]
+
+
+def _rewrap(obj: Any, prov: Mapping[str, tuple[str, str]], path: str,
+            ranges: Mapping[str, tuple[Any, Any]]) -> Any:
     if isinstance(obj, dict):
-        return {k: _rewrap(v, prov, f"{path}.{k}" if path else k) for k, v in obj.items()}
+        return {k: _rewrap(v, prov, f"{path}.{k}" if path else k, ranges) for k, v in obj.items()}
     if path in prov:
         kind, text = prov[path]
-        return {"value": obj, ("assumption" if kind == "override" else kind): text}
+        out = {"value": obj, ("assumption" if kind == "override" else kind): text}
+        if path in ranges:
+            out["range"] = list(ranges[path])
+        return out
     return obj
 
 

@@ -9,6 +9,13 @@ replicate seed. Member (p, k) then shares its price path with the K members of r
 everything else with the P members of column k, which is what the variance split in
 :mod:`experiments.ensemble.summary` needs. Without ``price_paths`` each member's price path
 comes from its own seed.
+
+``all``: the fitted draws, and a Latin hypercube over every ranged assumption of the resolved
+scenario (``range = [low, high]``, :mod:`model.scenario`; uniform within it, whole numbers
+for a whole-number value), one row per member: the sweep engine's LHS design seeded from the
+root seed, with ``own_seeds`` so each member keeps its own seed (member k's is the one it has
+under ``fitted``). An override (``--set``) of a ranged value pins it. It does not combine with
+``price_paths`` (a crossed design would need one hypercube row per seed, shared across paths).
 """
 
 from __future__ import annotations
@@ -27,10 +34,11 @@ from experiments.provenance import atomic_write_bytes
 from experiments.sweep.errors import SpecError
 from experiments.sweep.runner import Report, execute, open_executor, prepare
 from experiments.sweep.spec import SweepSpec, parse_spec
+from model.scenario import load_scenario
 
-PARAMETERS = ("point", "fitted")
+PARAMETERS = ("point", "fitted", "all")
 #: The fitted blocks with a covariance, and the setting that makes each run draw its own values.
-FITTED_DRAWS = {"policy.draw": "seed", "volume.draw": "seed"}
+FITTED_DRAWS = {"policy.draw": "seed", "volume.draw": "seed", "mining.draw": "seed"}
 MARKET_SEED = "run.market_seed"
 SPEC_FILE = "ensemble.toml"
 SWEEP = "sweep"
@@ -42,7 +50,7 @@ MARKET_KEY = 0x6D61726B6574  # "market"
 class EnsembleOptions:
     scenario: str
     members: int = 20
-    parameters: Literal["point", "fitted"] = "fitted"
+    parameters: Literal["point", "fitted", "all"] = "fitted"
     price_paths: int | None = None
     seed: int = 0
     households: int | None = None
@@ -68,16 +76,25 @@ def spec_table(opts: EnsembleOptions) -> dict[str, Any]:
     if opts.members < 2:
         raise SpecError.one(where, "--members", "an ensemble needs at least 2 members", opts.members)
     fixed = dict(opts.overrides)
-    if opts.parameters == "fitted":
+    if opts.parameters in ("fitted", "all"):
         for path in FITTED_DRAWS:
             if path in fixed:
-                raise SpecError.one(where, "--set", f"--parameters fitted sets {path} = \"seed\" for every member; "
-                                                    "drop the --set or use --parameters point", fixed[path])
+                raise SpecError.one(where, "--set", f"--parameters {opts.parameters} sets {path} = \"seed\" for "
+                                                    "every member; drop the --set or use --parameters point",
+                                    fixed[path])
         fixed.update(FITTED_DRAWS)
     raw: dict[str, Any] = {"description": f"ensemble of {opts.scenario}: {opts.members} members, "
                                           f"{opts.parameters} parameters",
                            "scenario": opts.scenario, "seed": opts.seed, "design": {"kind": "grid"}, "set": fixed}
     replicates = opts.members
+    if opts.parameters == "all":
+        if opts.price_paths is not None:
+            raise SpecError.one(where, "--price-paths", "--parameters all samples one hypercube row per member and "
+                                                        "does not cross with price paths; use --parameters fitted "
+                                                        "for the variance split", opts.price_paths)
+        raw["parameters"] = ranged_parameters(opts.scenario, fixed)
+        raw["design"] = {"kind": "lhs", "samples": opts.members, "own_seeds": True}
+        replicates = 1
     if opts.price_paths is not None:
         p = opts.price_paths
         if MARKET_SEED in fixed:
@@ -93,6 +110,25 @@ def spec_table(opts: EnsembleOptions) -> dict[str, Any]:
     if opts.until is not None:
         raw["until"] = opts.until
     return raw
+
+
+def ranged_parameters(scenario: str, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The sweep parameters of ``--parameters all``: every ranged value of the scenario as
+    resolved with ``fixed`` (an overridden one is pinned, so it has no range), a whole-number
+    range where the value and both ends are whole numbers."""
+    spec = load_scenario(scenario, fixed)
+    if not spec.ranges:
+        raise SpecError.one("crypto-abm ensemble", "--parameters", f"all needs ranged assumptions (range = [low, "
+                                                                   f"high]); {spec.file} has none", "all")
+    plain = spec.config.model_dump()
+    out = {}
+    for path, (low, high) in spec.ranges.items():
+        value = plain
+        for part in path.split("."):
+            value = value[part]
+        integer = all(type(v) is int for v in (value, low, high))
+        out[path] = {"low": low, "high": high, "integer": integer}
+    return out
 
 
 def make_spec(opts: EnsembleOptions, out: Path) -> tuple[SweepSpec, dict[str, Any]]:

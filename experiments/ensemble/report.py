@@ -12,7 +12,7 @@ import pandas as pd
 
 from experiments.analysis.figures import draw_fan, save_figure, slug
 from experiments.analysis.outcomes import load_panel, pairs_needed
-from experiments.ensemble.members import SWEEP
+from experiments.ensemble.members import MARKET_SEED, SWEEP
 from experiments.ensemble.summary import bands, headline_outcomes, member_outcomes, summary_table, variance_split
 from experiments.provenance import atomic_write_bytes
 from experiments.sweep.outcomes import Context, OutcomeError, parse_series
@@ -83,12 +83,16 @@ def report_text(manifest: dict, tables: dict[str, pd.DataFrame], pictures: list[
     spec, d = manifest["spec"], manifest["design"]
     members = tables["members"]
     drawn = spec["set"].get("policy.draw") == "seed"
-    parameters = "fitted (each member its own draw of the policy and volume fits)" if drawn else "point estimates"
+    ranged = [p for p in spec["parameters"] if "low" in p]
+    parameters = ("fitted (each member its own draw of the policy, volume and mining fits)" if drawn
+                  else "point estimates") + (f", and a Latin hypercube over {len(ranged)} ranged assumptions"
+                                             if ranged else "")
     lines = [f"# Ensemble of {manifest['scenario']['name']}", "",
              f"{len(members)} of {d['runs']} members done; root seed {spec['seed']}; "
              f"{spec['households']} households; to {spec['until']}; "
              f"parameters: {parameters}"
-             + (f"; {d['points']} price paths x {spec['replicates']} seeds" if d["points"] > 1 else "") + ".",
+             + (f"; {d['points']} price paths x {spec['replicates']} seeds"
+                if any(p["path"] == MARKET_SEED for p in spec["parameters"]) else "") + ".",
              "", "## Headlines: median and 90% interval across members", "",
              "| outcome | median | 5% | 95% | censored | expression |", "|---|---|---|---|---|---|"]
     for r in tables["summary"].itertuples():
@@ -104,6 +108,12 @@ def report_text(manifest: dict, tables: dict[str, pd.DataFrame], pictures: list[
         lines += ["", "A crossed design (every price path with every seed), split as a two-way analysis of "
                       "variance without replication (experiments/ensemble/summary.py); a main-effect share also "
                       "holds noise, so small shares from few paths or seeds are upper-biased."]
+    if ranged:
+        lines += ["", "## Ranged inputs: sampled uniformly (a Latin hypercube, one row per member)", "",
+                  "| input | low | high |", "|---|---|---|"]
+        lines += [f"| `{p['path']}` | {_fmt(p['low'])} | {_fmt(p['high'])} |" for p in ranged]
+        lines += ["", "Each range is an assumption; the scenario says why beside its value. Each member's values "
+                      "are in members.parquet."]
     if pictures:
         lines += ["", "## Fan charts", ""] + [f"![{p.stem}]({p.name})" for p in pictures]
     lines += ["", "Files: bands.parquet (quantiles per metric, country, date), members.parquet (each member's "

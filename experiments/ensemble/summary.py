@@ -20,6 +20,7 @@ import pandas as pd
 
 from experiments.analysis.outcomes import compute, load_panel, pairs_needed
 from experiments.ensemble.members import MARKET_SEED
+from experiments.sweep.design import ID_COLUMNS
 from experiments.sweep.outcomes import Context, Outcome, OutcomeError, parse_outcome
 from experiments.sweep.results import connect, open_folder
 
@@ -67,14 +68,15 @@ def headline_outcomes(context: Context) -> dict[str, Outcome]:
 
 
 def member_outcomes(sweep: Path, outcomes: dict[str, Outcome]) -> pd.DataFrame:
-    """One row per member: run_id, replicate, seed, the market seed (if any), each outcome and,
-    for a first-change date, whether it was censored at the horizon (then it holds the horizon)."""
+    """One row per member: run_id, replicate, seed, its design values (the market seed, the ranged
+    inputs of ``--parameters all``), each outcome and, for a first-change date, whether it was
+    censored at the horizon (then it holds the horizon)."""
     folder, _ = open_folder(sweep)
     design = pd.read_parquet(folder.design_path)
     done = sorted(folder.done_ids())
     panel = load_panel(folder, pairs_needed(outcomes.values()), run_ids=done)
     table = design.set_index("run_id").loc[done].reset_index()
-    keep = ["run_id", "replicate", "seed"] + ([MARKET_SEED] if MARKET_SEED in table else [])
+    keep = ["run_id", "replicate", "seed"] + [c for c in table if c not in ID_COLUMNS and c != "point"]
     table = table[keep].copy()
     for name, outcome in outcomes.items():
         values, censored = compute(panel, outcome)

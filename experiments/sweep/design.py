@@ -7,7 +7,9 @@ Morris trajectories), the runner, the storage and the analysis see the same thin
 Seeds (decided for this project, see ``shared/docs/SWEEPS.md``): one root
 ``numpy.random.SeedSequence(spec.seed)``; replicate ``r`` runs with the seed derived from
 its spawn index ``r`` *at every design point* (common random numbers), so two design
-points differ only by their parameters and paired comparisons are sharp. The samplers
+points differ only by their parameters and paired comparisons are sharp. An LHS design
+with ``own_seeds = true`` (an ensemble's members) instead gives run ``i`` of the table
+(point-major) spawn index ``i``, so every run has its own seed. The samplers
 (LHS, Sobol, Morris) are seeded from the root's own state, which is independent of its
 spawned children. Nothing depends on completion order or on the number of workers.
 
@@ -123,12 +125,14 @@ def make_design(spec: SweepSpec) -> Design:
         points = pd.DataFrame(dict(zip(names, to_values(sample, params))), columns=names)
     points.insert(0, "point", np.arange(len(points), dtype=np.int64))
 
-    seeds = replicate_seeds(spec.seed, spec.replicates)
+    own = getattr(spec.design, "own_seeds", False)  # each run its own seed (an ensemble), not common numbers
+    seeds = replicate_seeds(spec.seed, spec.replicates * (len(points) if own else 1))
     pw = max(4, len(str(len(points) - 1)))
     rw = max(2, len(str(spec.replicates - 1)))
     table = points.loc[points.index.repeat(spec.replicates)].reset_index(drop=True)
     table.insert(1, "replicate", np.tile(np.arange(spec.replicates, dtype=np.int64), len(points)))
-    table.insert(2, "seed", np.array([seeds[r] for r in table["replicate"]], dtype=np.int64))
+    index = table.index if own else table["replicate"]
+    table.insert(2, "seed", np.array([seeds[i] for i in index], dtype=np.int64))
     table.insert(0, "run_id", [f"p{pt:0{pw}d}_r{r:0{rw}d}" for pt, r in zip(table["point"], table["replicate"])])
     return Design(kind=kind, points=points, table=table, problem=problem, transforms=transforms, sample=sample)
 

@@ -102,6 +102,12 @@ class Grid(_Design):
 class Lhs(_Design):
     kind: Literal["lhs"]
     samples: PosInt  # points
+    # true: each point x replicate its own seed (spawn index point * replicates + replicate)
+    # instead of common random numbers across points: an ensemble's members
+    own_seeds: bool = False
+
+    def canonical(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"own_seeds"} if not self.own_seeds else set())  # older specs keep their hash
 
 
 class Sobol(_Design):

@@ -19,7 +19,9 @@ prior (``LEADS``, 12-36 weeks): one fit per value, the best kept. Standard error
 the Jacobian at the optimum (``cov = s^2 (J'J)^-1``, ``s^2`` the residual variance),
 capacities' by the delta method on their logarithm. The fitted values are written, each
 with its standard error and provenance, to ``experiments/calibration/mining.toml``,
-which the scenarios include.
+which the scenarios include, with ``[mining.covariance]``: that covariance on the search's
+scale (the capacities' logarithm) and the search's bounds, from which ``mining.draw``
+draws (``model.config.MiningConfig.drawn``; the lead time is profiled, not drawn).
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def evaluate(overrides: dict[str, float]) -> tuple[np.ndarray, dict[str, float]]
 
 
 def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
-    """The least-squares fit at one lead time: (result, values, standard errors, errors)."""
+    """The least-squares fit at one lead time: (result, values, standard errors, errors, covariance
+    on the search's scale)."""
     x0, bounds = _start_and_bounds()
 
     def residuals(x):
@@ -114,28 +117,40 @@ def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
     errors = evaluate({**values, "mining.lead_time_weeks": lead})[1]
     errors.update(cost=float(result.fun @ result.fun), points=float(n), parameters=float(p),
                   evaluations=float(result.nfev))
-    return result, values, ses, errors
+    return result, values, ses, errors, cov
 
 
-def fit(max_evaluations: int = EVALUATIONS) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+def fit(max_evaluations: int = EVALUATIONS):
     """The best fit over the lead times of the prior: values, standard errors, errors
-    (with each lead time's weighted sum of squares as ``cost_lead_N``)."""
+    (with each lead time's weighted sum of squares as ``cost_lead_N``), covariance."""
     best = None
     profile = {}
     for lead in LEADS:
-        _, values, ses, errors = fit_lead(lead, max_evaluations)
+        _, values, ses, errors, cov = fit_lead(lead, max_evaluations)
         profile[f"cost_lead_{lead}"] = errors["cost"]
         if best is None or errors["cost"] < best[2]["cost"]:
-            best = ({**values, "mining.lead_time_weeks": lead}, ses, errors)
-    values, ses, errors = best
+            best = ({**values, "mining.lead_time_weeks": lead}, ses, errors, cov)
+    values, ses, errors, cov = best
     errors.update(profile)
-    return values, ses, errors
+    return values, ses, errors, cov
+
+
+def covariance_table(cov: np.ndarray, note: str) -> dict:
+    """``[mining.covariance]`` (``model.config.Covariance``): the fit's covariance of
+    :data:`PARAMETERS` on the search's scale, the log terms, and the search's bounds."""
+    terms = [name.removeprefix("mining.") for name in PARAMETERS]
+    return {"terms": terms, "log_terms": [t for t, (*_, log) in zip(terms, PARAMETERS.values()) if log],
+            "matrix": [[float(v) for v in row] for row in cov],
+            "bounds": [[float(low), float(high)] for _, low, high, _ in PARAMETERS.values()],
+            "fitted": note + "; covariance s^2 (J'J)^-1 at the optimum on the search's scale (log of the capacities); "
+                             "bounds: the search's, which clip a draw"}
 
 
 def write_calibration(values: dict[str, float], errors: dict[str, float], ses: dict[str, float] | None = None,
-                      path: Path = CALIBRATION_FILE) -> Path:
+                      path: Path = CALIBRATION_FILE, cov: np.ndarray | None = None) -> Path:
     """Write the fitted values (dotted names, e.g. ``mining.capacity_mw_per_year.USA``), each
-    with its provenance: the fit, its errors and the value's standard error."""
+    with its provenance: the fit, its errors and the value's standard error; and, given the
+    fit's covariance of :data:`PARAMETERS`, ``[mining.covariance]`` for draws."""
     ses = ses or {}
     today = dt.date.today().isoformat()
     note = (f"crypto-abm calibrate mining ({today}): weighted least squares on network hashrate and country "
@@ -154,6 +169,8 @@ def write_calibration(values: dict[str, float], errors: dict[str, float], ses: d
         se = f" (standard error {ses[dotted]:.3g})" if dotted in ses else \
             (" (profiled over the prior 12-36 weeks)" if dotted.endswith("lead_time_weeks") else "")
         node[key] = {"value": value, "fitted": note + se}
+    if cov is not None:
+        tree.setdefault("mining", {})["covariance"] = covariance_table(cov, note)
     header = ("# Fitted parameters: written by `crypto-abm calibrate mining`; do not edit by hand.\n"
               "# Scenarios include this file after parts/behaviour.toml, so these values win.\n\n")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,8 +192,8 @@ def outside_checkout(target: str) -> int:
 def main(max_evaluations: int = EVALUATIONS) -> int:
     if not IN_CHECKOUT:
         return outside_checkout("mining")
-    values, ses, errors = fit(max_evaluations)
-    path = write_calibration(values, errors, ses)
+    values, ses, errors, cov = fit(max_evaluations)
+    path = write_calibration(values, errors, ses, cov=cov)
     for name, value in values.items():
         print(f"{name} = {value:.4g}" + (f" (se {ses[name]:.3g})" if name in ses else ""))
     print("lead-time profile (weighted sum of squares): " + ", ".join(

@@ -22,6 +22,7 @@ from experiments.ensemble.summary import BAND_COLUMNS, QUANTILES, _shares
 from experiments.sweep.design import make_design
 from experiments.sweep.runner import tasks_for
 from model.model import CryptoAdoptionModel
+from model.scenario import load_scenario
 
 UNTIL = dt.date(2026, 6, 30)
 SMALL = {"run.household_floor": 30}
@@ -84,7 +85,8 @@ def test_fitted_draws_differ_between_members_and_are_shared_across_price_paths(e
     _, spec, _ = ensemble
     built = models(spec)
     draws = {rid: (m.config.policy.up.model_dump_json(), m.config.volume.value_received_usd_per_adopter_per_year,
-                   m.config.volume.price_elasticity) for rid, (_, m) in built.items()}
+                   m.config.volume.price_elasticity, m.config.mining.capacity_mw_per_year["USA"])
+             for rid, (_, m) in built.items()}
     prices = {rid: m.market.prices for rid, (_, m) in built.items()}
     by_seed: dict[int, set] = {}
     by_path: dict[int, list] = {}
@@ -92,7 +94,7 @@ def test_fitted_draws_differ_between_members_and_are_shared_across_price_paths(e
         by_seed.setdefault(task.seed, set()).add(draws[rid])
         by_path.setdefault(dict(task.params)[MARKET_SEED], []).append(prices[rid])
     assert len(by_seed) == 3 and all(len(d) == 1 for d in by_seed.values())  # a seed's draws on every path
-    for part in range(3):  # ... and each seed its own policy and volume draw
+    for part in range(4):  # ... and each seed its own policy, volume and mining draw
         assert len({next(iter(d))[part] for d in by_seed.values()}) == 3
     for paths in by_path.values():  # a price path shared by the members that have it ...
         assert all(np.array_equal(paths[0], p) for p in paths)
@@ -108,6 +110,7 @@ def test_point_parameters_run_the_fits_estimates(tmp_path):
     base = CryptoAdoptionModel(scenario_name="south_asia_2025", seed=0, households=300, overrides=SMALL)
     for _, m in models(spec).values():
         assert m.config.policy == base.config.policy and m.config.volume == base.config.volume
+        assert m.config.mining == base.config.mining
 
 
 def test_variance_split_adds_up_and_finds_a_price_only_outcome(ensemble):
@@ -132,6 +135,8 @@ def test_variance_split_adds_up_and_finds_a_price_only_outcome(ensemble):
     (["--set", "households.imitation_per_year=-1"], "--set households.imitation_per_year"),
     (["--households", "10"], "--households"),
     (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler"),
+    (["--parameters", "all", "--price-paths", "2"], "--price-paths"),
+    (["--parameters", "all", "--set", "mining.draw=3"], "--set"),
 ])
 def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, args, field):
     assert main(["ensemble", "south_asia_2025", "--out", str(tmp_path / "e"), *args]) == 2
@@ -142,5 +147,54 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, args, field):
 
 def test_bad_parameters_choice_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["ensemble", "south_asia_2025", "--parameters", "all"])
+        main(["ensemble", "south_asia_2025", "--parameters", "everything"])
     assert exc.value.code == 2 and "--parameters" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ --parameters all
+ALL = EnsembleOptions(scenario="south_asia_2025", members=4, parameters="all", households=300, until=UNTIL,
+                      overrides=SMALL, workers=2, progress=False)
+
+
+def test_all_samples_every_ranged_input_one_row_per_member(tmp_path):
+    spec, _ = make_spec(ALL, tmp_path)
+    ranges = load_scenario("south_asia_2025").ranges
+    table = make_design(spec).table
+    assert len(table) == 4 and set(spec.fixed) >= {"policy.draw", "volume.draw", "mining.draw"}
+    for path, (low, high) in ranges.items():
+        assert table[path].between(low, high).all()
+        assert table[path].nunique() > 1  # members differ in every ranged input
+    assert table["mining.relocation_weeks"].dtype.kind == "i"  # a whole-number value stays whole
+    assert table["volume.p2p_factor"].dtype.kind == "f"
+    # members keep their own seeds: member k's is the one it has under --parameters fitted
+    fitted, _ = make_spec(EnsembleOptions(**{**ALL.__dict__, "parameters": "fitted"}), tmp_path)
+    assert table["seed"].tolist() == make_design(fitted).table["seed"].tolist()
+    assert table["seed"].nunique() == 4
+    # reproducible from the root seed, and another root seed samples other rows
+    again, _ = make_spec(ALL, tmp_path)
+    pd.testing.assert_frame_equal(make_design(again).table, table)
+    other, _ = make_spec(EnsembleOptions(**{**ALL.__dict__, "seed": 1}), tmp_path)
+    assert not np.allclose(make_design(other).table["volume.p2p_factor"], table["volume.p2p_factor"])
+
+
+def test_all_pins_an_overridden_range(tmp_path):
+    spec, _ = make_spec(EnsembleOptions(**{**ALL.__dict__, "overrides": {**SMALL, "volume.p2p_factor": 0.4}}),
+                        tmp_path)
+    assert "volume.p2p_factor" not in {p.path for p in spec.parameters}
+    assert spec.fixed["volume.p2p_factor"] == 0.4
+
+
+def test_all_members_run_their_rows_and_the_report_lists_the_ranges(tmp_path):
+    out = tmp_path / "all"
+    spec, report = run_ensemble(ALL, out)
+    assert report.done == 4 and report.failed == 0
+    built = models(spec)
+    for task, m in built.values():
+        row = dict(task.params)
+        assert m.spec.config.volume.p2p_factor == row["volume.p2p_factor"]
+        assert m.spec.config.shocks["pak_council"].strength == row["shocks.pak_council.strength"]
+    tables = summarise(out, figures=False)
+    assert "volume.p2p_factor" in tables["members"]
+    text = (out / "report.md").read_text()
+    assert "Latin hypercube over 14 ranged assumptions" in text and "`shocks.lka_task_force.strength`" in text
+    assert "price paths" not in text  # one row per member, no crossed design

@@ -283,7 +283,7 @@ def test_morris_design_rows_and_levels(tmp_path):
 SHAPE = [
     # (body, field, text in the line)
     ('[design]\nkind = "lhs"\nsamples = 4\nlevels = 3\n[parameters."mining.hurdle_margin"]\nlow = 0.1\nhigh = 1\n',
-     "design.levels", "not a setting of a lhs design (its settings: samples)"),
+     "design.levels", "not a setting of a lhs design (its settings: own_seeds, samples)"),
     ('[design]\nkind = "grid"\n[parameters."mining.hurdle_margin"]\nvalues = [1]\nstep = 2\n',
      "parameters.mining.hurdle_margin.step", "unknown key (known: group, high, integer, log, low, paths, values)"),
     ('[design]\nkind = "grid"\n[parameters]\n"mining.hurdle_margin" = 0.5\n',
@@ -379,3 +379,11 @@ def test_a_problem_without_a_value_says_none_and_none_is_a_value():
         assert str(cls.one("f.toml", "x", "bad", None)) == "f.toml: x: bad (got None)"
         again = pickle.loads(pickle.dumps(cls.one("f.toml", "x", "bad")))  # as from a worker process
         assert type(again) is cls and again.problems[0][2] is MISSING and str(again) == "f.toml: x: bad"
+
+
+def test_own_seeds_is_in_the_hash_only_when_set():
+    """An LHS spec written before ``own_seeds`` existed keeps its hash (its folder resumes)."""
+    from experiments.sweep.spec import Lhs
+
+    assert Lhs(kind="lhs", samples=3).canonical() == {"kind": "lhs", "samples": 3}
+    assert Lhs(kind="lhs", samples=3, own_seeds=True).canonical()["own_seeds"] is True

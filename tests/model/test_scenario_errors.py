@@ -165,6 +165,7 @@ PLAIN_ALLOWED = {
     ("shocks", "*", "to"), ("countries", "*", "winter_peak_month"),
     # a fitted covariance's entries: their provenance is the table's own `fitted` text
     ("policy", "fit", "covariance", "*", "matrix", "*", "*"),
+    ("mining", "covariance", "matrix", "*", "*"), ("mining", "covariance", "bounds", "*", "*"),
 }
 
 
