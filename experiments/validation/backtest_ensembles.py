@@ -221,8 +221,8 @@ def markdown(report: BacktestCoverage, figure_link: str) -> list[str]:
     lines = [
         "## 6. Ensembles of the backtests: coverage",
         "",
-        f"Each backtest run as an ensemble of {report.members} members (`{report.parameters}` parameters: each "
-        "member its own seed and its own draw of the fitted blocks that carry a covariance;",
+        f"Each backtest run as an ensemble of {report.members} members (`{report.parameters}` parameters:",
+        "each member its own seed and its own draw of the fitted blocks that carry a covariance;",
         "`experiments/validation/backtest_ensembles.py`). A band honest about the model's uncertainty holds",
         "about as many points as it claims: the 5-95% band about 90%, the 25-75% band about half. The",
         "hashrate points and the country shares are read as in section 1 (each member's week nearest",
@@ -236,15 +236,16 @@ def markdown(report: BacktestCoverage, figure_link: str) -> list[str]:
         "|---|---|---:|---:|---:|---:|",
     ]
     for r in summary(report).itertuples():
-        width = "n/a" if np.isnan(r.width_90) else (f"{r.width_90:.1%}" if r.unit == "ratio"
-                                                     else f"{r.width_90:.2f} points")
+        width = "n/a" if np.isnan(r.width_90) else (f"{100 * r.width_90:.2g}%" if r.unit == "ratio"
+                                                     else f"{r.width_90:.2g} points")
         lines.append(f"| {r.target} | {r.window} | {r.points} | {_pct(r.in_90)} | {_pct(r.in_50)} | {width} |")
     missed = misses(report)
     lines += [
         "",
-        f"Bounds (issue 17): the 90% band of the hashrate backtest holds at least {HASHRATE_COVERAGE_MIN:.0%} "
-        "of its data points; the El Salvador band holds its survey years. Misses (the tests keep the",
-        "bounds and mark these as expected failures): " + ("none." if not missed else ""),
+        f"Bounds (issue 17): the 90% band of the hashrate backtest holds at least {HASHRATE_COVERAGE_MIN:.0%}",
+        "of its data points; the El Salvador band holds its survey years. Misses (the tests,",
+        "`tests/experiments/test_backtest_ensembles.py`, keep the bounds and mark these as expected failures)"
+        + (": none." if not missed else ":"),
         "",
     ]
     lines += [f"- {m}" for m in missed] + ([""] if missed else [])
