@@ -12,7 +12,7 @@ Every ``import`` of a project module in ``agents/``, ``model/``, ``experiments/`
     experiments.sweep     -> model, base      (the engine)
     experiments.analysis  -> sweep            (reads sweep folders), model, base
     experiments.studies   -> sweep, analysis, model, base
-    experiments.validation-> model, sweep, base
+    experiments.validation-> model, sweep, analysis, ensemble, base (the backtests' ensembles)
     experiments.ema       -> sweep, analysis, model, base
     experiments.ensemble  -> sweep, analysis, model, base (ensembles: a sweep and its bands)
     experiments.cli       -> everything       (the command line; ``__main__`` too)
@@ -44,7 +44,8 @@ ALLOWED: dict[str, set[str]] = {
     "experiments.sweep": {"model", "experiments.base"},
     "experiments.analysis": {"model", "experiments.base", "experiments.sweep"},
     "experiments.studies": {"model", "experiments.base", "experiments.sweep", "experiments.analysis"},
-    "experiments.validation": {"model", "experiments.base", "experiments.sweep"},
+    "experiments.validation": {"model", "experiments.base", "experiments.sweep", "experiments.analysis",
+                               "experiments.ensemble"},
     "experiments.ema": {"model", "experiments.base", "experiments.sweep", "experiments.analysis"},
     "experiments.ensemble": {"model", "experiments.base", "experiments.sweep", "experiments.analysis"},
     "experiments.cli": {"agents", "model", "experiments.base", "experiments.runs", "experiments.sweep",

@@ -60,6 +60,8 @@ class EnsembleOptions:
     executor: str = "process"      # or "dask" (experiments.sweep.runner.open_executor)
     scheduler: str | None = None   # a Dask scheduler's address
     progress: bool = True
+    #: The sweep spec's [output] table (metrics, countries, every); None keeps the sweep's defaults.
+    output: dict[str, Any] | None = None
 
 
 def market_seeds(root_seed: int, paths: int) -> list[int]:
@@ -109,6 +111,8 @@ def spec_table(opts: EnsembleOptions) -> dict[str, Any]:
         raw["households"] = opts.households
     if opts.until is not None:
         raw["until"] = opts.until
+    if opts.output is not None:
+        raw["output"] = dict(opts.output)
     return raw
 
 

@@ -91,15 +91,23 @@ def compare_shares(model: CryptoAdoptionModel, points: pd.DataFrame) -> pd.DataF
     """The model's mean share (percent of the network's operating hashrate) over each data
     point's span (the nearest week where the span holds none) beside the data's."""
     ts = model.timeseries()
-    shares = ts[ts.metric == "hashrate_share"].pivot(index="date", columns="country", values="value")
-    shares.index = pd.to_datetime(shares.index)
+    values = shares_over_spans(ts[ts.metric == "hashrate_share"].pivot(index="date", columns="country",
+                                                                         values="value"), points)
+    return points.assign(model_pct=values, error_pp=values - points["share_pct"].to_numpy())
+
+
+def shares_over_spans(shares: pd.DataFrame, points: pd.DataFrame) -> np.ndarray:
+    """Per share point: the mean modelled share (percent) over its span, from ``shares`` (date x
+    country, fractions); the nearest date where the span holds none. Shared by one run's
+    comparison and the ensembles' (experiments/validation/backtest_ensembles.py)."""
+    shares = shares.set_axis(pd.to_datetime(shares.index))
     values = []
     for p in points.itertuples():
         within = shares[(shares.index >= p.start) & (shares.index <= p.end)]
         if within.empty:
             within = shares.iloc[[int(np.abs((shares.index - p.start).days).argmin())]]
         values.append(100.0 * float(sum(within[c].mean() for c in p.country.split("+"))))
-    return points.assign(model_pct=values, error_pp=np.array(values) - points["share_pct"].to_numpy())
+    return np.array(values)
 
 
 def run_backtest(seed: int = 0, overrides: dict | None = None) -> CryptoAdoptionModel:

@@ -16,6 +16,8 @@
 5. Stance changes: the stance hazards fitted to the global panel (2013-2020 fit, 2021-2025
    test, leave-one-region-out) and the baseline's endogenous moves in South Asia against
    the fit's predictive interval (experiments/validation/policy_validation.py).
+6. Ensembles of the backtests (hashrate 2019-2025, El Salvador): how many data points their
+   90% and 50% bands hold, and how wide the bands are (experiments/validation/backtest_ensembles.py).
 
 The bounds below are what the test suite holds the model to (``tests/experiments/test_validation.py``).
 """
@@ -31,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.provenance import atomic_write_bytes
-from experiments.validation import country_shares, halvings
+from experiments.validation import backtest_ensembles, country_shares, halvings
 from experiments.validation.backtest import (
     FIT_UNTIL,
     HALVING,
@@ -74,6 +76,7 @@ FIGURE_POLICY = DOC.parent / "figures" / "validation_policy.png"
 SCENARIO_BASELINE = "south_asia_2025"
 FIGURE_VOLUME = DOC.parent / "figures" / "validation_volume.png"
 FIGURE_SHARES = DOC.parent / "figures" / "validation_country_shares.png"
+FIGURE_ENSEMBLES = DOC.parent / "figures" / "validation_ensembles.png"
 
 # Bounds a backtest must stay within (checked by the tests): log-RMSE, halving dip.
 BOUNDS = {"rmse_log_fit": 0.30, "rmse_log_test": 0.30, "dip_min": -0.40, "dip_max": -0.01,
@@ -101,6 +104,7 @@ class Report:
     region: RegionCheck | None = None
     shares: country_shares.ShareReport | None = None
     halvings: tuple[pd.DataFrame, dict] | None = None  # halvings.table_rows(), halvings.flat_2028()
+    ensembles: backtest_ensembles.BacktestCoverage | None = None
 
 
 def hashrate_backtest(seeds: range = range(5)) -> tuple[object, pd.DataFrame, dict]:
@@ -113,7 +117,7 @@ def run(seeds: range = range(5)) -> Report:
     fit, band, dip = hashrate_backtest(seeds)
     return Report(fit, band, dip, volume_report(seeds), el_salvador_backtest(seeds), adoption_backtest(seeds),
                   calibrate(), region_check(range(max(len(seeds), 6))), country_shares.run(),
-                  (halvings.table_rows(), halvings.flat_2028()))
+                  (halvings.table_rows(), halvings.flat_2028()), backtest_ensembles.run())
 
 
 def check(report: Report) -> list[str]:
@@ -546,6 +550,8 @@ def markdown(report: Report) -> str:
         lines += markdown_volume(report.volume, FIGURE_VOLUME.relative_to(DOC.parent).as_posix())
     if report.policy is not None:
         lines += markdown_policy(report.policy, report.region)
+    if report.ensembles is not None:
+        lines += backtest_ensembles.markdown(report.ensembles, FIGURE_ENSEMBLES.relative_to(DOC.parent).as_posix())
     lines += [
         "",
         "## Known gaps",
@@ -577,6 +583,7 @@ def main(seeds: int = 5) -> int:
     country_shares.figure(report.shares, FIGURE_SHARES, _pyplot(FIGURE_SHARES))
     policy_figure(report.policy, FIGURE_POLICY)
     figure_volume(report.volume, FIGURE_VOLUME, _pyplot(FIGURE_VOLUME))
+    backtest_ensembles.figure(report.ensembles, FIGURE_ENSEMBLES, _pyplot(FIGURE_ENSEMBLES))
     atomic_write_bytes(DOC, markdown(report).encode())
     h, d = report.hashrate, report.dip
     print(f"hashrate 2019-2025: log-RMSE fit {h.rmse_log_fit:.3f}, test {h.rmse_log_test:.3f} "
@@ -608,6 +615,11 @@ def main(seeds: int = 5) -> int:
         print(f"halving {r.halving}: dip model {r.model_dip:+.1%} vs data {r.data_dip:+.1%}; recovery model "
               f"{r.model_weeks} vs data {r.data_weeks:.0f} weeks")
     print(f"2028 halving, flat price: dip {flat['dip']:+.1%}, recovery {flat['weeks_to_new_high']} weeks")
+    for r in backtest_ensembles.summary(report.ensembles).itertuples():
+        print(f"ensemble of {report.ensembles.members}, {r.target}, {r.window}: {r.in_90:.0%} of {r.points} points "
+              f"in the 90% band, {r.in_50:.0%} in the 50% band")
+    for miss in backtest_ensembles.misses(report.ensembles):
+        print(f"misses issue 17's bound: {miss}")
     problems = check(report)
     for p in problems:
         print(f"OUT OF BOUNDS: {p}")
@@ -616,7 +628,7 @@ def main(seeds: int = 5) -> int:
           f"(constant {t.loglik_constant:.3f}); baseline region moves up {r.observed['up']:.2f}/yr "
           f"(fit {r.low['up']:.2f}-{r.high['up']:.2f}), down {r.observed['down']:.2f}/yr "
           f"(fit {r.low['down']:.2f}-{r.high['down']:.2f})")
-    print(f"wrote {DOC}, {FIGURE}, {FIGURE_SHARES}, {FIGURE_SLV}, {FIGURE_ADOPTION}, {FIGURE_POLICY} and "
-          f"{FIGURE_VOLUME}")
+    print(f"wrote {DOC}, {FIGURE}, {FIGURE_SHARES}, {FIGURE_SLV}, {FIGURE_ADOPTION}, {FIGURE_POLICY}, "
+          f"{FIGURE_VOLUME} and {FIGURE_ENSEMBLES}")
     return 1 if problems else 0
 
