@@ -250,14 +250,15 @@ def markdown(report: BacktestCoverage, figure_link: str) -> list[str]:
     ]
     lines += [f"- {m}" for m in missed] + ([""] if missed else [])
     lines += [
-        "Why the bands are this narrow: in the backtests the price path is the history and the bans",
-        "and the El Salvador law are dated, so members differ only in their seeds and in the draws of",
-        "the fitted blocks that have one (the stance hazards and the volume fit), which the mining",
-        "side and El Salvador's households barely feel. The mining and household calibrations'",
-        "standard errors are not drawn, and no assumption's range is sampled (`--parameters all`);",
-        "the bands leave out the model's own error (section 1's log-RMSE, section 2's test years),",
-        "so their coverage says how far the spread of seeds is from an uncertainty, not how good a",
-        "fit is.",
+        "What the bands hold: in the backtests the price path is the history and the bans and the El",
+        "Salvador law are dated, so members differ in their seeds and in their draws of the fitted blocks",
+        "that carry an uncertainty: the stance hazards, the volume fit and the mining fit (its standard",
+        "errors, without their correlations, clipped to the fit's search bounds; the hurdle margin sits on",
+        "its bound, so about half its draws are clipped). The households' calibration has no uncertainty",
+        "yet, so El Salvador's band is the spread of seeds alone; no assumption's range is sampled here",
+        "(`--parameters all`). The hashrate band is the mining fit's parameter uncertainty; it leaves out",
+        "the model's structural error (section 1's log-RMSE), which is why it holds fewer points than it",
+        "claims.",
         "",
     ]
     return lines
