@@ -15,6 +15,7 @@ import pandas as pd
 
 from model.config import MarketConfig
 from model.errors import ScenarioError
+from model.file_cache import cached_read
 from model.units import DAYS_PER_YEAR, PH_PER_EH
 
 
@@ -34,7 +35,7 @@ def price_path(cfg: MarketConfig, dates: list[dt.date], rng: np.random.Generator
         return np.full(n, float(p.initial_usd)), simulated
     if p.kind == "gbm":
         return float(p.initial_usd) * np.exp(np.concatenate([[0.0], np.cumsum(log_steps)])), simulated
-    series = _read_monthly(csv_path, p.csv_column)
+    series = cached_read(_read_monthly, csv_path, p.csv_column)
     months = pd.PeriodIndex([pd.Period(d, "M") for d in dates])
     known = series.reindex(months).to_numpy(dtype=float)
     if np.isnan(known[0]):
@@ -59,7 +60,7 @@ def fee_path(cfg: MarketConfig, dates: list[dt.date], csv_path=None) -> np.ndarr
     """
     if csv_path is None:
         return np.full(len(dates), float(cfg.fees_btc_per_block))
-    monthly = _read_fees(csv_path, cfg.blocks_per_day)
+    monthly = cached_read(_read_fees, csv_path, cfg.blocks_per_day)
     span = pd.period_range(monthly.index.min(), monthly.index.max(), freq="M")
     logs = np.log(monthly.reindex(span))
     known = ~logs.isna().to_numpy()

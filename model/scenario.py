@@ -40,6 +40,7 @@ from pydantic import BaseModel, ValidationError
 
 from model.config import SHOCK_KINDS, ScenarioConfig
 from model.errors import MISSING, ScenarioError
+from model.file_cache import cached_read
 
 #: The folder that holds the packages (model/, experiments/, data/, ...): the source checkout,
 #: or site-packages in an installed copy. Files the commands read are found through the
@@ -260,6 +261,10 @@ def load_scenario(
 
 # ------------------------------------------------------------------ reading
 def _read_toml(file: Path) -> dict[str, Any]:
+    return cached_read(_parse_toml, file)
+
+
+def _parse_toml(file: Path) -> dict[str, Any]:
     try:
         with open(file, "rb") as fh:
             return tomllib.load(fh)
