@@ -453,7 +453,8 @@ class FleetSupply:
     (pairs of fleet and MW cap, None: uncapped), the same numbers bit for bit.
 
     Built from the fleets as they are (the vintages concatenated, with their host's cash
-    cost), so it is rebuilt whenever they change (each clearing). Called with a hashprice
+    cost), so it is rebuilt whenever they change: the mining sector builds one a week, after
+    arrivals and bans, for the power split, the clearing and operation. Called with a hashprice
     it returns a float; with an array of hashprices, an array. Each fleet's sums over its
     vintages repeat numpy's own order (:func:`~agents.ordered_sums.fleet_sums`) and the fleets are added in
     order with Python's ``sum``, as fleet by fleet. Without a layout (a fleet of more than
@@ -474,6 +475,23 @@ class FleetSupply:
         tariff = np.repeat([f.host.mining_tariff_usd_per_kwh for f, _ in fleets], lengths)
         self.cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
         self.caps = np.array([np.nan if cap is None else cap for _, cap in fleets], dtype=float)
+        self.running = np.concatenate([f.running for f, _ in fleets])
+        self.lengths = lengths
+
+    def set_caps(self, caps: list[float | None]) -> None:
+        """This week's MW caps, one per fleet (None: uncapped), e.g. after the power split."""
+        self.caps = np.array([np.nan if cap is None else cap for cap in caps], dtype=float)
+
+    def mean_efficiency(self) -> list[float]:
+        """Each fleet's :meth:`MinerFleet.mean_efficiency`, the same numbers."""
+        if self.layout is None:
+            return [f.mean_efficiency() for f, _ in self.fleets]
+        values = np.zeros((2, self.n + 1))
+        values[0, :self.n] = self.legal
+        np.multiply(self.legal, self.eff, out=values[1, :self.n])
+        total, weighted = fleet_sums(values, self.layout).tolist()
+        return [w / t if t > 0 else float(f.eff.min(initial=20.0))
+                for (f, _), t, w in zip(self.fleets, total, weighted)]
 
     def wanted_mw(self, hashprice_usd_per_ph_day: float) -> list[float]:
         """Each fleet's :meth:`MinerFleet.wanted_mw` at a hashprice (the MW its legal fleet

@@ -26,7 +26,7 @@ from agents.miner import (
     clearing_hashprice,
     running_share,
 )
-from agents.ordered_sums import fleet_layout, fleet_sums
+from agents.ordered_sums import fleet_sums
 from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
 from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH, TH_PER_PH, W_PER_MW
 
@@ -97,10 +97,12 @@ class MiningSector:
         model = self.model
         self.hashprice_usd_per_ph_day = model.market.hashprice_usd_per_ph_day
         self.difficulty = model.market.difficulty
-        self.allocate_power()
-        clearing = self.clearing_hashprice()
+        supply = FleetSupply([(f, None) for f in self.fleets.values()], model.config.mining)  # the week's fleets
+        self.allocate_power(supply)
+        supply.set_caps([self.mining_cap_mw[code] for code in self.fleets])
+        clearing = self.clearing_hashprice(supply)
         self.clearing_hashprice_usd_per_ph_day = clearing
-        if not self.operate_fleets(clearing):
+        if not self.operate_fleets(clearing, supply):
             for code, fleet in self.fleets.items():
                 fleet.operate(clearing, self.mining_cap_mw[code],
                               revenue_hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day)
@@ -182,28 +184,26 @@ class MiningSector:
             for arrival in range(1, self.lead_steps + 1):
                 self.order(arrival)
 
-    def operate_fleets(self, clearing_usd_per_ph_day: float) -> bool:
+    def operate_fleets(self, clearing_usd_per_ph_day: float, supply: FleetSupply | None = None) -> bool:
         """:meth:`MinerFleet.operate` for every fleet at once, over all fleets' vintages
         concatenated (its equations, the same numbers bit for bit: per-fleet sums as numpy's,
         :func:`~agents.ordered_sums.fleet_sums`), at the clearing hashprice, under this week's caps, earning at the
-        difficulty's hashprice. Returns False, having done nothing, where there is no layout
+        difficulty's hashprice. ``supply``: the week's :class:`FleetSupply` of every fleet
+        (built here if not given). Returns False, having done nothing, where there is no layout
         (:func:`~agents.ordered_sums.fleet_layout`); the caller then operates fleet by fleet."""
         model = self.model
         cfg = model.config.mining
-        codes, fleets = list(self.fleets), list(self.fleets.values())
-        lengths = tuple(len(f.eff) for f in fleets)
-        layout = fleet_layout(lengths)
+        fleets = list(self.fleets.values())
+        if supply is None:
+            supply = FleetSupply([(f, self.mining_cap_mw[code]) for code, f in self.fleets.items()], cfg)
+        lengths, layout = supply.lengths, supply.layout
         if layout is None:
             return False
-        n = sum(lengths)
+        n = supply.n
         dt_years, step_days = model.dt_years, model.step_days
         hosts = [f.host for f in fleets]
-        caps = np.array([np.nan if (cap := self.mining_cap_mw[code]) is None else cap for code in codes])
-        eff = np.concatenate([f.eff for f in fleets])
-        legal = np.concatenate([f.legal_ths for f in fleets])
-        underground = np.concatenate([f.underground_ths for f in fleets])
-        running = np.concatenate([f.running for f in fleets])
-        cost = cash_cost_usd_per_th_day(eff, cfg, np.repeat([h.mining_tariff_usd_per_kwh for h in hosts], lengths))
+        caps, eff, legal, underground = supply.caps, supply.eff, supply.legal, supply.underground
+        running, cost = supply.running, supply.cost
         target = running_share(clearing_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
         on = running + speed * (target - running)
@@ -248,12 +248,13 @@ class MiningSector:
             fleet.revenue_usd = operating[i] * earned / TH_PER_PH * step_days
         return True
 
-    def allocate_power(self) -> None:
+    def allocate_power(self, supply: FleetSupply) -> None:
         """Split each country's power for the week between AI data centres and mining.
 
         The cap is the allocation, no more than the seasonal surplus; bidders are served by
         willingness to pay (miners bid what a MWh earns them at last week's clearing
-        hashprice). A power emergency leaves legal mining nothing.
+        hashprice). A power emergency leaves legal mining nothing. ``supply``: the week's
+        :class:`FleetSupply` of every fleet, in the countries' order.
         """
         model = self.model
         cfg = model.config.mining
@@ -262,21 +263,19 @@ class MiningSector:
         self.mining_cap_mw = {}
         self.mining_bid_usd_per_mwh = {}
         codes = list(model.countries)
-        every_fleet = FleetSupply([(self.fleets[code], None) for code in codes], cfg)
-        wanted_mw = dict(zip(codes, every_fleet.wanted_mw(hashprice)))
+        wanted_mw = dict(zip(codes, supply.wanted_mw(hashprice)))  # fleet.wanted_mw(hashprice), all at once
+        efficiency = dict(zip(codes, supply.mean_efficiency()))  # fleet.mean_efficiency(), all at once
         centres_in: dict[str, list] = {}
         for d in model.datacentres:
             centres_in.setdefault(d.country, []).append(d)
         for code, c in model.countries.items():
-            fleet = self.fleets[code]
             cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
                 model.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
             centres = centres_in.get(code, [])
-            wanted = wanted_mw[code]  # fleet.wanted_mw(hashprice), for all fleets at once
             bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
-            self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, fleet.mean_efficiency(), cfg.pue,
+            self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, efficiency[code], cfg.pue,
                                                                        cfg.power_share_of_cash_cost)
-            bids.append(("mining", wanted, self.mining_bid_usd_per_mwh[code]))
+            bids.append(("mining", wanted_mw[code], self.mining_bid_usd_per_mwh[code]))
             served = merit_order(cap, bids)
             for i, d in enumerate(centres):
                 d.served_mw = served[str(i)]
@@ -294,21 +293,20 @@ class MiningSector:
                       if d.country == code and d.willingness_to_pay_usd_per_mwh > self.mining_bid_usd_per_mwh[code])
         return max(0.0, allowance - claimed)
 
-    def clearing_hashprice(self) -> float:
+    def clearing_hashprice(self, supply: FleetSupply) -> float:
         """The hashprice at which the fleets' chosen hashrate earns the day's reward
-        (:func:`clearing_hashprice`): the supply of every fleet with installed machines
-        (:meth:`MinerFleet.supply_ths` under its country's cap for mining this week), the
-        reward the day's BTC (``Market.reward_btc_per_day``) at today's price. The fleets'
-        supply is evaluated all at once (:class:`FleetSupply`, the same numbers as fleet by
-        fleet), in batches around last week's clearing hashprice scaled by the change of the
-        day's reward in USD (the halvings' prediction)."""
+        (:func:`clearing_hashprice`): the supply of every fleet (``supply``, the week's
+        :class:`FleetSupply`: :meth:`MinerFleet.supply_ths` under its country's cap for
+        mining this week, all fleets at once, the same numbers as fleet by fleet; a fleet
+        with no machines supplies exactly 0), the reward the day's BTC
+        (``Market.reward_btc_per_day``) at today's price; evaluated in batches around last
+        week's clearing hashprice scaled by the change of the day's reward in USD."""
         model = self.model
         reward = model.market.reward_btc_per_day * model.market.price_usd
         last, self._last_reward_usd = self._last_reward_usd, reward
         guess = (None if self.clearing_hashprice_usd_per_ph_day is None or not last
                  else self.clearing_hashprice_usd_per_ph_day * reward / last)
-        fleets = [(f, self.mining_cap_mw[code]) for code, f in self.fleets.items() if f.installed_ths > 0]
-        return clearing_hashprice(reward, FleetSupply(fleets, model.config.mining), guess=guess)
+        return clearing_hashprice(reward, supply, guess=guess)
 
     def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
         """Send relocating machines, vintage by vintage, to hosts that allow mining, have

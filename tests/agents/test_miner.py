@@ -426,6 +426,7 @@ def test_all_fleets_at_once_give_the_fleet_by_fleet_numbers_bit_for_bit(scramble
         assert supply(hps).tolist() == [one_by_one(float(h)) for h in hps]
         assert supply(hp) == one_by_one(hp)
         assert supply.wanted_mw(hp) == [f.wanted_mw(hp) for f, _ in fleets]
+        assert supply.mean_efficiency() == [f.mean_efficiency() for f, _ in fleets]
         for reward in (1e6, 3e7, 1e9):
             for guess in (None, hp, hp * 1.01):
                 assert clearing_hashprice(reward, supply, guess=guess) == bisection(reward, one_by_one)
