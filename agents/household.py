@@ -255,11 +255,18 @@ class HouseholdPopulation:
                 self.internet_f[part] = self.internet[part]
                 self.set_innovation(b)
 
+    def counts(self, mask: np.ndarray) -> np.ndarray:
+        """Households of each country block where ``mask`` holds (blocks are contiguous: one
+        pass of reduceat; bincount where a block is empty, as reduceat cannot say so)."""
+        if self.sizes.min() > 0:
+            return np.add.reduceat(mask.view(np.int8), self.starts, dtype=np.int64)
+        return np.bincount(self.country[mask], minlength=len(self.codes))
+
     def set_adoption(self) -> None:
         """Each household country's adoption rate: the share of its agents adopting."""
         sizes = self.sizes
-        if sizes.min() > 0:  # blocks are contiguous: one pass of reduceat, no bincount
-            rates = np.add.reduceat(self.adopted.view(np.int8), self.starts, dtype=np.int64) / sizes
+        if sizes.min() > 0:
+            rates = self.counts(self.adopted) / sizes
         else:  # a country without agents keeps its measured ownership
             rates = np.where(sizes > 0, adoption_by_block(self.country, self.adopted, len(self.codes)),
                              self.measured_ownership)
@@ -309,8 +316,8 @@ class HouseholdPopulation:
         """Share of each household country's remittance receivers adopting (a country
         without agents: its measured ownership, as its people adopt)."""
         n_blocks = len(self.codes)
-        receivers = np.bincount(self.country, weights=self.receiver, minlength=n_blocks)
-        adopting = np.bincount(self.country, weights=self.receiver & self.adopted, minlength=n_blocks)
+        receivers = self.counts(self.receiver).astype(float)
+        adopting = self.counts(self.receiver & self.adopted).astype(float)
         share = dict(zip(self.codes, np.divide(adopting, receivers, out=np.zeros(n_blocks), where=receivers > 0)))
         for code, size in zip(self.codes, self.sizes):
             if size == 0:

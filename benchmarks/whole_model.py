@@ -10,6 +10,7 @@ RSS, the reference's step seconds and the ratio model / reference.
 
     python benchmarks/whole_model.py                 # 10k, 100k, 1M
     python benchmarks/whole_model.py --sizes 100000 --steps 30
+    python benchmarks/whole_model.py --sizes 1000000 --pairs 20   # model and reference alternating
 """
 
 from __future__ import annotations
@@ -59,12 +60,43 @@ def one_size(n: int, steps: int) -> dict:
             "numpy_reference_step_s": round(ref, 5), "model_over_reference": round(step / ref, 3)}
 
 
+def pairs(n: int, count: int, warmup: int = 3) -> dict:
+    """The model's step against the numpy reference's, alternating in one process: ``count``
+    pairs (after ``warmup`` of each), the ratio of each pair, its median and spread."""
+    from model import build_model
+
+    m = build_model("south_asia_2025", seed=0, households=n)
+    rng = np.random.default_rng(0)
+    adj, state = random_graph(n, m.households.adjacency.nnz // 2, rng), outbreak(n, rng)
+    ratios, model_s, ref_s = [], [], []
+    for k in range(warmup + count):
+        t0 = time.perf_counter()
+        m.step()
+        t1 = time.perf_counter()
+        contagion_step(adj, state, rng)
+        t2 = time.perf_counter()
+        if k >= warmup:
+            model_s.append(t1 - t0)
+            ref_s.append(t2 - t1)
+            ratios.append((t1 - t0) / (t2 - t1))
+    q = np.quantile(ratios, [0.0, 0.25, 0.5, 0.75, 1.0])
+    return {"households": n, "pairs": count, "model_step_s_median": round(statistics.median(model_s), 5),
+            "numpy_reference_step_s_median": round(statistics.median(ref_s), 5),
+            "model_over_reference_median": round(float(q[2]), 3),
+            "spread_min_q25_q75_max": [round(float(v), 3) for v in (q[0], q[1], q[3], q[4])]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--pairs", type=int, help="alternate model and reference steps this many times at the "
+                    "largest size instead (the 1M ratio's median and spread)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size here
     args = ap.parse_args()
+    if args.pairs:
+        print(json.dumps(pairs(max(args.sizes), args.pairs)), flush=True)
+        return
     if args.one:
         print(json.dumps(one_size(args.one, args.steps)), flush=True)
         return

@@ -268,3 +268,15 @@ def test_on_demand_household_views_do_not_accumulate():
     a, b = m.household(5), m.household(5)
     assert a.index == b.index == 5 and a.adopted == bool(m.households.adopted[5])
     assert len(m.agents) <= before + 1
+
+
+def test_block_counts_equal_bincount_whatever_the_path():
+    """HouseholdArrays.counts (reduceat over contiguous blocks) counts as bincount does, and
+    so does its bincount path for a population with an empty block."""
+    hh = build_model(households=MIN_HOUSEHOLDS, seed=3).households
+    mask = np.random.default_rng(0).random(hh.n) < 0.3
+    expected = np.bincount(hh.country[mask], minlength=len(hh.codes))
+    assert hh.counts(mask).tolist() == expected.tolist()
+    hh.sizes = hh.sizes.copy()
+    hh.sizes[0] = 0  # as if a block had no agents: the bincount path
+    assert hh.counts(mask).tolist() == expected.tolist()
