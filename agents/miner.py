@@ -361,7 +361,7 @@ class MinerFleet(mesa.Agent):
 
 
 #: Relative offsets of the points the clearing evaluates either side of its predicted root.
-BRACKET_OFFSETS = tuple(sign * 10.0 ** -k for k in range(2, 11) for sign in (-1, 1))
+BRACKET_OFFSETS = tuple(sign * 10.0 ** -k for k in range(1, 11) for sign in (-1, 1))
 
 
 def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | None = None) -> float:
