@@ -364,7 +364,8 @@ class MinerFleet(mesa.Agent):
 BRACKET_OFFSETS = tuple(sign * 10.0 ** -k for k in range(1, 11) for sign in (-1, 1))
 
 
-def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | None = None) -> float:
+def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | None = None,
+                       kinks=None) -> float:
     """The clearing hashprice ``H*`` (USD/PH/day) at which the hashrate miners choose to run
     earns the day's reward: ``H x supply(H) / 1000 = reward_usd_per_day`` (``supply`` in TH/s).
 
@@ -375,14 +376,16 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | 
 
     ``supply_ths`` takes an array of hashprices and returns their supplies. The halvings are
     the bisection's, bit for bit, but the supply is evaluated in a few batches rather than
-    once per halving: the first batch holds points ever closer either side of ``guess`` (e.g.
-    last week's clearing hashprice), the next ones the midpoints the bisection would visit if
-    the root were at a prediction (the root of the supply interpolated linearly between the
-    nearest evaluated points either side of it) and points around that. A halving whose
-    midpoint was not evaluated takes its side from the nearest evaluated point beyond it
-    (``H x supply(H)`` does not decrease in ``H``); one within 1e-12 of the nearest evaluated
-    points, or between them, is evaluated itself, so no side rests on rounding. A batch
-    leaves out the points whose side is known already.
+    once per halving. The first batch holds points ever closer either side of ``guess`` (e.g.
+    last week's clearing hashprice) out to +-10%, and the ``kinks`` of the supply within that
+    window (where a vintage starts or stops switching on), so that the root is bracketed by
+    points with no kink between them. The next batches hold the midpoints the bisection would
+    visit if the root were at a prediction (the root of the supply interpolated linearly
+    between the nearest evaluated points either side, exact where no kink lies between them)
+    and points around that. A halving whose midpoint was not evaluated takes its side from
+    the nearest evaluated point beyond it (``H x supply(H)`` does not decrease in ``H``); one
+    within 1e-12 of the nearest evaluated points, or between them, is evaluated itself, so no
+    side rests on rounding. A batch leaves out the points whose side is known already.
     """
     lo, hi = 1e-6, 1e9
     below: dict[float, bool] = {}  # evaluated hashprice -> it earns less than the reward
@@ -431,8 +434,11 @@ def clearing_hashprice(reward_usd_per_day: float, supply_ths, *, guess: float | 
         root = 2.0 * c / (b + math.sqrt(disc)) if disc >= 0 and b + math.sqrt(disc) > 0 else math.sqrt(lo * hi)
         return min(max(root, under), over)
 
-    evaluate([hi] + ([guess * (1.0 + d) for d in BRACKET_OFFSETS] if guess is not None and guess > 0
-                     else np.geomspace(lo, hi, 64)[1:-1].tolist()))
+    if guess is not None and guess > 0:
+        near = [] if kinks is None else [k for k in kinks if guess * 0.9 < k < guess * 1.1]
+        evaluate([hi] + [guess * (1.0 + d) for d in BRACKET_OFFSETS] + near)
+    else:
+        evaluate([hi] + np.geomspace(lo, hi, 64)[1:-1].tolist())
     if earned[hi] <= 0:
         return reward_usd_per_day / PH_PER_TH
     for _ in range(80):
@@ -477,6 +483,15 @@ class FleetSupply:
         self.caps = np.array([np.nan if cap is None else cap for _, cap in fleets], dtype=float)
         self.running = np.concatenate([f.running for f, _ in fleets])
         self.lengths = lengths
+
+    def kinks(self) -> list[float] | None:
+        """The hashprices (USD/PH/day) where a vintage starts or stops switching on
+        (:func:`running_share`: revenue at ``(1 +- spread) x cost``), sorted: between two of
+        them supply is linear in the hashprice unless a cap starts or stops binding."""
+        if self.layout is None:
+            return None
+        spread = max(self.cfg.cost_spread, 0.0)
+        return np.sort(np.concatenate([self.cost * (1.0 - spread), self.cost * (1.0 + spread)]) * TH_PER_PH).tolist()
 
     def set_caps(self, caps: list[float | None]) -> None:
         """This week's MW caps, one per fleet (None: uncapped), e.g. after the power split."""

@@ -306,7 +306,7 @@ class MiningSector:
         last, self._last_reward_usd = self._last_reward_usd, reward
         guess = (None if self.clearing_hashprice_usd_per_ph_day is None or not last
                  else self.clearing_hashprice_usd_per_ph_day * reward / last)
-        return clearing_hashprice(reward, supply, guess=guess)
+        return clearing_hashprice(reward, supply, guess=guess, kinks=supply.kinks())
 
     def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
         """Send relocating machines, vintage by vintage, to hosts that allow mining, have

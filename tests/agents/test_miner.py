@@ -430,6 +430,8 @@ def test_all_fleets_at_once_give_the_fleet_by_fleet_numbers_bit_for_bit(scramble
         for reward in (1e6, 3e7, 1e9):
             for guess in (None, hp, hp * 1.01):
                 assert clearing_hashprice(reward, supply, guess=guess) == bisection(reward, one_by_one)
+                assert clearing_hashprice(reward, supply, guess=guess, kinks=supply.kinks()) \
+                    == bisection(reward, one_by_one)
         # Operating all fleets at once, as each would alone.
         before = {code: [f.legal_ths.copy(), f.underground_ths.copy(), f.running.copy()]
                   for code, f in sector.fleets.items()}
@@ -615,3 +617,20 @@ def test_expected_hashprice_counts_the_pipeline_and_the_next_halving():
     after_halving = 80  # weeks from 2019-01-02: past 2020-05-11
     fees = market.fees_btc_per_block
     assert sector.expected_hashprice(after_halving) == pytest.approx(now * share * (6.25 + fees) / (12.5 + fees))
+
+
+def test_supply_is_linear_between_kinks_where_no_cap_binds(scrambled):
+    m, scramble, trials = scrambled
+    for _ in trials:
+        scramble()
+        supply = FleetSupply([(f, None) for f in m.mining.fleets.values()], m.config.mining)
+        kinks = np.array(supply.kinks())
+        assert np.all(np.diff(kinks) >= 0)
+        a, b = kinks[:-1], kinks[1:]
+        wide = b > a * (1 + 1e-6)
+        a, b = a[wide], b[wide]
+        mid = supply((a + b) / 2)
+        assert mid == pytest.approx((supply(a) + supply(b)) / 2, rel=1e-9)
+        # and not across a kink: the supply bends at some of them
+        outer = supply(kinks[1:-1] * 1.01) + supply(kinks[1:-1] * 0.99)
+        assert not np.allclose(outer, 2 * supply(kinks[1:-1]), rtol=1e-9)
