@@ -99,8 +99,14 @@ class Recorder:
 
         fleets = [model.fleets[c] for c in model.codes]
         countries = [model.countries[c] for c in model.codes]
-        hashrate = np.array([f.operating_ths / TH_PER_EH for f in fleets])
-        total = hashrate.sum()
+        # The fleets' and countries' numbers in one pass each; row n is WORLD (a column's total).
+        fleet_values = np.empty((n + 1, 5))
+        fleet_values[:n] = [(f.operating_ths / TH_PER_EH, f.underground_operating_ths / TH_PER_EH, f.operating_mw,
+                             f.curtailed_mw, f.revenue_usd) for f in fleets]
+        for j in range(5):
+            fleet_values[n, j] = fleet_values[:n, j].copy().sum()  # contiguous, summed as a 1-D array
+        hashrate = fleet_values[:n, 0]
+        total = fleet_values[n, 0]
         nan = np.full(n + 1, np.nan)
         # Where a metric applies is said explicitly (``where=``); the recorder raises on a
         # value that is not finite where it applies (NaN left below is never written).
@@ -109,21 +115,20 @@ class Recorder:
         def with_world(values, world):
             return np.append(np.asarray(values, dtype=float), world)
 
-        put("hashrate_ehs", with_world(hashrate, total))
+        put("hashrate_ehs", fleet_values[:, 0])
         put("hashrate_share", with_world(hashrate / total if total > 0 else hashrate * 0, 1.0 if total > 0 else 0.0))
-        ug = np.array([f.underground_operating_ths / TH_PER_EH for f in fleets])
-        put("underground_hashrate_ehs", with_world(ug, ug.sum()))
-        mw = np.array([f.operating_mw for f in fleets])
-        put("mining_power_mw", with_world(mw, mw.sum()))
+        put("underground_hashrate_ehs", fleet_values[:, 1])
+        put("mining_power_mw", fleet_values[:, 2])
         capped = [c.mining_allowance_mw is not None for c in countries]  # not world
         allowed = np.array([c.mining_allowance_mw if cap else np.nan for c, cap in zip(countries, capped)])
         put("mining_power_allowed_mw", with_world(allowed, np.nan), where=capped + [False])
-        ai = np.array([sum(d.served_mw for d in model.datacentres if d.country == c) for c in model.codes])
+        served: dict[str, float] = {}
+        for d in model.datacentres:
+            served[d.country] = served.get(d.country, 0) + d.served_mw  # in the data centres' order, as sum()
+        ai = np.array([served.get(c, 0) for c in model.codes], dtype=float)
         put("ai_power_mw", with_world(ai, ai.sum()))
-        curtailed = np.array([f.curtailed_mw for f in fleets])
-        put("curtailed_mw", with_world(curtailed, curtailed.sum()))
-        revenue = np.array([f.revenue_usd for f in fleets])
-        put("miner_revenue_usd", with_world(revenue, revenue.sum()))
+        put("curtailed_mw", fleet_values[:, 3])
+        put("miner_revenue_usd", fleet_values[:, 4])
         stance = np.array([c.stance for c in countries], dtype=float)
         reserve = np.array([c.reserve_btc for c in countries])
         put("reserve_btc", with_world(reserve, reserve.sum()))
