@@ -38,6 +38,7 @@ from experiments.ensemble import EnsembleOptions, run_ensemble
 from experiments.ensemble.members import PARAMETERS, SWEEP, spec_table
 from experiments.ensemble.summary import member_outcomes
 from experiments.outdir import target
+from experiments.sweep.errors import SpecError
 from experiments.sweep.outcomes import Context, parse_outcome, year_to_date
 from experiments.sweep.results import open_folder
 from experiments.sweep.runner import SweepAborted
@@ -63,30 +64,31 @@ EXIT_USAGE = 2
 
 @dataclass(frozen=True)
 class Headline:
-    """One outcome and how to print it: ``unit`` is a format with ``{}`` for the scaled value;
-    ``needs`` the latest date it reads (an ensemble that stops earlier leaves it out)."""
+    """One outcome and how to print it: ``number`` formats the scaled value, ``unit`` follows the
+    interval; ``needs`` is the latest date it reads (an ensemble that stops earlier leaves it out)."""
 
     name: str
     expr: str
     label: str
-    unit: str = "{:,.0f}"
+    number: str = "{:,.0f}"
+    unit: str = ""
     scale: float = 1.0
     needs: dt.date | None = None
 
 
 def _in_2025(metric: str, label: str) -> Headline:
     return Headline(f"pak_{metric}_2025", f"sum({metric}@PAK, from=2025-01-01, to={YEAR_END})",
-                    f"Pakistan's {label} in 2025", "${:,.2f}bn", 1e-9, YEAR_END)
+                    f"Pakistan's {label} in 2025", "{:,.2f}", " $bn", 1e-9, YEAR_END)
 
 
 DIP_END = HALVING + dt.timedelta(weeks=DIP_WEEKS)
 BASELINE = (
     Headline("hashrate_2025", f"last(hashrate_ehs@WORLD, to={YEAR_END})", "network hashrate at the end of 2025",
-             "{:,.0f} EH/s", needs=YEAR_END),
-    Headline("hashrate_end", "last(hashrate_ehs@WORLD)", "network hashrate at the end", "{:,.0f} EH/s"),
+             unit=" EH/s", needs=YEAR_END),
+    Headline("hashrate_end", "last(hashrate_ehs@WORLD)", "network hashrate at the end", unit=" EH/s"),
     Headline("hashprice_2025", f"last(hashprice_usd_per_ph_day@WORLD, to={YEAR_END})",
-             "hashprice at the end of 2025", "${:,.1f}/PH/day", needs=YEAR_END),
-    Headline("btc_price_end", "last(btc_price_usd@WORLD)", "BTC price at the end", "${:,.0f}k", 1e-3),
+             "hashprice at the end of 2025", "{:,.1f}", " $/PH/day", needs=YEAR_END),
+    Headline("btc_price_end", "last(btc_price_usd@WORLD)", "BTC price at the end", unit=" $k", scale=1e-3),
     _in_2025("value_received_usd", "value received on chain"),
     _in_2025("exchange_volume_usd", "exchange volume"),
     _in_2025("p2p_volume_usd", "P2P volume"),
@@ -105,7 +107,7 @@ PAK_DATES = (
              "Pakistan's first licensed exchange trading"),
 )
 MOVES = tuple(Headline(f"{c.lower()}_first_move", f"first_change(stance@{c})", f"{c} moves") for c in NEIGHBOURS)
-PEAK = Headline("pak_peak_mw", "max(mining_power_mw@PAK)", "Pakistan's peak mining", "{:,.0f} MW")
+PEAK = Headline("pak_peak_mw", "max(mining_power_mw@PAK)", "Pakistan's peak mining", unit=" MW")
 
 
 @dataclass(frozen=True)
@@ -157,8 +159,8 @@ def _value_line(h: Headline, ens: Ensemble) -> str:
         return f"{h.label}: not reached (the run ends {ens.until})"
     v = ens.members[h.name].dropna().to_numpy() * h.scale
     m, lo, hi = interval(v)
-    f = h.unit.format
-    return f"{h.label}: {f(m)} [{f(lo)}, {f(hi)}] (median [90% interval]; {len(v)} of {ens.tag()})"
+    f = h.number.format
+    return f"{h.label}: {f(m)} [{f(lo)}, {f(hi)}]{h.unit} (median [90% interval]; {len(v)} of {ens.tag()})"
 
 
 def _month(y: float) -> str:
@@ -195,7 +197,7 @@ def tariff_line(tariff: float, ens: Ensemble) -> str:
     p, lo, hi = share(int((peak > 0).sum()), len(peak))
     m, q05, q95 = interval(peak)
     return (f"{APPROVED}, ${tariff}/kWh: Pakistan mines in {p:.0%} [{lo:.0%}, {hi:.0%}] of members (Wilson 95%); "
-            f"peak {m:,.0f} MW [{q05:,.0f}, {q95:,.0f}] (median [90% interval] over all members; {ens.tag()})")
+            f"peak {m:,.0f} [{q05:,.0f}, {q95:,.0f}] MW (median [90% interval] over all members; {ens.tag()})")
 
 
 def story(seed: int = 0) -> list[str]:
@@ -231,8 +233,12 @@ def options(args: argparse.Namespace) -> list[tuple[str, EnsembleOptions]]:
         out += [(f"{t}", EnsembleOptions(APPROVED, members=args.tariff_members, overrides={**fixed, TARIFF: t},
                                             **common))
                 for t in TARIFFS]
-    for _, opts in out:
-        spec_table(opts)
+    for key, opts in out:
+        try:
+            spec_table(opts)
+        except SpecError as err:  # name the option of this script that gave the value
+            option = "--members" if key == "baseline" else "--tariff-members"
+            raise SpecError(err.file, [(option if f == "--members" else f, m, v) for f, m, v in err.problems]) from None
     return out
 
 
@@ -257,21 +263,27 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def headline_lines(args: argparse.Namespace) -> list[str]:
+    """Run (or resume) the ensembles ``args`` asks for; the lines to print."""
+    ensembles = options(args)
+    root = target(args.out)
+    lines = []
+    for key, opts in ensembles:
+        print(f"running {folder_name(opts)} ...", file=sys.stderr)
+        if key == "baseline":
+            ens = run(opts, root / folder_name(opts), BASELINE + PAK_DATES + MOVES)
+            lines += [f"{SCENARIO}, {args.households:,} households, root seed {args.seed}:"] + baseline_lines(ens)
+        else:
+            lines.append(tariff_line(opts.overrides[TARIFF], run(opts, root / folder_name(opts), (PEAK,))))
+    if args.story:
+        lines += story()
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        ensembles = options(args)
-        root = target(args.out)
-        lines = []
-        for key, opts in ensembles:
-            print(f"running {folder_name(opts)} ...", file=sys.stderr)
-            if key == "baseline":
-                ens = run(opts, root / folder_name(opts), BASELINE + PAK_DATES + MOVES)
-                lines += [f"{SCENARIO}, {args.households:,} households, root seed {args.seed}:"] + baseline_lines(ens)
-            else:
-                lines.append(tariff_line(opts.overrides[TARIFF], run(opts, root / folder_name(opts), (PEAK,))))
-        if args.story:
-            lines += story()
+        lines = headline_lines(args)
     except ScenarioError as err:  # a bad option or output folder: one line, status 2
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
