@@ -112,7 +112,7 @@ PEAK = Headline("pak_peak_mw", "max(mining_power_mw@PAK)", "Pakistan's peak mini
 
 @dataclass(frozen=True)
 class Ensemble:
-    """A finished ensemble: its members' outcomes and what it was."""
+    """A finished ensemble: its members' outcomes (the members that ran; ``size`` of them) and what it was."""
 
     members: pd.DataFrame
     size: int
@@ -139,7 +139,8 @@ def run(opts: EnsembleOptions, out: Path, headlines: tuple[Headline, ...]) -> En
     context = Context.from_manifest(manifest)
     outcomes = {h.name: parse_outcome(h.name, h.expr, context)
                 for h in headlines if h.needs is None or h.needs <= context.until}
-    return Ensemble(member_outcomes(out / SWEEP, outcomes), opts.members, opts.parameters, context.until)
+    members = member_outcomes(out / SWEEP, outcomes)
+    return Ensemble(members, len(members), opts.parameters, context.until)
 
 
 def interval(values) -> tuple[float, float, float]:
@@ -158,6 +159,8 @@ def _value_line(h: Headline, ens: Ensemble) -> str:
     if h.name not in ens.members:
         return f"{h.label}: not reached (the run ends {ens.until})"
     v = ens.members[h.name].dropna().to_numpy() * h.scale
+    if not len(v):
+        return f"{h.label}: no member has a value ({ens.tag()})"
     m, lo, hi = interval(v)
     f = h.number.format
     return f"{h.label}: {f(m)} [{f(lo)}, {f(hi)}]{h.unit} (median [90% interval]; {len(v)} of {ens.tag()})"
