@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.analysis.figures import save_figure
 from experiments.analysis.outcomes import load_panel
 from experiments.ensemble import EnsembleOptions, run_ensemble
 from experiments.ensemble.members import SWEEP, make_spec
@@ -207,10 +208,7 @@ def figure(report: BacktestCoverage, path: Path, plt) -> Path:
     side.scatter(s.year, 100 * s.data, marker="o", color="black", zorder=3, label="data (UCA-IUDOP)")
     side.set(xticks=list(s.year), ylabel="% of people using bitcoin in the year", title="El Salvador backtest")
     side.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _pct(v: float) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.analysis.figures import save_figure
 from experiments.validation.backtest import HELD_OUT, compare_shares, run_backtest, share_points
 from model.model import build_model
 
@@ -124,10 +125,7 @@ def figure(report: ShareReport, path: Path, plt) -> Path:
     ax.set(ylabel="% of network hashrate", title=f"Backtest: country shares, model median of {len(SEEDS)} seeds "
            "(lines) against data (o fit, s test)")
     ax.legend(fontsize=8, ncol=3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def markdown(report: ShareReport, figure_link: str) -> list[str]:

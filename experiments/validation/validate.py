@@ -32,6 +32,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from experiments.analysis.figures import save_figure
 from experiments.provenance import atomic_write_bytes
 from experiments.validation import backtest_ensembles, country_shares, halvings
 from experiments.validation.backtest import (
@@ -192,10 +193,7 @@ def _pyplot(path: Path):
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure(report: Report, path: Path = FIGURE) -> Path:

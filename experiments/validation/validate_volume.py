@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.analysis.figures import save_figure
 from experiments.validation.backtest_exchanges import RATIO_BOUND, ExchangeBacktest, exchange_backtest
 from experiments.validation.volume_fit import BOUND_WITHIN_2X, PARAMETERS, T_SUPPORTED, VolumeFit, fit_volume, rmse_log
 from model.model import build_model
@@ -126,10 +127,7 @@ def figure_volume(v: VolumeReport, path: Path, plt) -> Path:
     b.set_xticks(x, labels, rotation=70, fontsize=7, ha="right")
     b.set(yscale="log", ylabel="model / data", title="India's exchanges 2021-2024 (* an input of the model)")
     b.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _usd(x: float) -> str:
