@@ -33,10 +33,12 @@ import numpy as np
 from agents.exchange import potential_volume_usd
 from model.stance_hazard import (
     COVARIATES,
+    NEIGHBOUR_TERMS,
     Neighbour,
     covariate_features,
     features,
     land,
+    nonzero,
     step_probability,
     yearly_hazards,
 )
@@ -148,16 +150,21 @@ class Country(mesa.Agent):
     def hazards(self, neighbours: list[tuple["Country", float]], policy: PolicyConfig, weeks: float,
                 terms: tuple | None = None) -> tuple[float, float, dict[str, float], float]:
         """Yearly hazards of moving up and down, with the features and signal behind them;
-        ``terms`` the hazards' (intercept, coefficients) pairs if the caller has them
-        (:func:`update_stances` reads them once a step for every country)."""
+        ``terms`` the hazards' (intercept, nonzero coefficients) pairs if the caller has them
+        (:func:`update_stances` reads them once a step for every country). The neighbours
+        are read only if a term uses them (the fitted hazards have none)."""
         cap = policy.max_diffusion_stance
-        seen = [Neighbour(o.stance, w, o.years_since("up", weeks), o.years_since("down", weeks)) for o, w in neighbours]
+        up_terms, down_terms = terms or (nonzero(policy.up.coefficients()), nonzero(policy.down.coefficients()))
+        if any(k in NEIGHBOUR_TERMS for k in (*up_terms[1], *down_terms[1])):
+            seen = [Neighbour(o.stance, w, o.years_since("up", weeks), o.years_since("down", weeks))
+                    for o, w in neighbours]
+        else:
+            seen = []
         x = features(self.stance, seen, self.covariates(), cap)
         signal = self.signal_level(weeks)
         r = self.resistance + policy.imf_weight * float(self.imf_programme)
         shift_up = signal + policy.adoption_weight * self.adoption_rate - policy.resistance_weight * r
         shift_down = policy.resistance_weight * r - signal
-        up_terms, down_terms = terms or (policy.up.coefficients(), policy.down.coefficients())
         up, down = yearly_hazards(up_terms, down_terms, x, self.stance, cap, shift_up, shift_down)
         return up, down, x, signal
 
@@ -198,7 +205,7 @@ def update_stances(model) -> None:
     applied; one uniform per country per step from the countries' stream, in scenario order."""
     u = model.streams["countries"].random(len(model.codes))
     policy = model.config.policy
-    terms = None if policy.up is None else (policy.up.coefficients(), policy.down.coefficients())
+    terms = None if policy.up is None else (nonzero(policy.up.coefficients()), nonzero(policy.down.coefficients()))
     moves = []
     for code, draw in zip(model.codes, u.tolist()):
         neighbours = [(model.countries[o], w) for o, w in model.neighbours[code].items()]

@@ -45,6 +45,8 @@ LEVELS = 5
 COVARIATES = ("inflation", "log_income", "remittances", "internet", "log_population")
 UP_TERMS = ("at_ban", "at_restricted", "liberal_exposure", "recent_up") + COVARIATES
 DOWN_TERMS = ("at_regulated", "restrictive_exposure", "recent_down") + COVARIATES
+#: The features read from the neighbours (the others are the country's own).
+NEIGHBOUR_TERMS = ("liberal_exposure", "restrictive_exposure", "recent_up", "recent_down")
 #: A neighbour's move counts as recent for this many years: part of the definition of the
 #: ``recent_*`` features (two yearly panel rows after the move).
 RECENT_YEARS = 2.0
@@ -88,6 +90,13 @@ def features(stance: int, neighbours: Sequence[Neighbour], covariates: Mapping[s
     return {"at_ban": float(stance == 0), "at_restricted": float(stance == 1), "at_regulated": float(stance >= 3),
             "liberal_exposure": lib, "restrictive_exposure": res, "recent_up": up, "recent_down": down,
             **covariates}
+
+
+def nonzero(terms: tuple[float, Mapping[str, float]]) -> tuple[float, dict[str, float]]:
+    """(intercept, coefficients) without the terms whose coefficient is 0, in their order:
+    the same :func:`log_hazard`, and says which features a hazard needs at all."""
+    intercept, coefficients = terms
+    return intercept, {k: b for k, b in coefficients.items() if b != 0.0}
 
 
 def log_hazard(intercept: float, coefficients: Mapping[str, float], x: Mapping[str, float]) -> float:
