@@ -198,6 +198,9 @@ def parser() -> argparse.ArgumentParser:
                                 "and El Salvador's 2021 wallet bonus; policy: the stance hazards, fitted to the "
                                 "global panel of stance changes 2013-2025; volume: value received on chain across "
                                 "countries (income and price elasticities) and the exchange scale")
+    calibrate.add_argument("--uncertainty-only", action="store_true",
+                           help="households: only the covariance of the fitted values, at the values in "
+                                "experiments/calibration/households.toml (not refitted), written beside them")
     calibrate.add_argument("--evaluations", type=_positive,
                            help="model runs the search may use (mining, default 60) or search steps for El "
                                 "Salvador's bonus (households, default 40)")
@@ -413,6 +416,9 @@ def _ensemble(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     _policy_only(args, args.target)
+    if args.uncertainty_only and (args.target != "households" or args.evaluations):
+        raise ScenarioError.one(args.command, "--uncertainty-only", "belongs to the households target, without "
+                                "--evaluations (crypto-abm calibrate households --uncertainty-only)", args.target)
     if args.target == "volume":
         from experiments.validation import volume_fit
         return volume_fit.main()
