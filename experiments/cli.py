@@ -120,8 +120,8 @@ def _ensemble_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--members", type=_positive, default=20, help="members (runs), at least 2 (default 20)")
     p.add_argument("--parameters", choices=["point", "fitted", "all"], default="fitted",
                    help="point: the fits' estimates; fitted: each member its own draw of every fit with a "
-                        "covariance (policy, volume, mining) (default fitted); all: fitted, and a Latin hypercube "
-                        "over every ranged assumption (range = [low, high]) of the scenario")
+                        "covariance (policy, volume, mining, households) (default fitted); all: fitted, and a Latin "
+                        "hypercube over every ranged assumption (range = [low, high]) of the scenario")
     p.add_argument("--price-paths", type=_positive, metavar="P",
                    help="run P price paths, each with members/P seeds, and split each headline's variance "
                         "between the price path and the rest")
@@ -427,6 +427,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         return policy_fit.calibrate_main(_panel_files(args), args.out, args.force)
     if args.target == "households":
         from experiments.validation import calibrate_households
+        if args.uncertainty_only:
+            return calibrate_households.uncertainty_main()
         return calibrate_households.main(args.evaluations or calibrate_households.SLV_EVALUATIONS)
     from experiments.validation import calibrate
     return calibrate.main(args.evaluations or calibrate.EVALUATIONS)
