@@ -120,8 +120,8 @@ def _ensemble_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--members", type=_positive, default=20, help="members (runs), at least 2 (default 20)")
     p.add_argument("--parameters", choices=["point", "fitted", "all"], default="fitted",
                    help="point: the fits' estimates; fitted: each member its own draw of every fit with a "
-                        "covariance (policy, volume, mining) (default fitted); all: fitted, and a Latin hypercube "
-                        "over every ranged assumption (range = [low, high]) of the scenario")
+                        "covariance (policy, volume, mining, households) (default fitted); all: fitted, and a Latin "
+                        "hypercube over every ranged assumption (range = [low, high]) of the scenario")
     p.add_argument("--price-paths", type=_positive, metavar="P",
                    help="run P price paths, each with members/P seeds, and split each headline's variance "
                         "between the price path and the rest")
@@ -198,6 +198,9 @@ def parser() -> argparse.ArgumentParser:
                                 "and El Salvador's 2021 wallet bonus; policy: the stance hazards, fitted to the "
                                 "global panel of stance changes 2013-2025; volume: value received on chain across "
                                 "countries (income and price elasticities) and the exchange scale")
+    calibrate.add_argument("--uncertainty-only", action="store_true",
+                           help="households: only the covariance of the fitted values, at the values in "
+                                "experiments/calibration/households.toml (not refitted), written beside them")
     calibrate.add_argument("--evaluations", type=_positive,
                            help="model runs the search may use (mining, default 60) or search steps for El "
                                 "Salvador's bonus (households, default 40)")
@@ -413,6 +416,9 @@ def _ensemble(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     _policy_only(args, args.target)
+    if args.uncertainty_only and (args.target != "households" or args.evaluations):
+        raise ScenarioError.one(args.command, "--uncertainty-only", "belongs to the households target, without "
+                                "--evaluations (crypto-abm calibrate households --uncertainty-only)", args.target)
     if args.target == "volume":
         from experiments.validation import volume_fit
         return volume_fit.main()
@@ -421,6 +427,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         return policy_fit.calibrate_main(_panel_files(args), args.out, args.force)
     if args.target == "households":
         from experiments.validation import calibrate_households
+        if args.uncertainty_only:
+            return calibrate_households.uncertainty_main()
         return calibrate_households.main(args.evaluations or calibrate_households.SLV_EVALUATIONS)
     from experiments.validation import calibrate
     return calibrate.main(args.evaluations or calibrate.EVALUATIONS)

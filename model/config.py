@@ -48,8 +48,8 @@ def _draw(value: Any) -> int | str | None:
     raise ValueError('must be a whole number >= 0 (draw k of the fit) or "seed" (the run\'s own draw)')
 
 
-#: Parameter uncertainty of a fitted block (policy, volume, mining): absent runs the fit's values; k
-#: runs draw k from the fit's covariance (the same in every run); "seed" the run's own draw
+#: Parameter uncertainty of a fitted block (policy, volume, mining, households): absent runs the
+#: fit's values; k runs draw k from the fit's covariance (the same in every run); "seed" the run's own draw
 #: (its own stream), so each replicate of a sweep has its own and paired arms share it. The
 #: model applies it (model.model, ``drawn``); the block's ``drawn(rng)`` makes the draw.
 Draw = Annotated[int | str | None, PlainValidator(_draw)]  # a TOML key; four digits, so no two keys name one year
@@ -175,13 +175,52 @@ class Covariance(Strict):
         return dict(zip(self.terms, map(float, x)))
 
 
+class FittedTerms(Strict):
+    """A block whose fitted values carry a :class:`Covariance`: one way to name a term, check it
+    and draw it, for every such block. The subclass declares the fields ``covariance:
+    Covariance | None`` and ``draw: Draw`` (where its table wants them). A term is a decimal
+    field of the block, or ``field.KEY``: the entry KEY of a table of numbers (a ``dict``
+    field), e.g. ``capacity_mw_per_year.USA`` of ``[mining]``."""
+
+    def _term(self, term: str) -> float:
+        name, _, key = term.partition(".")
+        return getattr(self, name)[key] if key else getattr(self, name)
+
+    def drawn(self, rng: np.random.Generator) -> Any:
+        """These settings with the covariance's terms replaced by one draw (:meth:`Covariance.draw`:
+        normal on the fit's scale, clipped to the fit's bounds), using ``rng``. Without a
+        covariance, the settings unchanged."""
+        if self.covariance is None:
+            return self
+        update: dict[str, Any] = {}
+        for term, value in self.covariance.draw({t: self._term(t) for t in self.covariance.terms}, rng).items():
+            name, _, key = term.partition(".")
+            if key:
+                update.setdefault(name, dict(getattr(self, name)))[key] = value
+            else:
+                update[name] = value
+        return self.model_copy(update=update)
+
+    @model_validator(mode="after")
+    def _terms(self) -> Any:
+        for term in self.covariance.terms if self.covariance else ():
+            try:
+                value = self._term(term)
+            except (AttributeError, KeyError, TypeError):
+                value = None
+            if not isinstance(value, float):
+                raise ValueError(f"covariance term {term!r} is not a decimal number of this table (nor "
+                                 "<field>.<key> of a table of numbers given there)")
+        return self
+
+
 # ------------------------------------------------------------------------ mining
 class Vintage(Strict):
     efficiency_j_per_th: Pos
     share: Prob
 
 
-class MiningConfig(Strict):
+class MiningConfig(FittedTerms):
     vintages: dict[str, Vintage]
     frontier_efficiency_j_per_th: Pos
     # Below 1: the frontier (agents.mining_sector.MiningSector.order) shrinks by the factor
@@ -224,38 +263,7 @@ class MiningConfig(Strict):
     # The fit's uncertainty (crypto-abm calibrate mining): terms are fields of this table,
     # a capacity written capacity_mw_per_year.<code>; the model reads it only for a draw.
     covariance: Covariance | None = None
-    draw: Draw = None  # the covariance's terms' draw (MiningConfig.drawn)
-
-    def _term(self, term: str) -> float:
-        name, _, code = term.partition(".")
-        return self.capacity_mw_per_year[code] if name == "capacity_mw_per_year" and code else getattr(self, name)
-
-    def drawn(self, rng: np.random.Generator) -> "MiningConfig":
-        """These settings with the covariance's terms replaced by one draw (:meth:`Covariance.draw`:
-        normal on the fit's scale, clipped to the fit's bounds), using ``rng``. Without a
-        covariance, the settings unchanged."""
-        if self.covariance is None:
-            return self
-        update: dict[str, Any] = {"capacity_mw_per_year": dict(self.capacity_mw_per_year)}
-        for term, value in self.covariance.draw({t: self._term(t) for t in self.covariance.terms}, rng).items():
-            name, _, code = term.partition(".")
-            if code:
-                update[name][code] = value
-            else:
-                update[name] = value
-        return self.model_copy(update=update)
-
-    @model_validator(mode="after")
-    def _terms(self) -> "MiningConfig":
-        for term in self.covariance.terms if self.covariance else ():
-            try:
-                value = self._term(term)
-            except (AttributeError, KeyError):
-                value = None
-            if not isinstance(value, float):
-                raise ValueError(f"covariance term {term!r} is not a decimal number of [mining] (nor "
-                                 "capacity_mw_per_year.<code> of a country given there)")
-        return self
+    draw: Draw = None  # the covariance's terms' draw (FittedTerms.drawn)
 
     @model_validator(mode="after")
     def _shares(self) -> "MiningConfig":
@@ -346,9 +354,6 @@ class PolicyConfig(Strict):
     incident_signal: float = -1.0
     incident_half_life_weeks: Pos = 26.0
 
-
-# -------------------------------------------------------------------- households
-
     def drawn(self, rng: np.random.Generator) -> "PolicyConfig":
         """These settings with the up and down coefficients replaced by one multivariate-normal
         draw from the fit's covariance (Laplace approximation), using ``rng``. The landing
@@ -364,6 +369,8 @@ class PolicyConfig(Strict):
             hazards[direction] = hazard.model_copy(update=cov.draw({t: getattr(hazard, t) for t in cov.terms}, rng))
         return self.model_copy(update=hazards)
 
+
+# -------------------------------------------------------------------- households
 class StanceMultipliers(Strict):
     ban: NonNeg
     restricted: NonNeg
@@ -382,7 +389,7 @@ class SocialGraphConfig(Strict):
     cross_border_ties_per_household: NonNeg
 
 
-class HouseholdConfig(Strict):
+class HouseholdConfig(FittedTerms):
     innovation_per_year: NonNeg
     imitation_per_year: NonNeg
     abandonment_per_year: NonNeg
@@ -396,6 +403,10 @@ class HouseholdConfig(Strict):
     no_exchange_access_factor: NonNeg
     stance_multiplier: StanceMultipliers
     graph: SocialGraphConfig
+    # The fit's uncertainty (crypto-abm calibrate households): terms are fields of this table
+    # (the adoption rule's rates and weights); the model reads it only for a draw.
+    covariance: Covariance | None = None
+    draw: Draw = None  # the covariance's terms' draw (FittedTerms.drawn)
 
 
 # ------------------------------------------------------------------------ volume

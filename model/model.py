@@ -34,7 +34,7 @@ from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH
 
 # Spawned from the seed in this order; a new stream goes at the end, so the others keep their numbers.
 STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents", "policy_draw", "volume_draw",
-           "mining_draw")
+           "mining_draw", "households_draw")
 EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
 
 
@@ -94,8 +94,8 @@ class CryptoAdoptionModel(mesa.Model):
         if cfg.run.market_seed is not None:  # the price path of a run seeded market_seed, the rest from seed
             self.streams["market"] = stream_generators(cfg.run.market_seed)["market"]
         # the fitted blocks this run uses: the fits' values, or a draw of them (model.config.Draw)
-        drawn = {name: self._drawn(getattr(cfg, name), f"{name}_draw") for name in ("policy", "volume", "mining")
-                 if getattr(cfg, name).draw is not None}
+        drawn = {name: self._drawn(getattr(cfg, name), f"{name}_draw")
+                 for name in ("policy", "volume", "mining", "households") if getattr(cfg, name).draw is not None}
         if drawn:
             self.config = cfg = cfg.model_copy(update=drawn)
         self.dates = run_dates(cfg.run.start, cfg.run.end, cfg.run.step_days)

@@ -38,7 +38,7 @@ from model.scenario import load_scenario
 
 PARAMETERS = ("point", "fitted", "all")
 #: The fitted blocks with a covariance, and the setting that makes each run draw its own values.
-FITTED_DRAWS = {"policy.draw": "seed", "volume.draw": "seed", "mining.draw": "seed"}
+FITTED_DRAWS = {"policy.draw": "seed", "volume.draw": "seed", "mining.draw": "seed", "households.draw": "seed"}
 MARKET_SEED = "run.market_seed"
 SPEC_FILE = "ensemble.toml"
 SWEEP = "sweep"

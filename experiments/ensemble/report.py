@@ -84,7 +84,7 @@ def report_text(manifest: dict, tables: dict[str, pd.DataFrame], pictures: list[
     members = tables["members"]
     drawn = spec["set"].get("policy.draw") == "seed"
     ranged = [p for p in spec["parameters"] if "low" in p]
-    parameters = ("fitted (each member its own draw of the policy, volume and mining fits)" if drawn
+    parameters = ("fitted (each member its own draw of the policy, volume, mining and household fits)" if drawn
                   else "point estimates") + (f", and a Latin hypercube over {len(ranged)} ranged assumptions"
                                              if ranged else "")
     lines = [f"# Ensemble of {manifest['scenario']['name']}", "",

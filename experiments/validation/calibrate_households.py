@@ -25,6 +25,13 @@ on an emulator rather than on the model directly:
 5. *Leave one country out*: for each country, the objective without it is minimised on
    the local emulator and the country predicted by real model runs at that optimum.
 6. *Check*: real runs at the optimum (``CHECK_SEEDS`` seeds) give the reported fit error.
+7. *Uncertainty*: the Laplace approximation of the posterior at the optimum (:class:`Laplace`:
+   the objective is -2 log posterior, so the covariance is twice the inverse of its Hessian on
+   the local emulator), written as ``[households.covariance]`` on the draw's scale (the rates'
+   natural log) with the search's bounds, from which ``households.draw`` draws
+   (``model.config.FittedTerms.drawn``). ``--uncertainty-only`` computes it at the values
+   already in households.toml (a new global and local design around them, no refit) and
+   writes only that table.
 
 Then, with the fitted rule, the two parameters of El Salvador's Chivo bonus (the share of
 online non-adopters recruited at once and their abandonment rate) are fitted by
@@ -43,6 +50,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +108,12 @@ def _bounds(spec) -> tuple[float, float]:
     """The search range in scaled units (log10 for rates)."""
     _, lo, hi, _, log = spec
     return (np.log10(lo), np.log10(hi)) if log else (lo, hi)
+
+
+def _span(spec) -> float:
+    """The search range's width in scaled units."""
+    a, b = _bounds(spec)
+    return b - a
 
 
 def natural(u: np.ndarray) -> dict[str, float]:
@@ -213,6 +227,91 @@ def optimise(emulator: Emulator, targets: pd.DataFrame, box: tuple[np.ndarray, n
     return best.x
 
 
+# ===================================================================== uncertainty
+#: Step of the finite differences, in unit-cube units (0.1% of each parameter's range): the
+#: objective on the emulator is a smooth polynomial, so the step's error is negligible.
+HESSIAN_STEP = 1e-3
+
+
+def derivatives(f, u: np.ndarray, step: float = HESSIAN_STEP) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and Hessian (symmetric) of ``f`` at ``u`` by central finite differences."""
+    k = len(u)
+    e = np.eye(k) * step
+    g = np.array([(f(u + e[i]) - f(u - e[i])) / (2 * step) for i in range(k)])
+    h = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            h[i, j] = h[j, i] = (f(u + e[i] + e[j]) - f(u + e[i] - e[j]) - f(u - e[i] + e[j])
+                                 + f(u - e[i] - e[j])) / (4 * step**2)
+    return g, h
+
+
+def prior_curvature() -> np.ndarray:
+    """The Hessian of :func:`prior_penalty` on the unit scale (diagonal: 2 ((b - a) / s.d.)^2)."""
+    return np.array([2 * (_span(spec) / spec[3]) ** 2 for spec in PARAMETERS.values()])
+
+
+@dataclass
+class Laplace:
+    """The fit's posterior as a normal around ``u`` on the search scale (the unit cube).
+
+    The objective is -2 log posterior up to a constant (squared logit errors over
+    ``DATA_SD_LOGIT`` squared, plus the prior's penalty), so the covariance is ``2 H^-1``,
+    ``H`` its Hessian at ``u``. Where ``H`` is not positive definite (the objective curves
+    down in some direction: ``u`` is not a minimum of it there), the data's part ``H - P``
+    (``P`` the prior's curvature, given) is replaced by the nearest positive semi-definite
+    matrix (its negative eigenvalues set to 0: the data then say nothing in those directions)
+    and the prior's added back; ``repair`` says so."""
+
+    u: np.ndarray
+    gradient: np.ndarray
+    hessian: np.ndarray
+    cov_u: np.ndarray
+    repair: str = ""
+
+    @classmethod
+    def of(cls, f, u: np.ndarray, prior: np.ndarray | None = None, step: float = HESSIAN_STEP) -> "Laplace":
+        """At ``u`` on the objective ``f``, whose prior part has the Hessian ``prior`` (none: 0)."""
+        g, h = derivatives(f, u, step)
+        curvature, repair = h, ""
+        if np.linalg.eigvalsh(h).min() <= 0:
+            p = np.zeros_like(h) if prior is None else prior
+            w, v = np.linalg.eigh(h - p)
+            curvature = (v * np.maximum(w, 0.0)) @ v.T + p
+            repair = (f"the Hessian was not positive definite (eigenvalues of its data part "
+                      f"{', '.join(f'{x:.3g}' for x in w if x < 0)} set to 0: the nearest positive semi-definite, "
+                      "then the prior's curvature added back)")
+        cov = 2 * np.linalg.inv(curvature)
+        return cls(np.asarray(u, float), g, h, (cov + cov.T) / 2, repair)
+
+    @classmethod
+    def at(cls, u: np.ndarray, emulator: Emulator, targets: pd.DataFrame) -> "Laplace":
+        """At ``u`` on the emulator's objective."""
+        return cls.of(lambda x: objective(x, emulator, targets), u, np.diag(prior_curvature()))
+
+    def natural(self) -> tuple[np.ndarray, np.ndarray]:
+        """(covariance, standard errors) of :data:`PARAMETERS` on the draw's scale: the natural
+        log of a log10-scaled rate (``ln x = ln10 (a + u (b - a))``), else the value itself."""
+        scale = np.array([np.log(10) * _span(spec) if spec[-1] else _span(spec) for spec in PARAMETERS.values()])
+        cov = self.cov_u * np.outer(scale, scale)
+        return cov, np.sqrt(np.diag(cov))
+
+    def table(self, note: str) -> dict:
+        """``[households.covariance]`` (``model.config.Covariance``): the terms, the log terms,
+        the matrix on the draw's scale, the search's bounds."""
+        terms = [name.split(".", 1)[1] for name in PARAMETERS]
+        cov, _ = self.natural()
+        repair = f"; {self.repair}" if self.repair else ""
+        return {"terms": terms, "log_terms": [t for t, spec in zip(terms, PARAMETERS.values()) if spec[-1]],
+                "matrix": [[float(v) for v in row] for row in cov],
+                "bounds": [[float(spec[1]), float(spec[2])] for spec in PARAMETERS.values()],
+                "fitted": note + "; covariance 2 H^-1, H the Hessian of the objective (-2 log posterior: squared "
+                                 f"logit errors / {DATA_SD_LOGIT}^2 + the prior's penalty) on the local emulator "
+                                 f"(central differences, step {HESSIAN_STEP} of each range), the rates on the "
+                                 "natural-log scale (log_terms); the emulator's own error is not in it" + repair
+                                 + "; bounds: the search's (calibrate_households.py PARAMETERS), which clip a draw"}
+
+
 # ===================================================================== the fit
 @dataclass
 class HouseholdFit:
@@ -222,19 +321,39 @@ class HouseholdFit:
     loo_values: dict[str, dict[str, float]] = field(default_factory=dict)
     emulator_cv: float = float("nan")
     model_noise: float = float("nan")
+    laplace: "Laplace | None" = None  # the posterior's normal approximation at the optimum
+
+
+def global_design(targets: pd.DataFrame, runs: int = GLOBAL_RUNS, seed: int = 0,
+                  workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``runs`` points of a Latin hypercube over the whole box (seeded by ``seed``), each run
+    once with its own model seed: (unit points, shares)."""
+    u = qmc.LatinHypercube(d=len(PARAMETERS), seed=seed).random(runs)
+    return u, run_many([natural(x) for x in u], [1000 * seed + i for i in range(runs)], targets, workers)
+
+
+def local_emulator(centre: np.ndarray, u_global: np.ndarray, y_global: np.ndarray, targets: pd.DataFrame,
+                   runs: int = LOCAL_RUNS, seed: int = 0, workers: int | None = None) -> tuple[Emulator, tuple]:
+    """``runs`` more points in the box of half-width ``LOCAL_HALF_WIDTH`` around ``centre``
+    (inside the unit cube), and the emulator of every design point inside that box: (emulator, box)."""
+    lo, hi = np.clip(centre - LOCAL_HALF_WIDTH, 0, 1), np.clip(centre + LOCAL_HALF_WIDTH, 0, 1)
+    u_local = lo + qmc.LatinHypercube(d=len(PARAMETERS), seed=seed + 1).random(runs) * (hi - lo)
+    y_local = run_many([natural(u) for u in u_local], [1000 * seed + len(u_global) + i for i in range(runs)],
+                       targets, workers)
+    u_all, y_all = np.vstack([u_global, u_local]), np.vstack([y_global, y_local])
+    inside = np.all((u_all >= lo - 1e-12) & (u_all <= hi + 1e-12), axis=1)
+    return Emulator.fit(u_all[inside], y_all[inside]), (lo, hi)
 
 
 def fit_households(global_runs: int = GLOBAL_RUNS, local_runs: int = LOCAL_RUNS, seed: int = 0,
-                   log=print) -> HouseholdFit:
+                   log=print, workers: int | None = None) -> HouseholdFit:
     targets = ownership_targets()
     k = len(PARAMETERS)
-    rng_seed = 1000 * seed
     u0 = unit({n: s[0] for n, s in PARAMETERS.items()})
     started = time.perf_counter()
 
     # 1. global design
-    u_global = qmc.LatinHypercube(d=k, seed=seed).random(global_runs)
-    y_global = run_many([natural(u) for u in u_global], [rng_seed + i for i in range(global_runs)], targets)
+    u_global, y_global = global_design(targets, global_runs, seed, workers)
     em = Emulator.fit(u_global, y_global)
     full = (np.zeros(k), np.ones(k))
     u1 = optimise(em, targets, full, [u0, np.full(k, 0.5)] + list(u_global[np.argsort(
@@ -243,18 +362,12 @@ def fit_households(global_runs: int = GLOBAL_RUNS, local_runs: int = LOCAL_RUNS,
         f"{time.perf_counter() - started:.0f} s")
 
     # 2. local design around the global optimum
-    lo, hi = np.clip(u1 - LOCAL_HALF_WIDTH, 0, 1), np.clip(u1 + LOCAL_HALF_WIDTH, 0, 1)
-    u_local = lo + qmc.LatinHypercube(d=k, seed=seed + 1).random(local_runs) * (hi - lo)
-    y_local = run_many([natural(u) for u in u_local], [rng_seed + global_runs + i for i in range(local_runs)],
-                       targets)
-    u_all, y_all = np.vstack([u_global, u_local]), np.vstack([y_global, y_local])
-    inside = np.all((u_all >= lo - 1e-12) & (u_all <= hi + 1e-12), axis=1)
-    em_local = Emulator.fit(u_all[inside], y_all[inside])
-    box = (lo, hi)
-    u_star = optimise(em_local, targets, box, [u1, (lo + hi) / 2])
-    log(f"  local design: {local_runs} runs, {int(inside.sum())} points in the box, emulator CV error "
+    em_local, box = local_emulator(u1, u_global, y_global, targets, local_runs, seed, workers)
+    u_star = optimise(em_local, targets, box, [u1, (box[0] + box[1]) / 2])
+    log(f"  local design: {local_runs} runs, {em_local.n} points in the box, emulator CV error "
         f"{em_local.cv_rmse.mean():.2f}, model noise {em_local.residual_sd.mean():.2f} (logit), "
         f"{time.perf_counter() - started:.0f} s")
+    laplace = Laplace.at(u_star, em_local, targets)
 
     # 3. leave one country out (emulator optimum, real runs to predict the country left out)
     countries = list(dict.fromkeys(targets.country))
@@ -267,7 +380,7 @@ def fit_households(global_runs: int = GLOBAL_RUNS, local_runs: int = LOCAL_RUNS,
     for c in countries:
         jobs_p += [natural(u_loo[c])] * LOO_SEEDS
         jobs_s += check_seeds[:LOO_SEEDS]
-    y_check = run_many(jobs_p, jobs_s, targets)
+    y_check = run_many(jobs_p, jobs_s, targets, workers)
     fitted = y_check[:CHECK_SEEDS].mean(axis=0)
     points = compare_ownership_from(targets, fitted)
     loo_pred = np.full(len(targets), np.nan)
@@ -278,7 +391,7 @@ def fit_households(global_runs: int = GLOBAL_RUNS, local_runs: int = LOCAL_RUNS,
     points["loo_model"] = loo_pred
     points["loo_logit_error"] = logit(points.loo_model) - logit(points.share)
     per_seed = [rmse_logit(compare_ownership_from(targets, y)) for y in y_check[:CHECK_SEEDS]]
-    points["prior_model"] = run_many([natural(u0)] * CHECK_SEEDS, check_seeds, targets).mean(axis=0)
+    points["prior_model"] = run_many([natural(u0)] * CHECK_SEEDS, check_seeds, targets, workers).mean(axis=0)
     loo_country = points.groupby("country").loo_logit_error.apply(lambda e: float(np.mean(e**2)))
     errors = {
         "fit_rmse_logit": rmse_logit(points),
@@ -291,13 +404,50 @@ def fit_households(global_runs: int = GLOBAL_RUNS, local_runs: int = LOCAL_RUNS,
         "seconds": time.perf_counter() - started,
     }
     return HouseholdFit(natural(u_star), points, errors, {c: natural(u) for c, u in u_loo.items()},
-                        float(em_local.cv_rmse.mean()), float(em_local.residual_sd.mean()))
+                        float(em_local.cv_rmse.mean()), float(em_local.residual_sd.mean()), laplace)
 
 
 def compare_ownership_from(targets: pd.DataFrame, shares: np.ndarray) -> pd.DataFrame:
     """compare_ownership for shares given in target order."""
     wide = targets.assign(v=shares).pivot(index="date", columns="country", values="v")
     return compare_ownership(wide, targets)
+
+
+def stored_values(path: Path = HOUSEHOLDS_FILE) -> dict[str, float]:
+    """The fitted values in a households calibration file, by dotted name."""
+    table = tomllib.loads(path.read_text())["households"]
+    return {name: float(table[name.split(".", 1)[1]]["value"]) for name in PARAMETERS}
+
+
+@dataclass
+class Uncertainty:
+    """The posterior's curvature at given values, without refitting them (``--uncertainty-only``)."""
+
+    values: dict[str, float]
+    laplace: Laplace
+    emulator_cv: float
+    model_noise: float
+    points_in_box: int
+    global_runs: int
+    local_runs: int
+    seconds: float
+
+
+def uncertainty_at(values: dict[str, float], global_runs: int = GLOBAL_RUNS, local_runs: int = LOCAL_RUNS,
+                   seed: int = 0, workers: int | None = None, log=print) -> Uncertainty:
+    """:class:`Laplace` at ``values`` (e.g. those in households.toml) on today's model: the
+    fit's global design, a local design centred on the values, the local emulator, its
+    objective's Hessian there. The values are not moved."""
+    targets = ownership_targets()
+    started = time.perf_counter()
+    centre = unit(values)
+    u_global, y_global = global_design(targets, global_runs, seed, workers)
+    log(f"  global design: {global_runs} runs, {time.perf_counter() - started:.0f} s")
+    em, _ = local_emulator(centre, u_global, y_global, targets, local_runs, seed, workers)
+    log(f"  local design: {local_runs} runs, {em.n} points in the box, emulator CV error {em.cv_rmse.mean():.2f}, "
+        f"model noise {em.residual_sd.mean():.2f} (logit), {time.perf_counter() - started:.0f} s")
+    return Uncertainty(values, Laplace.at(centre, em, targets), float(em.cv_rmse.mean()),
+                       float(em.residual_sd.mean()), em.n, global_runs, local_runs, time.perf_counter() - started)
 
 
 # ===================================================================== El Salvador's bonus
@@ -349,6 +499,10 @@ def fit_el_salvador(max_evaluations: int = SLV_EVALUATIONS, log=print) -> tuple[
 
 
 # ===================================================================== writing
+HEADER = ("# Fitted parameters: written by `crypto-abm calibrate households`; do not edit by hand.\n"
+          "# Scenarios include this file after parts/behaviour.toml and mining.toml, so these values win.\n\n")
+
+
 def _write_toml(path: Path, header: str, tree: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
@@ -371,8 +525,30 @@ def write_households(fit: HouseholdFit, path: Path = HOUSEHOLDS_FILE, today: str
     tree: dict = {"households": {}}
     for dotted, value in fit.values.items():
         tree["households"][dotted.split(".", 1)[1]] = {"value": float(round(value, 6)), "fitted": note}
-    header = ("# Fitted parameters: written by `crypto-abm calibrate households`; do not edit by hand.\n"
-              "# Scenarios include this file after parts/behaviour.toml and mining.toml, so these values win.\n\n")
+    if fit.laplace is not None:
+        tree["households"]["covariance"] = fit.laplace.table(note + "; at the fitted values")
+    return _write_toml(path, HEADER, tree)
+
+
+def write_covariance(result: Uncertainty, path: Path = HOUSEHOLDS_FILE, today: str | None = None) -> Path:
+    """Put ``[households.covariance]`` of ``result`` into the calibration file at ``path``,
+    its values (and every other table) as they are."""
+    tree = tomllib.loads(path.read_text())
+    if stored_values(path) != result.values:
+        raise ValueError(f"{path}: the values changed since the covariance was computed; run it again")
+    today = today or dt.date.today().isoformat()
+    g = np.abs(result.laplace.gradient).max()
+    note = (f"crypto-abm calibrate households --uncertainty-only ({today}): the curvature of the fit's objective "
+            f"AT THE VALUES STORED HERE (not refitted) on today's model, from a new design of "
+            f"{result.global_runs + result.local_runs} runs of {SCENARIO} ({result.global_runs} global, "
+            f"{result.local_runs} in the box of half-width "
+            f"{LOCAL_HALF_WIDTH} around the values; {result.points_in_box} points in the box), local emulator CV error "
+            f"{result.emulator_cv:.2f}, model noise {result.model_noise:.2f} (logit); the objective's largest "
+            f"gradient there {g:.3g} a unit of range (0 at an optimum)")
+    tree["households"]["covariance"] = result.laplace.table(note)
+    header = HEADER.rstrip("\n") + ("\n# [households.covariance] by `crypto-abm calibrate households "
+                                    f"--uncertainty-only` ({today}): the curvature at the\n# values above on "
+                                    "today's model; the values themselves untouched.\n\n")
     return _write_toml(path, header, tree)
 
 
@@ -407,7 +583,7 @@ def main(max_evaluations: int = SLV_EVALUATIONS) -> int:
     e = fit.errors
     write_households(fit)
     write_table(fit)
-    print("fitted:", ", ".join(f"{k.split('.')[1]} = {v:.4g}" for k, v in fit.values.items()))
+    print_uncertainty(fit.values, fit.laplace)
     print(f"ownership, logit RMSE: prior {e['prior_rmse_logit']:.3f} -> fit {e['fit_rmse_logit']:.3f}; "
           f"leave-one-country-out {e['loo_rmse_logit']:.3f} (mean abs. error {e['fit_mape']:.0%} fit, "
           f"{e['loo_mape']:.0%} left out)")
@@ -421,4 +597,29 @@ def main(max_evaluations: int = SLV_EVALUATIONS) -> int:
         print(f"  {r.year} ({r.window}): data {r.data:.1%}, model {r.model:.1%}")
     print(f"  logit RMSE fit {es['rmse_logit_fit']:.3f}, test {es['rmse_logit_test']:.3f}")
     print(f"wrote {HOUSEHOLDS_FILE}, {EL_SALVADOR_FILE} and {FIT_TABLE} ({e['seconds']:.0f} s for the households)")
+    return 0
+
+
+def print_uncertainty(values: dict[str, float], laplace: Laplace) -> None:
+    """Each value with its standard error (a rate's as a factor: the s.e. of its logarithm)."""
+    _, se = laplace.natural()
+    for (name, spec), s in zip(PARAMETERS.items(), se):
+        spread = f"x/ {np.exp(s):.3g} (s.e. of ln {s:.3g})" if spec[-1] else f"+- {s:.3g}"
+        print(f"  {name.split('.')[1]} = {values[name]:.4g} {spread}")
+    if laplace.repair:
+        print(f"  note: {laplace.repair}")
+
+
+def uncertainty_main(workers: int | None = None) -> int:
+    """``crypto-abm calibrate households --uncertainty-only``: the covariance at the values in
+    households.toml, written beside them; nothing else changes."""
+    if not IN_CHECKOUT:
+        return outside_checkout("households")
+    values = stored_values()
+    print(f"calibrate households --uncertainty-only: {GLOBAL_RUNS} + {LOCAL_RUNS} design runs of {SCENARIO} "
+          f"around the values in {HOUSEHOLDS_FILE.name}")
+    result = uncertainty_at(values, workers=workers)
+    write_covariance(result)
+    print_uncertainty(values, result.laplace)
+    print(f"wrote [households.covariance] into {HOUSEHOLDS_FILE} ({result.seconds:.0f} s)")
     return 0

@@ -85,7 +85,8 @@ def test_fitted_draws_differ_between_members_and_are_shared_across_price_paths(e
     _, spec, _ = ensemble
     built = models(spec)
     draws = {rid: (m.config.policy.up.model_dump_json(), m.config.volume.value_received_usd_per_adopter_per_year,
-                   m.config.volume.price_elasticity, m.config.mining.capacity_mw_per_year["USA"])
+                   m.config.volume.price_elasticity, m.config.mining.capacity_mw_per_year["USA"],
+                   m.config.households.imitation_per_year, m.config.households.internet_weight)
              for rid, (_, m) in built.items()}
     prices = {rid: m.market.prices for rid, (_, m) in built.items()}
     by_seed: dict[int, set] = {}
@@ -94,7 +95,7 @@ def test_fitted_draws_differ_between_members_and_are_shared_across_price_paths(e
         by_seed.setdefault(task.seed, set()).add(draws[rid])
         by_path.setdefault(dict(task.params)[MARKET_SEED], []).append(prices[rid])
     assert len(by_seed) == 3 and all(len(d) == 1 for d in by_seed.values())  # a seed's draws on every path
-    for part in range(4):  # ... and each seed its own policy, volume and mining draw
+    for part in range(6):  # ... and each seed its own policy, volume, mining and household draw
         assert len({next(iter(d))[part] for d in by_seed.values()}) == 3
     for paths in by_path.values():  # a price path shared by the members that have it ...
         assert all(np.array_equal(paths[0], p) for p in paths)
@@ -110,7 +111,7 @@ def test_point_parameters_run_the_fits_estimates(tmp_path):
     base = CryptoAdoptionModel(scenario_name="south_asia_2025", seed=0, households=300, overrides=SMALL)
     for _, m in models(spec).values():
         assert m.config.policy == base.config.policy and m.config.volume == base.config.volume
-        assert m.config.mining == base.config.mining
+        assert m.config.mining == base.config.mining and m.config.households == base.config.households
 
 
 def test_variance_split_adds_up_and_finds_a_price_only_outcome(ensemble):
@@ -160,7 +161,8 @@ def test_all_samples_every_ranged_input_one_row_per_member(tmp_path):
     spec, _ = make_spec(ALL, tmp_path)
     ranges = load_scenario("south_asia_2025").ranges
     table = make_design(spec).table
-    assert len(table) == 4 and set(spec.fixed) >= {"policy.draw", "volume.draw", "mining.draw"}
+    assert len(table) == 4 and set(spec.fixed) >= {"policy.draw", "volume.draw", "mining.draw",
+                                                          "households.draw"}
     for path, (low, high) in ranges.items():
         assert table[path].between(low, high).all()
         assert table[path].nunique() > 1  # members differ in every ranged input

@@ -1,6 +1,7 @@
 """Parameter uncertainty of the mining fit: ``mining.draw`` runs a draw of the fitted terms from
-``[mining.covariance]`` (model.config.MiningConfig.drawn): normal on the fit's scale (the
-capacities' logarithm), clipped to the fit's search bounds."""
+``[mining.covariance]`` (model.config.FittedTerms.drawn): normal on the fit's scale (the
+capacities' logarithm), clipped to the fit's search bounds. What every drawn block shares:
+tests/model/test_fitted_draws.py."""
 
 from __future__ import annotations
 
@@ -12,57 +13,26 @@ from model.config import Covariance
 from model.errors import ScenarioError
 
 
-def _terms(model) -> dict[str, float]:
-    mining = model.config.mining
-    return {t: mining._term(t) for t in mining.covariance.terms}
-
-
 @pytest.fixture(scope="module")
 def point():
     return build_model("south_asia_2025", seed=0, households=0)
 
 
-def test_no_draw_runs_the_estimates(point):
-    assert point.config.mining is point.spec.config.mining
-
-
-def test_a_numbered_draw_is_the_same_in_every_run_and_differs_between_numbers(point):
+def test_a_draw_changes_only_the_covariances_terms(point):
+    """(The draws themselves: tests/model/test_fitted_draws.py.)"""
     a = build_model("south_asia_2025", seed=0, households=0, overrides={"mining.draw": 3})
-    b = build_model("south_asia_2025", seed=7, households=0, overrides={"mining.draw": 3})
-    c = build_model("south_asia_2025", seed=0, households=0, overrides={"mining.draw": 4})
-    assert _terms(a) == _terms(b)  # the draw does not depend on the seed
-    assert _terms(a) != _terms(c) != _terms(point)
-    # what is not a term of the covariance stays as it was
-    kept = point.config.mining.model_dump(exclude={"capacity_mw_per_year", "draw", *a.config.mining.covariance.terms})
-    assert a.config.mining.model_dump(exclude={"capacity_mw_per_year", "draw",
-                                               *a.config.mining.covariance.terms}) == kept
+    terms = {"capacity_mw_per_year", "draw", *a.config.mining.covariance.terms}
+    assert a.config.mining.model_dump(exclude=terms) == point.config.mining.model_dump(exclude=terms)
     assert a.config.mining.capacity_mw_per_year["ARE"] == point.config.mining.capacity_mw_per_year["ARE"]
 
 
-def test_seed_draws_differ_between_seeds_and_not_other_streams(point):
-    one = build_model("south_asia_2025", seed=1, households=0, overrides={"mining.draw": "seed"})
-    two = build_model("south_asia_2025", seed=2, households=0, overrides={"mining.draw": "seed"})
-    assert _terms(one) != _terms(two)
-    plain = build_model("south_asia_2025", seed=1, households=0)
-    np.testing.assert_array_equal(one.market.prices, plain.market.prices)  # the price path keeps its numbers
-
-
-def test_draws_stay_within_the_bounds_and_follow_the_variances(point):
-    """Many draws: every one inside the fit's bounds; an unclipped term's draws have the fit's
-    mean and spread on its scale (the log for a capacity)."""
+def test_the_hurdle_margins_draws_clip_at_its_bound(point):
+    """Its estimate sits at its bound."""
     mining = point.spec.config.mining
-    cov = mining.covariance
     rng = np.random.default_rng(5)
-    n = 3000
-    draws = np.array([[m._term(t) for t in cov.terms] for m in (mining.drawn(rng) for _ in range(n))])
-    low, high = np.array(cov.bounds).T
-    assert np.all(draws >= low) and np.all(draws <= high)
-    assert np.any(draws[:, 0] == low[0])  # the hurdle margin's estimate sits at its bound: draws clip there
-    usa = cov.terms.index("capacity_mw_per_year.USA")
-    sd = np.sqrt(cov.matrix[usa][usa])
-    logs = np.log(draws[:, usa])
-    assert abs(logs.mean() - np.log(mining.capacity_mw_per_year["USA"])) < 4 * sd / np.sqrt(n)
-    assert abs(logs.std() / sd - 1) < 0.08
+    low = mining.covariance.bounds[0][0]
+    assert mining.covariance.terms[0] == "hurdle_margin"
+    assert any(mining.drawn(rng).hurdle_margin == low for _ in range(100))
 
 
 def test_a_covariance_of_an_unknown_term_or_bad_bounds_is_refused():
