@@ -166,6 +166,7 @@ PLAIN_ALLOWED = {
     # a fitted covariance's entries: their provenance is the table's own `fitted` text
     ("policy", "fit", "covariance", "*", "matrix", "*", "*"),
     ("mining", "covariance", "matrix", "*", "*"), ("mining", "covariance", "bounds", "*", "*"),
+    ("households", "covariance", "matrix", "*", "*"), ("households", "covariance", "bounds", "*", "*"),
 }
 
 
