@@ -250,13 +250,13 @@ def markdown(report: BacktestCoverage, figure_link: str) -> list[str]:
     lines += [
         "What the bands hold: in the backtests the price path is the history and the bans and the El",
         "Salvador law are dated, so members differ in their seeds and in their draws of the fitted blocks",
-        "that carry an uncertainty: the stance hazards, the volume fit and the mining fit (its standard",
+        "that carry an uncertainty: the stance hazards, the volume fit, the mining fit (its standard",
         "errors, without their correlations, clipped to the fit's search bounds; the hurdle margin sits on",
-        "its bound, so about half its draws are clipped). The households' calibration has no uncertainty",
-        "yet, so El Salvador's band is the spread of seeds alone; no assumption's range is sampled here",
-        "(`--parameters all`). The hashrate band is the mining fit's parameter uncertainty; it leaves out",
-        "the model's structural error (section 1's log-RMSE), which is why it holds fewer points than it",
-        "claims.",
+        "its bound, so about half its draws are clipped) and the household rule (the Laplace approximation",
+        "of its emulator fit, `[households.covariance]`); El Salvador's own bonus fit has none, and no",
+        "assumption's range is sampled here (`--parameters all`). The bands are the fits' parameter",
+        "uncertainty; they leave out the model's structural error (section 1's log-RMSE, section 2's test",
+        "years), which is why they hold fewer points than they claim.",
         "",
     ]
     return lines
