@@ -20,9 +20,10 @@ moves with its group).
 
 Run budget (runs of 2025-2030 at 5,000 household agents, 2 workers): stage 1
 ``trajectories`` x (D + 1) points x 2 replicates, stage 2 N x (G + 2) points x 2
-replicates (G groups). Full: 8 trajectories and N = 32; with the 64 parameters of
-2026-11 that is 1,040 + 960 = 2,000 runs, measured at 43 minutes wall on this machine's 2
-cores while other jobs shared them (about 1.3 s of wall time per run). ``--quick``: 2
+replicates (G groups). Full: 8 trajectories and N = 32; with the 61 parameters of
+2026-12 that is 992 + 896 = 1,888 runs, measured at 8.2 minutes wall on this machine's 2
+cores with nothing else running (about 0.26 s of wall time per run; 43 minutes in 2026-11,
+before the speed work of issue 13). ``--quick``: 2
 trajectories, one replicate, to the end of 2025, 1,800 households, then N = 4 on 3
 parameters: ~150 short runs, a minute or two.
 
