@@ -105,8 +105,8 @@ def test_hashrate_band_holds_at_least_80_percent_of_the_points(ensembles):
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the modelled decay stops too early: the band misses the 2023 and 2024 survey "
-                          "years (docs/VALIDATION.md, sections 2 and 6)")
+                   reason="the modelled decay stops too early: the band misses the 2024 survey year "
+                          "(docs/VALIDATION.md, sections 2 and 6)")
 def test_el_salvador_band_holds_its_survey_years(ensembles):
     assert ensembles.el_salvador["in_90%"].all()
 
