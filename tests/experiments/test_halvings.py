@@ -52,3 +52,26 @@ def test_the_data_dips_are_the_issue_s():
 def test_flat_price_2028_dip_inside_the_historical_range(halving, measure):
     flat = halvings.flat_2028()
     assert halvings.flat_2028_in_range(flat["dip"], halvings.data_dips())
+
+
+def test_the_switching_check_reads_the_grid_it_is_given():
+    """grid_markdown's counts come from the grid: a pair within every bound is counted, a
+    recovery is read only where 2024's dip is within its bound."""
+    import pandas as pd
+    history = halvings.data_dips()
+    data = dict(zip((d.year for d in history.halving), history.dip))
+    grid = pd.DataFrame([
+        {"switch": 0.3, "spread": 0.25, "dip_2016": data[2016], "dip_2020": data[2020], "dip_2024": data[2024],
+         "recovery_2024": 7.0},
+        {"switch": 1.0, "spread": 0.4, "dip_2016": 0.1, "dip_2020": 0.0, "dip_2024": 0.0, "recovery_2024": 1.0}])
+    text = " ".join(halvings.grid_markdown(grid, history))
+    assert "1 of 2 pairs put all three dips" in text
+    assert "(1 pairs), its recovery takes at best 7 weeks" in text
+
+
+def test_overriding_the_assumed_switching_values_with_themselves_changes_nothing():
+    from model.scenario import load_scenario
+    mining = load_scenario("backtest_hashrate_2019").config.mining
+    assumed = {"mining.switch_share_per_week": mining.switch_share_per_week, "mining.cost_spread": mining.cost_spread}
+    assert halvings.dips_of_one_seed(0, assumed) == halvings.dips_of_one_seed(0)
+    assert set(halvings.SWITCHING_GRID) == set(assumed)  # the grid varies the scenario's own two values
