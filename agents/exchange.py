@@ -130,7 +130,7 @@ def step_exchanges(model) -> None:
     seen = [(model.countries[code].stance, potential_volume_usd(model, code) / model.dt_years) for code in codes]
     present = present_weights(model)
     for (name, ex), draws in zip(model.exchanges.items(), u):
-        markets = [(code, stance, volume, sum(w for e, w in present[code] if e is not ex))
+        markets = [(code, stance, volume, sum(w for e, w in present[code] if e is not ex) if present[code] else 0)
                    for code, (stance, volume) in zip(codes, seen)]
         events = ex.step_markets(markets, model.t, model.step_days, draws)
         for code, kind, cause in events:

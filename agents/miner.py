@@ -200,6 +200,8 @@ class MinerFleet(mesa.Agent):
         """Pipeline entries due at or before ``step`` join the fleet (:meth:`add_vintage`):
         the legal fleet, or the underground one for machines ordered underground while the
         host still does not allow mining."""
+        if not self.pipeline:
+            return
         due = [p for p in self.pipeline if p[0] <= step]
         self.pipeline = [p for p in self.pipeline if p[0] > step]
         for _, ths, eff, underground in due:

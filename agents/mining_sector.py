@@ -272,13 +272,14 @@ class MiningSector:
             cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
                 model.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
             centres = centres_in.get(code, [])
-            bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
             self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, efficiency[code], cfg.pue,
                                                                        cfg.power_share_of_cash_cost)
-            bids.append(("mining", wanted_mw[code], self.mining_bid_usd_per_mwh[code]))
-            served = merit_order(cap, bids)
-            for i, d in enumerate(centres):
-                d.served_mw = served[str(i)]
+            if centres or cap is not None:  # else nothing to split: mining is uncapped and alone
+                bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
+                bids.append(("mining", wanted_mw[code], self.mining_bid_usd_per_mwh[code]))
+                served = merit_order(cap, bids)
+                for i, d in enumerate(centres):
+                    d.served_mw = served[str(i)]
             # Mining may use whatever the higher bidders leave (all of it if it outbids them).
             mining = None if cap is None else max(0.0, cap - sum(d.served_mw for d in centres))
             self.mining_cap_mw[code] = 0.0 if c.power_emergency_until is not None else mining

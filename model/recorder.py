@@ -54,6 +54,7 @@ class Recorder:
                  markets: list[str]):
         self.dates = dates
         self.codes = list(codes) + [WORLD]
+        self.code_index = {c: i for i, c in enumerate(self.codes)}
         self.metric_index = {m: i for i, m in enumerate(METRICS)}
         self.values = np.full((len(dates), len(self.codes), len(METRICS)), np.nan)  # NaN where no row
         self.present = np.zeros(self.values.shape, dtype=bool)  # the rows: where a metric applies
@@ -222,12 +223,12 @@ class Recorder:
 
     def value(self, step: int, metric: str, code: str) -> float | None:
         """One recorded value; None where the metric has no row (does not apply)."""
-        if metric not in self.metric_index or code not in self.codes:
+        if metric not in self.metric_index or code not in self.code_index:
             raise KeyError(f"no metric {metric!r} for {code!r} (metrics: {', '.join(METRICS)}; "
                            f"codes: {', '.join(self.codes)})")
         if not 0 <= step <= self.last_step:
             raise IndexError(f"step {step} not recorded (0-{self.last_step})")
-        v = self.values[step, self.codes.index(code), self.metric_index[metric]]
+        v = self.values[step, self.code_index[code], self.metric_index[metric]]
         return None if np.isnan(v) else float(v)
 
     def volumes_of(self, step: int, market: str) -> dict[str, float]:
