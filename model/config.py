@@ -39,7 +39,7 @@ def _year(key: str) -> str:
     return key
 
 
-Year = Annotated[str, AfterValidator(_year)]
+Year = Annotated[str, AfterValidator(_year)]  # a TOML key; four digits, so no two keys name one year
 
 
 def _draw(value: Any) -> int | str | None:
@@ -52,7 +52,7 @@ def _draw(value: Any) -> int | str | None:
 #: fit's values; k runs draw k from the fit's covariance (the same in every run); "seed" the run's own draw
 #: (its own stream), so each replicate of a sweep has its own and paired arms share it. The
 #: model applies it (model.model, ``drawn``); the block's ``drawn(rng)`` makes the draw.
-Draw = Annotated[int | str | None, PlainValidator(_draw)]  # a TOML key; four digits, so no two keys name one year
+Draw = Annotated[int | str | None, PlainValidator(_draw)]
 
 # A date, validated lax in a strict schema (an ISO string from a Python caller is a date).
 Date = Annotated[dt.date, Field(strict=False)]
@@ -410,7 +410,7 @@ class HouseholdConfig(FittedTerms):
 
 
 # ------------------------------------------------------------------------ volume
-class VolumeConfig(Strict):
+class VolumeConfig(FittedTerms):
     """Value received on chain per adopter and the trading it carries (docs/ODD.md 7.5).
 
     Fitted by ``crypto-abm calibrate volume`` (experiments/calibration/volume.toml), except
@@ -420,25 +420,12 @@ class VolumeConfig(Strict):
     price_elasticity: float
     reference_gdp_per_capita_usd: Pos
     reference_btc_price_usd: Pos
-    # covariance of (ln value_received_usd_per_adopter_per_year, income_elasticity, price_elasticity):
-    # the fit's uncertainty, for sweeps over it; the model itself reads only the values
-    covariance: Annotated[list[Annotated[list[float], Field(min_length=3, max_length=3)]],
-                          Field(min_length=3, max_length=3)] | None = None
-    draw: Draw = None  # the three fitted values' draw (VolumeConfig.drawn)
+    # The fit's uncertainty (crypto-abm calibrate volume): the level (on its log scale) and the
+    # two elasticities; the model reads it only for a draw.
+    covariance: Covariance | None = None
+    draw: Draw = None  # the covariance's terms' draw (FittedTerms.drawn)
     exchange_share_of_value_received: NonNeg        # centralised spot trading per USD of value received
     p2p_factor: Prob                                # share of that trading still done P2P with no exchange present
-
-    def drawn(self, rng: np.random.Generator) -> "VolumeConfig":
-        """These settings with (ln value received per adopter, income elasticity, price
-        elasticity) replaced by one multivariate-normal draw from the fit's covariance,
-        using ``rng``. Without a covariance, the settings unchanged."""
-        if self.covariance is None:
-            return self
-        mean = np.array([np.log(self.value_received_usd_per_adopter_per_year), self.income_elasticity,
-                         self.price_elasticity])
-        x = rng.multivariate_normal(mean, np.array(self.covariance), method="cholesky")
-        return self.model_copy(update={"value_received_usd_per_adopter_per_year": float(np.exp(x[0])),
-                                       "income_elasticity": float(x[1]), "price_elasticity": float(x[2])})
 
 
 # --------------------------------------------------------------------- exchanges

@@ -77,6 +77,8 @@ REGIONS = {"REGION:CSAO": ("IND", "PAK"), "REGION:NAM": ("USA",), "REGION:EEU": 
 OWNERSHIP_2023 = {"IND": ("tripleA_ownership_pct", None), "USA": ("tripleA_ownership_pct", None),
                   "PAK": ("tripleA_owners", 240_485_658)}
 PARAMETERS = ("ln_value_received_per_adopter", "income_elasticity", "price_elasticity")
+#: The same, as the fields of [volume] they fit (the first on its log scale in the covariance).
+TERMS = ("value_received_usd_per_adopter_per_year", "income_elasticity", "price_elasticity")
 
 
 # ===================================================================== data
@@ -316,7 +318,8 @@ def calibration_tree(fit: VolumeFit, today: str) -> dict:
                                          "derived": "geometric mean of the fitted rows' GDP per capita (WDI)"},
         "reference_btc_price_usd": {"value": round(ref["btc_price_usd"], 1),
                                     "derived": "geometric mean of the fitted windows' mean BTC price (Bitstamp)"},
-        "covariance": {"value": [[round(float(v), 6) for v in row] for row in fit.cov],
+        "covariance": {"terms": list(TERMS), "log_terms": [TERMS[0]],
+                       "matrix": [[round(float(v), 6) for v in row] for row in fit.cov],
                        "fitted": f"{note}; covariance of (ln value_received_usd_per_adopter_per_year, "
                                  "income_elasticity, price_elasticity)"},
         "exchange_share_of_value_received": {"value": round(fit.exchange_share, 5), "derived": fit.exchange_share_text},

@@ -76,7 +76,9 @@ def test_calibration_file_has_fitted_provenance_and_uncertainty(tmp_path, fit):
     for key in ("value_received_usd_per_adopter_per_year", "income_elasticity", "price_elasticity", "covariance"):
         assert "crypto-abm calibrate volume (2026-01-01)" in tree[key]["fitted"]
     assert "s.e." in tree["price_elasticity"]["fitted"]
-    assert np.allclose(np.array(tree["covariance"]["value"]), fit.cov, atol=1e-6)
+    assert np.allclose(np.array(tree["covariance"]["matrix"]), fit.cov, atol=1e-6)
+    assert tree["covariance"]["terms"] == list(vf.TERMS)
+    assert tree["covariance"]["log_terms"] == ["value_received_usd_per_adopter_per_year"]
     assert tree["exchange_share_of_value_received"]["derived"].startswith("India")
     assert [p.name for p in tmp_path.iterdir()] == ["volume.toml"]   # written atomically, nothing left behind
 

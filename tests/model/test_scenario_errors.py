@@ -167,6 +167,7 @@ PLAIN_ALLOWED = {
     ("policy", "fit", "covariance", "*", "matrix", "*", "*"),
     ("mining", "covariance", "matrix", "*", "*"), ("mining", "covariance", "bounds", "*", "*"),
     ("households", "covariance", "matrix", "*", "*"), ("households", "covariance", "bounds", "*", "*"),
+    ("volume", "covariance", "matrix", "*", "*"),
 }
 
 
