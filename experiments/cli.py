@@ -322,12 +322,8 @@ def _sweep_prepared(args: argparse.Namespace, spec, kind: str, prep) -> int:
               f"{spec.replicates} replicates = {total} runs -> {prep.folder.root}"
               + (f" (resuming: {prep.done_before} done, {prep.failed_before} failed to retry)"
                  if prep.resumed else ""), file=sys.stderr)
-    report = runner.Report(out=prep.folder.root, runs=total, done=prep.done_before, skipped=prep.done_before,
-                           resumed=prep.resumed)
     try:
-        if prep.todo:
-            with runner.open_executor(kind, args.workers, args.scheduler) as (ex, slots, label):
-                report = runner.execute(prep, ex, slots=slots, progress=not quiet)
+        report = runner.run_prepared(prep, kind, args.workers, args.scheduler, progress=not quiet)
     except runner.SweepAborted as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -336,10 +332,6 @@ def _sweep_prepared(args: argparse.Namespace, spec, kind: str, prep) -> int:
         print(f"interrupted: {done} of {total} runs done and kept in {prep.folder.root}; rerun the same "
               "command to resume", file=sys.stderr)
         return 130
-    report.failed = len(prep.folder.failed_ids() - prep.folder.done_ids())
-    if not prep.todo:
-        prep.folder.finish_session({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                                    "ran": 0, "done": report.done, "failed": report.failed, "seconds": 0.0})
     if not quiet:
         print(f"{prep.folder.root}: {report.done} of {total} runs done, {report.failed} failed "
               f"({report.ran} run now in {report.seconds:.1f} s, {report.skipped} done before)")

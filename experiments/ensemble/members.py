@@ -32,7 +32,7 @@ import tomli_w
 from experiments.outdir import resumable_out
 from experiments.provenance import atomic_write_bytes
 from experiments.sweep.errors import SpecError
-from experiments.sweep.runner import Report, execute, open_executor, prepare
+from experiments.sweep.runner import Report, prepare, run_prepared
 from experiments.sweep.spec import SweepSpec, parse_spec
 from model.scenario import load_scenario
 
@@ -167,11 +167,6 @@ def run_ensemble(opts: EnsembleOptions, out: str | Path, argv: list[str] | None 
     try:
         atomic_write_bytes(out / SPEC_FILE, (f"# Sweep spec of an ensemble; rerun: crypto-abm sweep {out / SPEC_FILE}"
                                              f" --out {out / SWEEP}\n" + tomli_w.dumps(raw)).encode())
-        report = Report(out=prep.folder.root, runs=len(prep.design.table), done=prep.done_before,
-                        skipped=prep.done_before, resumed=prep.resumed)
-        if prep.todo:
-            with open_executor(opts.executor, opts.workers, opts.scheduler) as (ex, slots, _):
-                report = execute(prep, ex, slots=slots, progress=opts.progress)
-        return spec, report
+        return spec, run_prepared(prep, opts.executor, opts.workers, opts.scheduler, progress=opts.progress)
     finally:
         prep.release()

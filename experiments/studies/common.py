@@ -40,7 +40,7 @@ from experiments.outdir import resumable_out
 from experiments.provenance import atomic_write_bytes, atomic_write_json, git_commit
 from experiments.sweep.outcomes import Context, parse_series
 from experiments.sweep.results import open_folder
-from experiments.sweep.runner import execute, open_executor, prepare
+from experiments.sweep.runner import prepare, run_prepared
 from experiments.sweep.spec import SweepSpec, load_spec
 from model.scenario import PROJECT_ROOT, output_root, package_file
 
@@ -113,17 +113,10 @@ class Study:
             print(f"[{self.name}] {label}: {prep.design.kind} design, {len(prep.design.points)} points x "
                   f"{spec.replicates} replicates = {total} runs, {spec.households} households, to {spec.until}"
                   + (f" (resuming: {prep.done_before} done)" if prep.resumed else ""), file=sys.stderr)
-        if prep.todo:
-            with open_executor("process", self.workers) as (ex, slots, _):
-                report = execute(prep, ex, slots=slots, progress=self.progress)
-            if report.failed:
-                print(f"[{self.name}] warning: {report.failed} runs failed (see {folder}/failed/); the analysis "
-                      "uses the finished runs; rerun to retry them", file=sys.stderr)
-        else:
-            done = len(prep.folder.done_ids())
-            prep.folder.finish_session({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                                        "ran": 0, "done": done, "failed": len(prep.folder.failed_ids()),
-                                        "seconds": 0.0})
+        report = run_prepared(prep, "process", self.workers, progress=self.progress)
+        if report.failed:
+            print(f"[{self.name}] warning: {report.failed} runs failed (see {folder}/failed/); the analysis "
+                  "uses the finished runs; rerun to retry them", file=sys.stderr)
         self.sweeps[label], self.specs[label] = folder, spec
         self.runs[label] = len(prep.folder.done_ids())
         return folder

@@ -366,6 +366,16 @@ def _bar(prep: Prepared, total: int, progress: bool):
     return bar
 
 
+def run_prepared(prep: Prepared, kind: str = "process", workers: int | None = None, scheduler: str | None = None,
+                 *, progress: bool = True) -> Report:
+    """Run what is left of a prepared sweep (:func:`execute`), opening an executor
+    (:func:`open_executor`) only if runs are left; the session is recorded either way."""
+    if not prep.todo:
+        return execute(prep, None, progress=False)  # nothing to submit: the executor is never used
+    with open_executor(kind, workers, scheduler) as (ex, slots, _):
+        return execute(prep, ex, slots=slots, progress=progress)
+
+
 def run_sweep(spec: SweepSpec | str | Path, out: str | Path, executor: Executor, *, slots: int = 1,
               label: str | None = None, progress: bool = False, argv: list[str] | None = None,
               on_result: Callable[[dict[str, Any]], None] | None = None) -> Report:

@@ -9,6 +9,7 @@ second each); one crossed ensemble (2 price paths x 3 seeds) is shared by the mo
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,9 @@ def test_rerunning_resumes_and_runs_nothing(ensemble):
     out, _, _ = ensemble
     _, report = run_ensemble(OPTIONS, out)
     assert report.ran == 0 and report.done == 6
+    # the session is recorded like a sweep's resume (experiments.sweep.runner.run_prepared)
+    session = json.loads((out / "sweep" / "manifest.json").read_text())["sessions"][-1]
+    assert session["ran"] == 0 and session["done"] == 6 and session["failed"] == 0
 
 
 def test_bands_are_ordered_and_are_the_members_quantiles(ensemble):
