@@ -12,10 +12,11 @@ import solara
 
 from viz.data import RunArrays
 from viz.fastfig import FOCUS_COLOR
-from viz.kept_runs import KeptRun
+from viz.kept_runs import MAX_RUNS, KeptRun
 from viz.live_chart import LiveChart, Series, points, time_option
 from viz.settings import Settings
 from viz.state import Controller
+from viz.time_charts import metric_of
 
 KEPT_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f")
 FOCUS = "focus"
@@ -43,7 +44,7 @@ def series_of(run: RunArrays, quantity: str, focus: str, t: int | None = None) -
     code = focus if code == FOCUS else code
     if code not in run.codes:
         return None
-    return run.metric(metric, t)[:, run.col(code)] * scale
+    return metric_of(metric, code, scale)(run, t)
 
 
 class Comparison:
@@ -82,7 +83,7 @@ def CompareRuns(ctl: Controller, model, s: Settings, focus: str, generation: int
                                  [quantity, focus, tuple(k.name for k in kept), generation])
     option = solara.use_memo(lambda: comparison.option(RunArrays.of(model), t), [comparison])
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px"):
-        solara.Button(f"Keep this run ({len(kept)} of {ctl.max_kept} kept)", on_click=lambda: ctl.keep_run(label),
+        solara.Button(f"Keep this run ({len(kept)} of {MAX_RUNS} kept)", on_click=lambda: ctl.keep_run(label),
                       icon_name="mdi-pin", outlined=True, classes=["viz-keep"])
         solara.Select("Compare", values=list(QUANTITIES), value=quantity, on_value=set_quantity,
                       classes=["viz-compare-quantity"], style={"max-width": "420px"})

@@ -13,9 +13,7 @@ from __future__ import annotations
 import numpy as np
 import solara
 
-from viz.data import RunArrays
-from viz.settings import build
-from viz.state import Controller, Live
+from viz.state import Controller, Live, run_in_background
 from viz.time_charts import Ensemble
 
 MEMBERS = 8
@@ -36,13 +34,11 @@ def use_ensemble(ctl: Controller, live: Live) -> tuple[Ensemble | None, str]:
     def compute(cancel):
         members = []
         for seed in member_seeds(built.seed):
-            model = build(built.replace(seed=seed, households=households), {**built.overrides, **DRAWS})
-            while model.t < len(model.dates) - 1:
-                if cancel.is_set():
-                    return None
-                ctl.timing.drawn.wait(0.5)  # background priority: let a pending redraw finish first
-                model.step()
-            members.append(RunArrays.of(model, copy=True))
+            run = run_in_background(ctl, built.replace(seed=seed, households=households),
+                                    {**built.overrides, **DRAWS}, cancel)
+            if run is None:
+                return None
+            members.append(run)
         label = f"{MEMBERS} runs (other seeds, fitted draws, {households:,} households)"
         return Ensemble(tuple(members), label)
 

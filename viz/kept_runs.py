@@ -84,10 +84,6 @@ class KeptRuns:
             out.append(KeptRun(name, meta["label"], arrays))
         return out
 
-    def remove(self, name: str) -> None:
-        if re.fullmatch(r"run-\d+", name):
-            (self.folder / f"{name}.npz").unlink(missing_ok=True)
-
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -23,8 +23,8 @@ from viz.fastfig import format_usd
 from viz.live_chart import LiveChart
 from viz.market_panel import MarketPanel
 from viz.network_view import NetworkMap, map_inputs, positions, signature
-from viz.settings import Settings, build
-from viz.state import Controller, Live
+from viz.settings import Settings
+from viz.state import Controller, Live, run_in_background
 from viz.time_charts import (
     Ensemble,
     TimePanel,
@@ -93,15 +93,8 @@ def use_counterfactual(ctl: Controller, live: Live, s: Settings):
         if overrides is None:
             return None
         t0 = time.perf_counter()
-        model = build(built, overrides)
-        last = len(model.dates) - 1
-        while model.t < last:
-            if cancel.is_set():
-                return None
-            # background priority: let a pending step's redraw finish before taking the GIL again
-            ctl.timing.drawn.wait(0.5)
-            model.step()
-        return CounterfactualRun(key, off, RunArrays.of(model, copy=True), time.perf_counter() - t0)
+        run = run_in_background(ctl, built, overrides, cancel)
+        return None if run is None else CounterfactualRun(key, off, run, time.perf_counter() - t0)
 
     result = solara.use_thread(compute, dependencies=[key], intrusive_cancel=False)
     run = result.value if isinstance(result.value, CounterfactualRun) and result.value.key == key else None

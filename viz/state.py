@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import solara
 
 from viz.data import RunArrays
-from viz.kept_runs import MAX_RUNS, KeptRuns
+from viz.kept_runs import KeptRuns
 from viz.settings import InputError, Settings, build, describe_error, initial_settings
 
 log = logging.getLogger("viz.timing")
@@ -160,7 +160,6 @@ class Controller:
         self.timing = Timing()
         self.timing.drawn.set()  # nothing pending yet
         # runs kept side by side, on disk under the browser session (they survive a reload)
-        self.max_kept = MAX_RUNS
         self.kept_store = KeptRuns(session_id())
         self.kept = solara.reactive(self.kept_store.load())
         self.lock = threading.RLock()  # one model step or rebuild at a time
@@ -354,3 +353,17 @@ class Controller:
             rest = frame_seconds - (time.perf_counter() - t0)
             if rest > 0:
                 cancel.wait(rest)
+
+
+def run_in_background(ctl: Controller, settings: Settings, overrides: dict | None, cancel) -> RunArrays | None:
+    """A whole run of ``settings`` with ``overrides`` for a background thread (the counterfactual,
+    the ensemble band): it yields to a pending redraw before each step, so the live view keeps
+    its pace, and gives up (None) as soon as ``cancel`` is set."""
+    model = build(settings, overrides)
+    last = len(model.dates) - 1
+    while model.t < last:
+        if cancel.is_set():
+            return None
+        ctl.timing.drawn.wait(0.5)  # background priority: let a pending step's redraw finish first
+        model.step()
+    return RunArrays.of(model, copy=True)

@@ -112,7 +112,7 @@ class TimePanel:
              ens: Ensemble | None = None) -> list[list]:
         out = [points(self.dates, ln.values(cf if ln.counterfactual else live, t), start, positive=self.log)
                for ln in self.drawn(cf)]
-        if self.band_series(ens):  # drawn whole with the option; later weeks add nothing to it
+        if ens is not None and self.band is not None:  # drawn whole with the option; later weeks add nothing
             low, high = ens.quantiles(self.band) if not start else (np.array([]), np.array([]))
             out += [points(self.dates, low, start, positive=self.log), points(self.dates, high - low, start)]
         return out
