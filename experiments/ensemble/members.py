@@ -20,6 +20,7 @@ under ``fitted``). An override (``--set``) of a ranged value pins it. It does no
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from dataclasses import dataclass, field
@@ -139,7 +140,7 @@ def make_spec(opts: EnsembleOptions, out: Path) -> tuple[SweepSpec, dict[str, An
     scenario = opts.scenario
     if scenario.endswith(".toml") or "/" in scenario:  # a path: absolute, as the spec file sits elsewhere
         scenario = str(Path(scenario).resolve())
-    raw = spec_table(EnsembleOptions(**{**opts.__dict__, "scenario": scenario}))
+    raw = spec_table(dataclasses.replace(opts, scenario=scenario))
     try:
         return parse_spec(raw, out / SPEC_FILE), raw
     except SpecError as err:  # named by the option that gave the value: the spec file is not written yet

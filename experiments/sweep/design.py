@@ -132,7 +132,7 @@ def make_design(spec: SweepSpec) -> Design:
     table = points.loc[points.index.repeat(spec.replicates)].reset_index(drop=True)
     table.insert(1, "replicate", np.tile(np.arange(spec.replicates, dtype=np.int64), len(points)))
     index = table.index if own else table["replicate"]
-    table.insert(2, "seed", np.array([seeds[i] for i in index], dtype=np.int64))
+    table.insert(2, "seed", np.asarray(seeds, dtype=np.int64)[np.asarray(index)])
     table.insert(0, "run_id", [f"p{pt:0{pw}d}_r{r:0{rw}d}" for pt, r in zip(table["point"], table["replicate"])])
     return Design(kind=kind, points=points, table=table, problem=problem, transforms=transforms, sample=sample)
 

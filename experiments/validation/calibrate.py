@@ -44,6 +44,7 @@ from experiments.validation.backtest import (
     run_backtest,
     share_points,
 )
+from experiments.validation.country_shares import rmse
 from model.scenario import IN_CHECKOUT, package_file
 
 #: Model runs each lead time's fit may use (``crypto-abm calibrate mining --evaluations``).
@@ -87,13 +88,8 @@ def evaluate(overrides: dict[str, float]) -> tuple[np.ndarray, dict[str, float]]
     r_net = np.sqrt(weight) * fit["log_error"].to_numpy() / SIGMA_LOG_HASHRATE
     fit_shares = shares[shares.window == "fit"]
     r_share = fit_shares["error_pp"].to_numpy() / SIGMA_SHARE_PP
-
-    def rmse(window):
-        e = shares.loc[shares.window == window, "error_pp"].to_numpy()
-        return float(np.sqrt(np.mean(e**2))) if e.size else float("nan")
-
     errors = {"fit_rmse_log": net.rmse_log_fit, "test_rmse_log": net.rmse_log_test,
-              "fit_rmse_share_pp": rmse("fit"), "test_rmse_share_pp": rmse("test")}
+              "fit_rmse_share_pp": rmse(shares, "fit"), "test_rmse_share_pp": rmse(shares, "test")}
     return np.concatenate([r_net, r_share]), errors
 
 

@@ -109,7 +109,7 @@ def flat_2028_in_range(dip: float, history: pd.DataFrame) -> bool:
 
 
 def markdown(rows: pd.DataFrame, flat: dict, grid: pd.DataFrame | None = None) -> list[str]:
-    history = data_dips()
+    history = data_dips()  # read once for the table, the 2028 check and the grid
     lines = [
         "### 1c. The halvings",
         "",
@@ -141,7 +141,7 @@ def markdown(rows: pd.DataFrame, flat: dict, grid: pd.DataFrame | None = None) -
         "",
     ]
     if grid is not None:
-        lines += grid_markdown(grid, data_dips())
+        lines += grid_markdown(grid, history)
     return lines
 
 
