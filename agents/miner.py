@@ -17,7 +17,11 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    allow mining and have power (:meth:`~agents.mining_sector.MiningSector.relocate`, :func:`choose_destination`),
    ``underground_share`` keeps running illegally and is seized at the host's
    ``mining_enforcement_per_year``, the rest exits. Orders in the pipeline are cancelled.
-   When the ban ends, the underground fleet becomes legal again.
+   When the ban ends, the underground fleet becomes legal again. When a power emergency
+   cuts the host's miners off, ``emergency_relocate_share`` of the legal fleet leaves in the
+   same way (:meth:`MinerFleet.depart`); the rest idles until power returns, and the MW a
+   year the country can add is multiplied by ``emergency_capacity_factor`` from then on (a
+   grid that had to cut its miners off stops taking new ones: Kazakhstan from 2022).
 3. **Operate.** First each country's power for the week is split between AI data centres
    and mining by willingness to pay (:meth:`~agents.mining_sector.MiningSector.allocate_power`, ``agents/power.py``).
    A vintage runs when the hashprice beats its cash operating cost, the power bill plus
@@ -143,7 +147,7 @@ class MinerFleet(mesa.Agent):
     """All the mining in one country, by vintage of machine."""
 
     def __init__(self, model: mesa.Model, country: str, hashrate_ths: float,
-                 vintages: list[tuple[float, float]], *, underground: bool = False):
+                 vintages: list[tuple[float, float]], *, underground: bool = False, capacity_factor: float = 1.0):
         super().__init__(model)
         self.country = country
         self.eff = np.array([e for e, _ in vintages], dtype=float)
@@ -159,6 +163,8 @@ class MinerFleet(mesa.Agent):
         self.curtailed_mw = 0.0  # MW the running machines wanted but the power cap denied
         self.revenue_usd = 0.0
         self.banned = underground  # the fleet has answered a ban of its host
+        self.cut_off = False  # the fleet has answered a power emergency of its host
+        self.capacity_factor = capacity_factor  # of the MW a year its country can add, after power emergencies
         self._relocating = np.zeros(0)  # TH/s by vintage leaving in a ban response, until taken
 
     # ----------------------------------------------------------- bookkeeping
@@ -232,6 +238,14 @@ class MinerFleet(mesa.Agent):
         out = [(float(t), float(e)) for t, e in zip(self._relocating, self.eff) if t > 0]
         self._relocating = np.zeros(0)
         return out
+
+    def depart(self, share: float) -> list[tuple[float, float]]:
+        """Send ``share`` of the legal fleet away, vintage by vintage (its host has cut its
+        power): ``leaving_v = legal_ths_v x share``, ``legal_ths_v -= leaving_v``. Returns the
+        (TH/s, J/TH) leaving, for the mining sector to relocate; the pipeline stays."""
+        leaving = self.legal_ths * share
+        self.legal_ths = self.legal_ths - leaving
+        return [(float(t), float(e)) for t, e in zip(leaving, self.eff) if t > 0]
 
     def legalise_underground(self) -> None:
         """Mining is legal again (ban ended, stance above 0): the underground machines become legal."""

@@ -63,7 +63,10 @@ class MiningSector:
         yet answered a ban responds (:meth:`MinerFleet.respond_to_ban`), its relocating
         machines arriving ``move = ceil(relocation_weeks x 7 / step_days)`` steps later
         (:meth:`relocate`); one whose host allows mining again legalises its underground
-        machines.
+        machines. A fleet whose host has just entered a power emergency sends
+        ``emergency_relocate_share`` of its legal machines away in the same way
+        (:meth:`MinerFleet.depart`), and the MW a year the country can add is multiplied by
+        ``emergency_capacity_factor`` from then on (:meth:`capacity_mw_per_year`).
         """
         model = self.model
         cfg = model.config.mining
@@ -82,6 +85,15 @@ class MiningSector:
             elif c.mining_allowed and fleet.banned:
                 fleet.banned = False
                 fleet.legalise_underground()
+            cut = c.power_emergency_until is not None
+            if cut and not fleet.cut_off:
+                fleet.capacity_factor *= cfg.emergency_capacity_factor
+                leaving = fleet.depart(cfg.emergency_relocate_share)
+                model.log(code, "miners_power_cut", None, None,
+                          f"power cut: {sum(t for t, _ in leaving) / TH_PER_EH:.1f} EH/s relocating; "
+                          f"the MW a year the country can add x {cfg.emergency_capacity_factor:.3g}")
+                self.relocate(code, leaving, move, cfg)
+            fleet.cut_off = cut
         self.operate(order=True)
         model.market.record_hashrate(self.network_hashrate_ehs)
 
@@ -118,7 +130,7 @@ class MiningSector:
 
     def order(self, arrival_steps: int) -> None:
         """Every fleet orders (:meth:`MinerFleet.order`) at this week's clearing hashprice
-        within its country's ``capacity_mw_per_year`` (0 where the scenario names none), legal
+        within the MW a year its country can add (:meth:`capacity_mw_per_year`), legal
         machines where the host allows mining, underground ones (at a penalty) where it does
         not but the fleet still mines there; machines arrive ``arrival_steps`` from now at
 
@@ -134,9 +146,8 @@ class MiningSector:
         tariffs = np.array([model.countries[code].mining_tariff_usd_per_kwh for code in self.fleets])
         wanted = attractiveness(expected, cash_cost_usd_per_th_day(frontier, cfg, tariffs),
                                 capital_usd_per_th(frontier, cfg), cfg).tolist()  # every fleet's MinerFleet.order
-        growth = self.capacity_growth()
         for a, (code, fleet) in zip(wanted, self.fleets.items()):
-            capacity = cfg.capacity_mw_per_year.get(code, 0.0) * growth
+            capacity = self.capacity_mw_per_year(code)
             if model.countries[code].mining_allowed:
                 fleet.place_order(a, self.planning_mw(code), frontier, arrival_steps, capacity)
             elif fleet.underground_ths.sum() > 0:
@@ -163,9 +174,12 @@ class MiningSector:
         """The MW a year country ``code`` can add where power is not capped, this week:
 
             capacity_k(t) = capacity_mw_per_year_k x exp(capacity_growth_per_year x (t - 1 Jan capacity_base_year))
+                            x emergency_capacity_factor ^ (power emergencies the country has had)
 
-        (t in years; 0 for a country the scenario does not name)."""
-        return self.model.config.mining.capacity_mw_per_year.get(code, 0.0) * self.capacity_growth()
+        (t in years; 0 for a country the scenario does not name; the fleet's ``capacity_factor``
+        holds the last term)."""
+        return (self.model.config.mining.capacity_mw_per_year.get(code, 0.0) * self.capacity_growth()
+                * self.fleets[code].capacity_factor)
 
     def capacity_growth(self) -> float:
         """``exp(capacity_growth_per_year x (t - 1 Jan capacity_base_year))`` this week."""
@@ -311,7 +325,7 @@ class MiningSector:
 
     def relocate(self, origin: str, machines: list[tuple[float, float]], move_steps: int, cfg) -> None:
         """Send relocating machines, vintage by vintage, to hosts that allow mining, have
-        power and room; what finds no room exits. Called only in the step of the ban.
+        power and room; what finds no room exits. Called only in the step of a ban or a power cut.
 
         Candidates are the countries that allow mining and are not in a power emergency,
         with room: free MW in a capped host (:meth:`MinerFleet.headroom_mw`), the MW a

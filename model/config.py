@@ -257,6 +257,11 @@ class MiningConfig(FittedTerms):
     idle_retire_per_year: NonNeg
     relocate_share: Prob
     underground_share: Prob
+    # Share of a fleet's legal machines that leave for hosts with power when a power
+    # emergency of its host cuts them off (the rest idles until power returns).
+    emergency_relocate_share: Prob = 0.0
+    # ... and the MW a year the country can add is multiplied by this from then on.
+    emergency_capacity_factor: Prob = 1.0
     relocation_weeks: Annotated[int, Field(ge=0, le=520)]
     relocation_loss: Prob
     relocation_choice_scale_usd_per_kwh: Pos
@@ -474,6 +479,10 @@ class CountryConfig(Strict):
     mining_allowance_mw: NonNeg | None = None
     mining_banned: bool = False
     mining_enforcement_per_year: NonNeg = 0.0
+    # Power emergencies that cut the country's miners off between mining.capacity_base_year
+    # and the run's start: each multiplies the MW a year it can add by
+    # mining.emergency_capacity_factor, as one within the run does.
+    mining_power_cuts: Annotated[int, Field(ge=0, le=100)] = 0
     power_surplus_winter_mw: NonNeg | None = None
     power_surplus_summer_mw: NonNeg | None = None
     winter_peak_month: Annotated[int, Field(ge=1, le=12)] = 1
@@ -618,7 +627,8 @@ class MiningBan(_ShockBase):
 
 
 class PowerEmergency(_ShockBase):
-    """Mining switched off for a power shortage until a date; fleets stay (no relocation)."""
+    """Mining switched off for a power shortage until a date; ``mining.emergency_relocate_share``
+    of the host's legal fleet leaves for hosts with power, the rest idles until then."""
     kind: Literal["power_emergency"]
     until: Date
 

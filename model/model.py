@@ -117,7 +117,8 @@ class CryptoAdoptionModel(mesa.Model):
         vintages = [(v.efficiency_j_per_th, v.share) for v in cfg.mining.vintages.values()]
         self.fleets: dict[str, MinerFleet] = {
             code: MinerFleet(self, code, c.hashrate_ehs * TH_PER_EH, vintages,
-                             underground=not self.countries[code].mining_allowed)
+                             underground=not self.countries[code].mining_allowed,
+                             capacity_factor=cfg.mining.emergency_capacity_factor ** c.mining_power_cuts)
             for code, c in cfg.countries.items()}
         self.mining = MiningSector(self, self.fleets)
 

@@ -471,6 +471,30 @@ def test_ban_splits_the_fleet_by_relocate_and_underground_shares(host, cfg, relo
     np.testing.assert_allclose([t for t, _ in taken], r * legal)
 
 
+def test_a_power_cut_sends_a_share_of_each_vintage_away_and_keeps_the_pipeline(host):
+    fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.25), (15.0, 0.75)])
+    fleet.pipeline.append((10, 1e5, 13.5, False))
+    legal = fleet.legal_ths.copy()
+    leaving = fleet.depart(0.4)
+    assert leaving == [(pytest.approx(0.4 * 0.5e6), 30.0), (pytest.approx(0.4 * 1.5e6), 15.0)]
+    np.testing.assert_allclose(fleet.legal_ths, 0.6 * legal)
+    assert fleet.pipeline == [(10, 1e5, 13.5, False)]
+    assert fleet.depart(0.0) == []
+
+
+def test_power_cuts_before_the_run_shrink_what_a_country_can_add():
+    """Kazakhstan's 2022 power cut (``mining_power_cuts = 1`` in the baseline) leaves it
+    ``emergency_capacity_factor`` of its fitted MW a year; a country without one keeps all."""
+    m = build_model(households=MIN_HOUSEHOLDS, overrides={"mining.emergency_capacity_factor": 0.4})
+    cfg, sector = m.config.mining, m.mining
+    assert m.config.countries["KAZ"].mining_power_cuts == 1
+    assert m.fleets["KAZ"].capacity_factor == pytest.approx(0.4)
+    assert m.fleets["USA"].capacity_factor == 1.0
+    growth = sector.capacity_growth()
+    assert sector.capacity_mw_per_year("KAZ") == pytest.approx(0.4 * cfg.capacity_mw_per_year["KAZ"] * growth)
+    assert sector.capacity_mw_per_year("USA") == pytest.approx(cfg.capacity_mw_per_year["USA"] * growth)
+
+
 def test_underground_fleet_ignores_the_allowance_and_is_seized_at_the_enforcement_rate(host, cfg):
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)], underground=True)

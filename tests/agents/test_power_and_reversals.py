@@ -86,7 +86,10 @@ def test_curtailment_never_lets_mining_exceed_the_seasonal_surplus():
     assert pak["curtailed_mw"][summer].max() > 0  # the summer surplus binds
 
 
-def test_power_emergency_stops_mining_without_driving_miners_away(tmp_path):
+def test_power_emergency_stops_mining_and_sends_a_share_of_the_miners_away(tmp_path):
+    """Mining draws no power during the emergency and resumes after it; at its start
+    ``emergency_relocate_share`` of the legal fleet leaves (none with 0) and the MW a year the
+    country can add is multiplied by ``emergency_capacity_factor``."""
     body = '''
 [shocks.blackout]
 date = 2026-06-03
@@ -95,15 +98,30 @@ kind = "power_emergency"
 until = 2026-09-02
 description = "test blackout"
 '''
-    m, pak = _pak(write_scenario(tmp_path, body, base=APPROVED), CHEAP)
+    path = write_scenario(tmp_path, body, base=APPROVED)
+    m, pak = _pak(path, {**CHEAP, "mining.emergency_relocate_share": 0.0, "mining.emergency_capacity_factor": 1.0})
     during = [dt.date(2026, 6, 10) <= d <= dt.date(2026, 8, 26) for d in pak["mining_power_mw"].index]
     after = [dt.date(2026, 10, 1) <= d for d in pak["mining_power_mw"].index]
     assert pak["mining_power_mw"][[d < dt.date(2026, 6, 1) for d in pak["mining_power_mw"].index]].max() > 0
     assert pak["mining_power_mw"][during].max() == 0
     assert pak["mining_power_mw"][after].max() > 0
     kinds = set(m.events_frame().query("country == 'PAK'")["kind"])
-    assert {"power_emergency", "power_emergency_end"} <= kinds
+    assert {"power_emergency", "power_emergency_end", "miners_power_cut"} <= kinds
     assert "miners_relocate" not in kinds and "miners_banned" not in kinds
+    assert m.fleets["PAK"].capacity_factor == 1.0
+
+    def cut_with(share, factor):
+        return build_model(str(path), seed=1, households=MIN_HOUSEHOLDS, overrides={
+            **CHEAP, "mining.emergency_relocate_share": share, "mining.emergency_capacity_factor": factor,
+        }).run(until=dt.date(2026, 6, 4))
+
+    stay, cut = cut_with(0.0, 1.0), cut_with(0.5, 0.3)
+    # about half the legal fleet left (arrivals after the cut and the clearing's change to who
+    # idles and retires move it a little; MinerFleet.depart's own test is exact)
+    assert 0.45 < cut.fleets["PAK"].legal_ths.sum() / stay.fleets["PAK"].legal_ths.sum() < 0.6
+    assert cut.fleets["PAK"].capacity_factor == pytest.approx(0.3)
+    kinds = set(cut.events_frame().query("country == 'PAK'")["kind"])
+    assert {"miners_power_cut", "miners_relocate"} <= kinds
 
 
 LOUD = {"policy.incident_rate_per_year": 200.0, "policy.incident_volume_scale_usd_per_year": 1e9}
