@@ -139,7 +139,11 @@ def markdown(report: ShareReport, figure_link: str) -> list[str]:
         "New machines go to a country by its return and within the MW a year it can add",
         "(`mining.capacity_mw_per_year`, fitted with the network total by `crypto-abm calibrate mining`",
         "on the points before 2025, with standard errors in `experiments/calibration/mining.toml`);",
-        "2025's points are the test. Model: the median of "
+        "2025's points are the test. Kazakhstan's grid cut its miners off from 2022-01-24 (the",
+        "backtest's `kaz_power_cut_2022`, KEGOC): a share of its fleet leaves",
+        "(`emergency_relocate_share`, assumed) and the MW a year it can add are multiplied by",
+        "`emergency_capacity_factor`, fitted with the rest (it lands on 0: no new capacity after",
+        "the cut). Model: the median of "
         f"{len(SEEDS)} seeds over each point's span (range in brackets).",
         "",
         f"![country shares, model against data]({figure_link})",

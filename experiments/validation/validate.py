@@ -109,6 +109,16 @@ class Report:
     ensembles: backtest_ensembles.BacktestCoverage | None = None
 
 
+def worst_test_point(h) -> str:
+    """A sentence on how much of the test error its worst point holds (its metric named)."""
+    test = h.points[h.points.window == "test"]
+    worst = test.loc[test.log_error.abs().idxmax()]
+    rest = test.drop(worst.name)
+    return (f"Of the test's squared log error, {worst.log_error ** 2 / (test.log_error ** 2).sum():.0%} is one point: "
+            f"{worst.date} ({worst.metric}, {worst.hashrate_ehs:g} EH/s, model {worst.model_ehs:.0f}); "
+            f"the other {len(rest)} lie within +-{rest.log_error.abs().max():.2f}.")
+
+
 def hashrate_backtest(seeds: range = range(5)) -> tuple[object, pd.DataFrame, dict]:
     series = {seed: network_series(run_backtest(seed=seed)) for seed in seeds}
     band = pd.DataFrame(series)
@@ -503,6 +513,16 @@ def markdown(report: Report) -> str:
         f"({verdict(h.rmse_log_test, before['test'])}). "
         "Orders are now judged on a new machine's return over its price at today's BTC price; they",
         "under-invest in 2024-25, when miners deployed on expectations the model does not have.",
+        f"{worst_test_point(h)}",
+        "",
+        "Tried and not kept (2026-12-03, on the model before Kazakhstan's power cut was added):",
+        "miners extrapolating the BTC price's trend of the last 52 weeks over a new machine's",
+        "arrival and half its life, its weight fitted with the rest. Started at the optimum, the",
+        "fit took the weight to 0.02-0.05 and its weighted sum of squares did not move (43.02-43.14",
+        "against 43.05); from the default start it found a second optimum, weight 1 and hurdle",
+        "+0.62, about as good in sample (43.99) but testing at 0.248. The network data cannot tell",
+        "price expectations from a low hurdle, and the test prefers none, so the hurdle stays at",
+        "its bound.",
         "",
         "Point by point (seed 0; data metrics differ: monthly means, 7-day averages, daily",
         "records; trackers differ by up to ~10%):",

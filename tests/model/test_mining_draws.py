@@ -61,7 +61,8 @@ def test_the_shipped_covariance_has_the_form_calibrate_mining_writes(point):
             continue  # this scenario's ROW is derived (its own value), the fit's is the backtest's
         se = float(prov[f"mining.{term}"][1].split("standard error ")[1].rstrip(")"))
         value = point.spec.config.mining._term(term)
-        assert np.isclose(cov.matrix[i][i], (se / value if term in cov.log_terms else se) ** 2, rtol=1e-4)
+        # the text states the standard error to 3 significant digits (up to 0.5% off): its square to 1%
+        assert np.isclose(cov.matrix[i][i], (se / value if term in cov.log_terms else se) ** 2, rtol=1e-2)
 
 
 def test_calibrate_mining_writes_a_covariance_the_scenarios_read(tmp_path):
