@@ -104,8 +104,8 @@ class Report:
     policy: PolicyFit | None = None
     region: RegionCheck | None = None
     shares: country_shares.ShareReport | None = None
-    # halvings.table_rows(), halvings.flat_2028(), halvings.switching_grid()
-    halvings: tuple[pd.DataFrame, dict, pd.DataFrame] | None = None
+    # halvings.table_rows(), halvings.flat_2028(), halvings.switching_grid(), halvings.context()
+    halvings: tuple[pd.DataFrame, dict, pd.DataFrame, dict] | None = None
     ensembles: backtest_ensembles.BacktestCoverage | None = None
 
 
@@ -129,7 +129,8 @@ def run(seeds: range = range(5)) -> Report:
     fit, band, dip = hashrate_backtest(seeds)
     return Report(fit, band, dip, volume_report(seeds), el_salvador_backtest(seeds), adoption_backtest(seeds),
                   calibrate(), region_check(range(max(len(seeds), 6))), country_shares.run(),
-                  (halvings.table_rows(), halvings.flat_2028(), halvings.switching_grid()), backtest_ensembles.run())
+                  (halvings.table_rows(), halvings.flat_2028(), halvings.switching_grid(), halvings.context()),
+                  backtest_ensembles.run())
 
 
 def check(report: Report) -> list[str]:
@@ -629,13 +630,17 @@ def main(seeds: int = 5) -> int:
           f"test (2025) {country_shares.rmse(pts, 'test'):.1f} points")
     for miss in country_shares.misses(report.shares):
         print(f"misses issue 14's bound: {miss}")
-    rows, flat, grid = report.halvings
+    rows, flat, grid, why = report.halvings
     for r in rows.itertuples():
         print(f"halving {r.halving}: dip model {r.model_dip:+.1%} vs data {r.data_dip:+.1%}; recovery model "
               f"{r.model_weeks} vs data {r.data_weeks:.0f} weeks")
     print(f"2028 halving, flat price: dip {flat['dip']:+.1%}, recovery {flat['weeks_to_new_high']} weeks")
     print(f"switching grid: {len(grid)} pairs of switching speed and cost spread; 2020 dip at most "
           f"{grid.dip_2020.min():+.1%}, 2016 at most {grid.dip_2016.min():+.1%}")
+    print(f"S9-class share before the 2020 halving: model {why['s9_model']:.1%}, "
+          f"Coin Metrics ~{why['s9_data_pct']:.0f}%; "
+          f"2028 flat-price dip over hurdle x frontier pace: {why['flat_grid'].dip.min():+.1%} to "
+          f"{why['flat_grid'].dip.max():+.1%}")
     for r in backtest_ensembles.summary(report.ensembles).itertuples():
         print(f"ensemble of {report.ensembles.members}, {r.target}, {r.window}: {r.in_90:.0%} of {r.points} points "
               f"in the 90% band, {r.in_50:.0%} in the 50% band")

@@ -75,3 +75,31 @@ def test_overriding_the_assumed_switching_values_with_themselves_changes_nothing
     assumed = {"mining.switch_share_per_week": mining.switch_share_per_week, "mining.cost_spread": mining.cost_spread}
     assert halvings.dips_of_one_seed(0, assumed) == halvings.dips_of_one_seed(0)
     assert set(halvings.SWITCHING_GRID) == set(assumed)  # the grid varies the scenario's own two values
+
+
+def test_a_lasting_recovery_ignores_a_single_week_above_the_pre_level():
+    import pandas as pd
+    halving = dt.date(2024, 4, 20)
+    dates = [halving + dt.timedelta(weeks=k) for k in range(-2, 27)]
+    values = [100.0, 100.0] + [90.0] * 3 + [101.0] + [95.0] * 5 + [102.0] * 18  # weeks -2..26: a spike at week 3
+    series = pd.Series(values, index=dates)
+    assert halvings.halving_dip(series, halving)["weeks_to_new_high"] == 3.0
+    assert halvings.lasting_recovery(series, halving) == 9.0
+    assert halvings.lasting_recovery(series.clip(upper=99.0), halving) is None
+
+
+def test_the_s9_share_counts_only_s9_class_machines_running():
+    share = halvings.s9_share_before()
+    assert 0.0 <= share < 1.0
+    # every S9-class machine switched on would make it at least the start's S9s over the network
+    from model.scenario import load_scenario
+    cfg = load_scenario("backtest_hashrate_2019").config
+    assert cfg.mining.vintages["s9"].efficiency_j_per_th >= halvings.S9_CLASS_J_PER_TH
+    assert cfg.mining.vintages["s17"].efficiency_j_per_th < halvings.S9_CLASS_J_PER_TH
+
+
+def test_the_fleet_mix_fact_is_the_one_the_section_quotes():
+    import pandas as pd
+    facts = pd.read_csv(halvings.FACTS)
+    mix = facts[facts.category == "fleet_mix"]
+    assert len(mix) == 1 and mix.value.iloc[0] == 23 and "Coin Metrics" in mix.source.iloc[0]
