@@ -29,6 +29,11 @@ CBECI_NAMES = {"Mainland China": "CHN", "United States": "USA", "Russian Federat
 HELD_OUT = (dt.date(2021, 5, 1), dt.date(2022, 2, 1))  # [start, end): never used
 FIT_UNTIL = dt.date(2025, 1, 1)  # fit on 2019-2024, test on 2025 (the baseline's first year)
 HALVING = dt.date(2024, 4, 20)
+FACTS = table("mining_facts.csv")
+#: S9-class machines: the S9 (98 J/TH) and older; their share of the hashrate before the
+#: 2020 halving is a data point (Coin Metrics, data/mining_facts.csv, category fleet_mix).
+S9_CLASS_J_PER_TH = 90.0
+S9_DATE = dt.date(2020, 5, 4)  # the week before the 2020 halving (2020-05-11)
 
 
 @dataclass
@@ -108,6 +113,31 @@ def shares_over_spans(shares: pd.DataFrame, points: pd.DataFrame) -> np.ndarray:
             within = shares.iloc[[int(np.abs((shares.index - p.start).days).argmin())]]
         values.append(100.0 * float(sum(within[c].mean() for c in p.country.split("+"))))
     return np.array(values)
+
+
+def s9_share_pct() -> float:
+    """The data's share of S9-class machines in the network's hashrate the week before the
+    2020 halving, percent (``data/mining_facts.csv``, the one ``fleet_mix`` row)."""
+    facts = pd.read_csv(FACTS)
+    return float(facts.loc[facts.category == "fleet_mix", "value"].iloc[0])
+
+
+def s9_share(model: CryptoAdoptionModel) -> float:
+    """The model's share of operating hashrate run now by S9-class machines
+    (:data:`S9_CLASS_J_PER_TH` J/TH or worse), 0-1."""
+    old = total = 0.0
+    for f in model.fleets.values():
+        on = f.running * (f.legal_ths + f.underground_ths)
+        old += float(on[f.eff >= S9_CLASS_J_PER_TH].sum())
+        total += float(on.sum())
+    return old / total
+
+
+def run_with_s9_share(seed: int = 0, overrides: dict | None = None) -> tuple[CryptoAdoptionModel, float]:
+    """The backtest run to its end, and its S9-class share (:func:`s9_share`) on :data:`S9_DATE`."""
+    model = CryptoAdoptionModel(config=load_scenario(SCENARIO, overrides), seed=seed)
+    share = s9_share(model.run(until=S9_DATE))
+    return model.run(), share
 
 
 def run_backtest(seed: int = 0, overrides: dict | None = None) -> CryptoAdoptionModel:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from experiments.validation import halvings
@@ -89,17 +90,25 @@ def test_a_lasting_recovery_ignores_a_single_week_above_the_pre_level():
 
 
 def test_the_s9_share_counts_only_s9_class_machines_running():
-    share = halvings.s9_share_before()
-    assert 0.0 <= share < 1.0
-    # every S9-class machine switched on would make it at least the start's S9s over the network
+    from experiments.validation.backtest import S9_DATE, run_with_s9_share, s9_share
+    from model.model import CryptoAdoptionModel
     from model.scenario import load_scenario
-    cfg = load_scenario("backtest_hashrate_2019").config
-    assert cfg.mining.vintages["s9"].efficiency_j_per_th >= halvings.S9_CLASS_J_PER_TH
-    assert cfg.mining.vintages["s17"].efficiency_j_per_th < halvings.S9_CLASS_J_PER_TH
+    model, share = run_with_s9_share()
+    assert 0.0 <= share < 1.0 and model.t == len(model.dates) - 1  # the share on S9_DATE, the run to its end
+    m = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019"), seed=0).run(until=S9_DATE)
+    for f in m.fleets.values():  # with every S9-class machine idle the share is 0
+        f.running = np.where(f.eff >= halvings.S9_CLASS_J_PER_TH, 0.0, f.running)
+    assert s9_share(m) == 0.0
+    cfg = m.config.mining
+    s9, s17 = cfg.vintages["s9"].efficiency_j_per_th, cfg.vintages["s17"].efficiency_j_per_th
+    assert s9 >= halvings.S9_CLASS_J_PER_TH > s17
 
 
 def test_the_fleet_mix_fact_is_the_one_the_section_quotes():
     import pandas as pd
-    facts = pd.read_csv(halvings.FACTS)
+
+    from experiments.validation.backtest import FACTS, s9_share_pct
+    facts = pd.read_csv(FACTS)
     mix = facts[facts.category == "fleet_mix"]
-    assert len(mix) == 1 and mix.value.iloc[0] == 23 and "Coin Metrics" in mix.source.iloc[0]
+    assert len(mix) == 1 and "Coin Metrics" in mix.source.iloc[0]
+    assert s9_share_pct() == mix.value.iloc[0] == 23
