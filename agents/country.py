@@ -88,6 +88,7 @@ class Country(mesa.Agent):
         self.mining_banned = cfg.mining_banned
         self.mining_ban_until = None
         self.mining_enforcement_per_year = cfg.mining_enforcement_per_year
+        self.sanctioned = cfg.sanctioned
         self.power_emergency_until = None
         self.power_surplus_winter_mw = cfg.power_surplus_winter_mw
         self.power_surplus_summer_mw = cfg.power_surplus_summer_mw

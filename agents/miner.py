@@ -14,7 +14,8 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
 2. **Ban.** When the host bans mining (a ``mining_ban`` shock, or stance 0), the legal
    fleet splits (:meth:`MinerFleet.respond_to_ban`): ``relocate_share`` moves to another
    country, the cheaper its power and the more room it has the likelier, among hosts that
-   allow mining and have power (:meth:`~agents.mining_sector.MiningSector.relocate`, :func:`choose_destination`),
+   allow mining and have power, a sanctioned host at a discount (:meth:`~agents.mining_sector.MiningSector.relocate`,
+   :func:`choose_destination`),
    ``underground_share`` keeps running illegally and is seized at the host's
    ``mining_enforcement_per_year``, the rest exits. Orders in the pipeline are cancelled.
    When the ban ends, the underground fleet becomes legal again. When a power emergency
@@ -566,7 +567,8 @@ def choose_destination(origin: str, candidates: list[tuple[str, float, float]], 
     """A relocation destination among ``candidates`` other than ``origin``; None if there is none.
 
     ``candidates`` are (country ``k``, tariff ``tau_k``, room ``R_k`` > 0, MW) triples of
-    hosts that allow mining, have power and room; ``u``, a uniform draw from the miners'
+    hosts that allow mining, have power and room (a sanctioned host's room already
+    discounted by the caller); ``u``, a uniform draw from the miners'
     stream, picks ``k`` with ``P(k)`` proportional to
     ``R_k x exp(-(tau_k - min tau) / scale_usd_per_kwh)``: the return (power is the cost
     that differs between hosts) and the room to put machines in.

@@ -331,8 +331,9 @@ class MiningSector:
         with room: free MW in a capped host (:meth:`MinerFleet.headroom_mw`), the MW a
         year it can add (``capacity_mw_per_year``) in an uncapped one. Each vintage ``v``
         draws its host ``k`` (:func:`choose_destination`, one uniform from the miners'
-        stream: the cheaper the power and the larger the room, the likelier). What goes
-        there,
+        stream: the cheaper the power and the larger the room, the likelier; a host under
+        sanctions, ``sanctioned``, weighs its room at ``sanctioned_host_factor``: machines are
+        imported and paid for in dollars). What goes there,
 
             arriving = min(relocating_v x (1 - relocation_loss), headroom_k x 1e6 / (e_v x pue))   TH/s
 
@@ -353,8 +354,9 @@ class MiningSector:
                     continue
                 room = (self.capacity_mw_per_year(code) if c.mining_allowance_mw is None
                         else self.fleets[code].headroom_mw(c.mining_allowance_mw, cfg.pue))
-                if room > 0:
-                    candidates.append((code, c.mining_tariff_usd_per_kwh, room))
+                weight = room * (cfg.sanctioned_host_factor if c.sanctioned else 1.0)
+                if weight > 0:
+                    candidates.append((code, c.mining_tariff_usd_per_kwh, weight))
             dest = choose_destination(origin, candidates, cfg.relocation_choice_scale_usd_per_kwh, rng.random())
             if dest is None:
                 lost += ths

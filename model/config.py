@@ -262,6 +262,8 @@ class MiningConfig(FittedTerms):
     emergency_relocate_share: Prob = 0.0
     # ... and the MW a year the country can add is multiplied by this from then on.
     emergency_capacity_factor: Prob = 1.0
+    # A sanctioned host (countries.X.sanctioned) weighs its room as a relocation destination at this share.
+    sanctioned_host_factor: Prob = 1.0
     relocation_weeks: Annotated[int, Field(ge=0, le=520)]
     relocation_loss: Prob
     relocation_choice_scale_usd_per_kwh: Pos
@@ -483,6 +485,9 @@ class CountryConfig(Strict):
     # and the run's start: each multiplies the MW a year it can add by
     # mining.emergency_capacity_factor, as one within the run does.
     mining_power_cuts: Annotated[int, Field(ge=0, le=100)] = 0
+    # Under sanctions that reach mining (machines imported, paid for in dollars): a relocating
+    # fleet weighs this host's room at mining.sanctioned_host_factor.
+    sanctioned: bool = False
     power_surplus_winter_mw: NonNeg | None = None
     power_surplus_summer_mw: NonNeg | None = None
     winter_peak_month: Annotated[int, Field(ge=1, le=12)] = 1

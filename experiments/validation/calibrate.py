@@ -17,7 +17,8 @@ squares (scipy's ``least_squares``) on
 
 the months 2021-05..2022-01 held out, 2025 the test. The lead time is profiled over its
 prior (``LEADS``, 12-36 weeks): one fit per value, the best kept. Standard errors are from
-the Jacobian at the optimum (``cov = s^2 (J'J)^-1``, ``s^2`` the residual variance),
+the Jacobian at the optimum (``cov = s^2 (J'J)^-1``, ``s^2`` the residual variance; forward
+differences of 5% of each parameter's search range, :func:`jacobian`),
 capacities' by the delta method on their logarithm. The fitted values are written, each
 with its standard error and provenance, to ``experiments/calibration/mining.toml``,
 which the scenarios include, with ``[mining.covariance]``: that covariance on the search's
@@ -53,6 +54,7 @@ EVALUATIONS = 150
 CALIBRATION_FILE = package_file("experiments", "calibration", "mining.toml")
 LEADS = (12, 24, 36)  # the lead time's prior, 12-36 weeks (issue 14), profiled
 SIGMA_LOG_HASHRATE = 0.10  # trackers of network hashrate differ by up to ~10% (docs/VALIDATION.md)
+JACOBIAN_STEP = 0.05  # of each parameter's search range (its log for a capacity): the standard errors' step
 SIGMA_SHARE_PP = 3.0  # share estimates of one date differ by ~1-3 points (data/hashrate_by_country_*.csv)
 COUNTRIES = ("CHN", "USA", "RUS", "KAZ", "MYS", "IRN", "CAN", "ROW")
 # name: (start, low, high, log); the search runs on natural values, or their logarithm.
@@ -95,6 +97,23 @@ def evaluate(overrides: dict[str, float]) -> tuple[np.ndarray, dict[str, float]]
     return np.concatenate([r_net, r_share]), errors
 
 
+def jacobian(residuals, x: np.ndarray, at_x: np.ndarray, bounds) -> np.ndarray:
+    """The residuals' Jacobian at ``x`` (where they are ``at_x``) for the standard errors: one
+    forward difference per parameter, a step of :data:`JACOBIAN_STEP` of its search range
+    (backward where that would leave the range). The search's own Jacobian steps relative to
+    the value, so a parameter on a bound of 0 gets no step at all and the model, whose
+    responses move in small jumps, can look flat to a tiny step."""
+    lo, hi = bounds
+    jac = np.empty((at_x.size, x.size))
+    for k in range(x.size):
+        step = JACOBIAN_STEP * (hi[k] - lo[k])
+        step = step if x[k] + step <= hi[k] else -step
+        moved = x.copy()
+        moved[k] += step
+        jac[:, k] = (residuals(moved) - at_x) / step
+    return jac
+
+
 def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
     """The least-squares fit at one lead time: (result, values, standard errors, errors, covariance
     on the search's scale)."""
@@ -108,7 +127,8 @@ def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
     values = _natural(result.x)
     n, p = result.fun.size, result.x.size
     s2 = float(result.fun @ result.fun) / max(n - p, 1)
-    cov = np.linalg.pinv(result.jac.T @ result.jac) * s2
+    jac = jacobian(residuals, result.x, result.fun, bounds)
+    cov = np.linalg.pinv(jac.T @ jac) * s2
     se_x = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     ses = {name: float(values[name] * se if log else se)
            for (name, (_, _, _, log)), se in zip(PARAMETERS.items(), se_x)}

@@ -509,14 +509,33 @@ def test_underground_fleet_ignores_the_allowance_and_is_seized_at_the_enforcemen
     assert fleet.legal_ths.sum() == pytest.approx(1e6 * kept)
 
 
-def test_a_ban_in_the_model_sends_miners_abroad_and_leaves_only_underground_hashrate(tmp_path):
-    path = write_scenario(tmp_path, """
+USA_BAN = """
 [shocks.usa_ban]
 date = 2026-01-07
 country = "USA"
 kind = "mining_ban"
 description = "test ban"
-""")
+"""
+
+
+def test_a_sanctioned_host_draws_fewer_relocating_machines(tmp_path):
+    """Russia (sanctioned in the baseline) gets the USA's banned machines at
+    ``sanctioned_host_factor`` of its weight: none at 0, its share of them at 1."""
+    path = write_scenario(tmp_path, USA_BAN)
+
+    def to_russia(factor):
+        m = build_model(str(path), households=MIN_HOUSEHOLDS, overrides={"mining.sanctioned_host_factor": factor})
+        m.run(until=__import__("datetime").date(2026, 1, 14))
+        moves = m.events_frame().query("kind == 'miners_relocate'")
+        assert len(moves) > 0 and m.countries["RUS"].sanctioned
+        return (moves["to"] == "RUS").sum()
+
+    assert to_russia(0.0) == 0
+    assert to_russia(1.0) > 0
+
+
+def test_a_ban_in_the_model_sends_miners_abroad_and_leaves_only_underground_hashrate(tmp_path):
+    path = write_scenario(tmp_path, USA_BAN)
     m = build_model(str(path), households=MIN_HOUSEHOLDS)
     m.run(until=__import__("datetime").date(2026, 12, 31))
     ev = m.events_frame()
