@@ -47,14 +47,16 @@ def test_a_covariance_of_an_unknown_term_or_bad_bounds_is_refused():
 
 
 def test_the_shipped_covariance_has_the_form_calibrate_mining_writes(point):
-    """mining.toml's covariance was added by hand: its terms, log terms and bounds are those the
-    command writes (experiments/validation/calibrate.py), its variances the squares of the
-    standard errors its texts state (a capacity's relative to its value: the log scale)."""
+    """mining.toml's covariance: its terms, log terms and bounds are those the command writes
+    (experiments/validation/calibrate.py), its variances the squares of the standard errors its
+    texts state (a capacity's relative to its value: the log scale), and it is positive
+    definite, so a draw can factor it (a term on its bound once got a variance of 0)."""
     from experiments.validation.calibrate import covariance_table
 
     cov = point.spec.config.mining.covariance
     written = covariance_table(np.array(cov.matrix), "x")
     assert (cov.terms, cov.log_terms, cov.bounds) == (written["terms"], written["log_terms"], written["bounds"])
+    np.linalg.cholesky(np.array(cov.matrix))  # raises unless positive definite
     prov = point.spec.provenance
     for i, term in enumerate(cov.terms):
         if term == "capacity_mw_per_year.ROW":
