@@ -229,6 +229,17 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "after 2020 slowed to 22 weeks (data 8). One tariff for all of China cannot keep the S9s running and "
         "the growth of late 2019 both.",
         "",
+        "Tried and not kept (2026-12-03, a prototype): sites that machines are swapped into. An uncapped "
+        "country's miners keep the MW of sites they built and refill, at `fill_per_year`, the part whose "
+        "machines will not pay at the hashprice expected on arrival; arrivals displace the least efficient "
+        "machines. Refitted, the in-sample cost fell from 38.3 to 30.8 with no new parameter (network fit "
+        "0.138, shares fit 3.3 points; lead time 12 weeks) and every recovery took 1 week (2024's now within "
+        "its bound), China's 2025 share rose to 8.7%; but the dips shrank (2016 +4.6%, 2020 -1.7%, 2024 "
+        "-4.7%, now outside its bound), the network's test error rose to 0.161 and the 2028 flat-price dip "
+        "stayed at -41% (seed 0). Replacement ahead of a halving is real, but here it comes too fast and "
+        "too whole; the next version needs its own pace and the bookkeeping of sites through bans, "
+        "relocations and power cuts.",
+        "",
         f"**Does the 2028 flat-price dip hang on the hurdle?** (A check, not a fit; seed 0.) {span}. Under a flat "
         "price the fleet grows until a new machine's return meets the hurdle, so the hashprice settles at the "
         "newest machines' cash cost plus their capital over their life, times (1 + hurdle); the halving then "
