@@ -633,7 +633,8 @@ class MiningBan(_ShockBase):
 
 class PowerEmergency(_ShockBase):
     """Mining switched off for a power shortage until a date; ``mining.emergency_relocate_share``
-    of the host's legal fleet leaves for hosts with power, the rest idles until then."""
+    of the host's legal fleet leaves for hosts with power, the rest idles until then, and the
+    MW a year the country can add is multiplied by ``mining.emergency_capacity_factor``."""
     kind: Literal["power_emergency"]
     until: Date
 
