@@ -161,7 +161,25 @@ class Covariance(Strict):
             raise ValueError(f"log_terms must be terms; {sorted(set(self.log_terms) - set(self.terms))[0]} is not")
         if self.bounds is not None and (len(self.bounds) != n or any(lo > hi for lo, hi in self.bounds)):
             raise ValueError(f"bounds must be {n} pairs [low, high] with low <= high, one per term")
+        try:
+            np.linalg.cholesky(np.array(self.matrix, dtype=float))
+        except np.linalg.LinAlgError:
+            raise ValueError("matrix must be symmetric positive definite: a draw factors it (Cholesky); "
+                             "a term with no variance (e.g. a fit's estimate on its bound) breaks that") from None
         return self
+
+    @classmethod
+    def record(cls, terms: list[str], matrix, fitted: str, log_terms: list[str] = (),
+               bounds=None) -> dict[str, Any]:
+        """The table a calibration writes (``[<block>.covariance]``), checked against this
+        schema first, so a fit cannot write one that a scenario would then refuse: the matrix
+        as plain floats, ``bounds`` as [low, high] pairs where given."""
+        table = {"terms": list(terms), "log_terms": list(log_terms),
+                 "matrix": [[float(v) for v in row] for row in matrix], "fitted": fitted}
+        if bounds is not None:
+            table["bounds"] = [[float(lo), float(hi)] for lo, hi in bounds]
+        cls(**table)
+        return table
 
     def draw(self, values: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
         """``{term: value}`` replaced by one multivariate-normal draw around ``values`` (its

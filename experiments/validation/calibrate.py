@@ -47,6 +47,7 @@ from experiments.validation.backtest import (
     share_points,
 )
 from experiments.validation.country_shares import rmse
+from model.config import Covariance
 from model.scenario import IN_CHECKOUT, package_file
 
 #: Model runs each lead time's fit may use (``crypto-abm calibrate mining --evaluations``).
@@ -157,11 +158,11 @@ def covariance_table(cov: np.ndarray, note: str) -> dict:
     """``[mining.covariance]`` (``model.config.Covariance``): the fit's covariance of
     :data:`PARAMETERS` on the search's scale, the log terms, and the search's bounds."""
     terms = [name.removeprefix("mining.") for name in PARAMETERS]
-    return {"terms": terms, "log_terms": [t for t, (*_, log) in zip(terms, PARAMETERS.values()) if log],
-            "matrix": [[float(v) for v in row] for row in cov],
-            "bounds": [[float(low), float(high)] for _, low, high, _ in PARAMETERS.values()],
-            "fitted": note + "; covariance s^2 (J'J)^-1 at the optimum on the search's scale (log of the capacities); "
-                             "bounds: the search's, which clip a draw"}
+    return Covariance.record(
+        terms, cov, note + "; covariance s^2 (J'J)^-1 at the optimum on the search's scale (log of the capacities); "
+                           "bounds: the search's, which clip a draw",
+        log_terms=[t for t, (*_, log) in zip(terms, PARAMETERS.values()) if log],
+        bounds=[(low, high) for _, low, high, _ in PARAMETERS.values()])
 
 
 def write_calibration(values: dict[str, float], errors: dict[str, float], ses: dict[str, float] | None = None,

@@ -74,6 +74,7 @@ from experiments.validation.backtest_adoption import (
     run_el_salvador,
 )
 from experiments.validation.calibrate import outside_checkout
+from model.config import Covariance
 from model.scenario import IN_CHECKOUT, package_file
 
 CALIBRATION_DIR = package_file("experiments", "calibration")
@@ -302,14 +303,14 @@ class Laplace:
         terms = [name.split(".", 1)[1] for name in PARAMETERS]
         cov, _ = self.natural()
         repair = f"; {self.repair}" if self.repair else ""
-        return {"terms": terms, "log_terms": [t for t, spec in zip(terms, PARAMETERS.values()) if spec[-1]],
-                "matrix": [[float(v) for v in row] for row in cov],
-                "bounds": [[float(spec[1]), float(spec[2])] for spec in PARAMETERS.values()],
-                "fitted": note + "; covariance 2 H^-1, H the Hessian of the objective (-2 log posterior: squared "
-                                 f"logit errors / {DATA_SD_LOGIT}^2 + the prior's penalty) on the local emulator "
-                                 f"(central differences, step {HESSIAN_STEP} of each range), the rates on the "
-                                 "natural-log scale (log_terms); the emulator's own error is not in it" + repair
-                                 + "; bounds: the search's (calibrate_households.py PARAMETERS), which clip a draw"}
+        return Covariance.record(
+            terms, cov, note + "; covariance 2 H^-1, H the Hessian of the objective (-2 log posterior: squared "
+                               f"logit errors / {DATA_SD_LOGIT}^2 + the prior's penalty) on the local emulator "
+                               f"(central differences, step {HESSIAN_STEP} of each range), the rates on the "
+                               "natural-log scale (log_terms); the emulator's own error is not in it" + repair
+                               + "; bounds: the search's (calibrate_households.py PARAMETERS), which clip a draw",
+            log_terms=[t for t, spec in zip(terms, PARAMETERS.values()) if spec[-1]],
+            bounds=[(spec[1], spec[2]) for spec in PARAMETERS.values()])
 
 
 # ===================================================================== the fit

@@ -58,6 +58,7 @@ import tomli_w
 
 from experiments.provenance import atomic_write_bytes
 from experiments.validation.calibrate import outside_checkout
+from model.config import Covariance
 from model.scenario import IN_CHECKOUT, package_file
 from model.units import USD_PER_BN
 
@@ -318,10 +319,10 @@ def calibration_tree(fit: VolumeFit, today: str) -> dict:
                                          "derived": "geometric mean of the fitted rows' GDP per capita (WDI)"},
         "reference_btc_price_usd": {"value": round(ref["btc_price_usd"], 1),
                                     "derived": "geometric mean of the fitted windows' mean BTC price (Bitstamp)"},
-        "covariance": {"terms": list(TERMS), "log_terms": [TERMS[0]],
-                       "matrix": [[round(float(v), 6) for v in row] for row in fit.cov],
-                       "fitted": f"{note}; covariance of (ln value_received_usd_per_adopter_per_year, "
-                                 "income_elasticity, price_elasticity)"},
+        "covariance": Covariance.record(
+            list(TERMS), [[round(float(v), 6) for v in row] for row in fit.cov],
+            f"{note}; covariance of (ln value_received_usd_per_adopter_per_year, income_elasticity, "
+            "price_elasticity)", log_terms=[TERMS[0]]),
         "exchange_share_of_value_received": {"value": round(fit.exchange_share, 5), "derived": fit.exchange_share_text},
     }}
 

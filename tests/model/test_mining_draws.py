@@ -11,6 +11,7 @@ import pytest
 from model import build_model
 from model.config import Covariance
 from model.errors import ScenarioError
+from model.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +84,21 @@ def test_calibrate_mining_writes_a_covariance_the_scenarios_read(tmp_path):
     assert "capacity_mw_per_year.USA" in mining.covariance.log_terms
     assert "hurdle_margin" not in mining.covariance.log_terms
     assert mining.drawn(np.random.default_rng(0)) != mining
+
+
+def test_a_covariance_that_is_not_positive_definite_is_refused_when_read_and_when_written():
+    """A draw factors the matrix; one with a term of no variance (the fit's estimate once sat
+    on its bound with a step of 0) is refused in one line naming the field, and a calibration
+    cannot write it (Covariance.record checks what it writes)."""
+    with pytest.raises(ValueError, match="positive definite"):
+        Covariance(terms=["a", "b"], matrix=[[1.0, 0.0], [0.0, 0.0]], fitted="x")
+    with pytest.raises(ValueError, match="positive definite"):
+        Covariance.record(["a", "b"], np.array([[1.0, 2.0], [2.0, 1.0]]), "x")
+    assert Covariance.record(["a"], np.array([[0.5]]), "x", bounds=[(0, 1)]) == {
+        "terms": ["a"], "log_terms": [], "matrix": [[0.5]], "fitted": "x", "bounds": [[0.0, 1.0]]}
+    n = len(load_scenario("south_asia_2025").config.mining.covariance.terms)
+    singular = np.eye(n)
+    singular[2, 2] = 0.0
+    with pytest.raises(ScenarioError, match="mining.covariance.*positive definite"):
+        build_model("south_asia_2025", seed=0, households=0,
+                    overrides={"mining.covariance.matrix": singular.tolist()})
