@@ -74,6 +74,7 @@ from experiments.validation.backtest_adoption import (
     run_el_salvador,
 )
 from experiments.validation.calibrate import outside_checkout
+from experiments.validation.finite_differences import gradient, hessian
 from model.config import Covariance
 from model.scenario import IN_CHECKOUT, package_file
 
@@ -234,19 +235,6 @@ def optimise(emulator: Emulator, targets: pd.DataFrame, box: tuple[np.ndarray, n
 HESSIAN_STEP = 1e-3
 
 
-def derivatives(f, u: np.ndarray, step: float = HESSIAN_STEP) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient and Hessian (symmetric) of ``f`` at ``u`` by central finite differences."""
-    k = len(u)
-    e = np.eye(k) * step
-    g = np.array([(f(u + e[i]) - f(u - e[i])) / (2 * step) for i in range(k)])
-    h = np.zeros((k, k))
-    for i in range(k):
-        for j in range(i, k):
-            h[i, j] = h[j, i] = (f(u + e[i] + e[j]) - f(u + e[i] - e[j]) - f(u - e[i] + e[j])
-                                 + f(u - e[i] - e[j])) / (4 * step**2)
-    return g, h
-
-
 def prior_curvature() -> np.ndarray:
     """The Hessian of :func:`prior_penalty` on the unit scale (diagonal: 2 ((b - a) / s.d.)^2)."""
     return np.array([2 * (_span(spec) / spec[3]) ** 2 for spec in PARAMETERS.values()])
@@ -273,7 +261,7 @@ class Laplace:
     @classmethod
     def of(cls, f, u: np.ndarray, prior: np.ndarray | None = None, step: float = HESSIAN_STEP) -> "Laplace":
         """At ``u`` on the objective ``f``, whose prior part has the Hessian ``prior`` (none: 0)."""
-        g, h = derivatives(f, u, step)
+        g, h = gradient(f, u, step), hessian(f, u, step)
         curvature, repair = h, ""
         if np.linalg.eigvalsh(h).min() <= 0:
             p = np.zeros_like(h) if prior is None else prior

@@ -46,6 +46,7 @@ import tomli_w
 from scipy.optimize import minimize
 
 from experiments.validation.calibrate import outside_checkout
+from experiments.validation.finite_differences import hessian
 from experiments.validation.policy_panel import Panel, PanelError, PanelFiles, build_panel
 from model.scenario import IN_CHECKOUT, package_file
 from model.stance_hazard import COVARIATES, LEVELS
@@ -54,6 +55,7 @@ CALIBRATION_FILE = package_file("experiments", "calibration", "policy.toml")
 TRAIN_YEARS = (2013, 2020)
 TEST_YEARS = (2021, 2025)
 PRIOR_SD = 2.5
+HESSIAN_STEP = 1e-4  # central differences of the landing model's -log posterior, for its covariance
 LANDING_PRIOR = 1.5   # Dirichlet concentration per level: half a pseudo-move each
 MIN_GAIN = 1.0
 DRAWS = 4000
@@ -163,18 +165,7 @@ def fit_landing(rows: pd.DataFrame, direction: str) -> LandingFit:
         return -(ll + prior)
 
     best = minimize(neg_log_post, np.zeros(len(free)), method="BFGS")
-    return LandingFit(direction, free, best.x, _hessian_inverse(neg_log_post, best.x), len(pairs))
-
-
-def _hessian_inverse(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
-    """The inverse of f's Hessian at x, by central differences."""
-    n = len(x)
-    h = np.zeros((n, n))
-    for i in range(n):
-        for j in range(n):
-            e_i, e_j = np.eye(n)[i] * step, np.eye(n)[j] * step
-            h[i, j] = (f(x + e_i + e_j) - f(x + e_i - e_j) - f(x - e_i + e_j) + f(x - e_i - e_j)) / (4 * step ** 2)
-    return np.linalg.inv((h + h.T) / 2)
+    return LandingFit(direction, free, best.x, np.linalg.inv(hessian(neg_log_post, best.x, HESSIAN_STEP)), len(pairs))
 
 
 # ------------------------------------------------------------------ choosing terms
