@@ -177,12 +177,13 @@ def compare(series: pd.Series) -> HashrateFit:
     return HashrateFit(points, rmse(fit), rmse(test), mape(fit), mape(test))
 
 
-def halving_dip(series: pd.Series, halving: dt.date = HALVING) -> dict[str, float | None]:
+def halving_dip(series: pd.Series, halving: dt.date = HALVING, run: int = 1) -> dict[str, float | None]:
     """Dip and recovery after a halving, as issue 14 defines them on weekly values:
     ``pre`` = mean of the weekly values in the two weeks before the halving; ``dip`` =
     the lowest weekly value within 8 weeks after it, over ``pre``, minus 1; recovery =
     weeks from the halving to the first weekly value above ``pre`` (None if none within
-    26 weeks, the data's window).
+    26 weeks, the data's window). With ``run`` > 1, the recovery is to the first of ``run``
+    weekly values in a row above ``pre`` (one that lasts; not the issue's definition).
     """
     h = pd.Timestamp(halving)
     index = pd.to_datetime(pd.Series(series.index)).to_numpy()
@@ -191,6 +192,8 @@ def halving_dip(series: pd.Series, halving: dt.date = HALVING) -> dict[str, floa
     pre = float(before.mean())
     after = (index > h) & (index <= h + pd.Timedelta(weeks=8))
     trough = float(values[after].min())
-    later = np.flatnonzero((index > h) & (index <= h + pd.Timedelta(weeks=26)) & (values > pre))
-    weeks = None if later.size == 0 else float(np.ceil((index[later[0]] - h) / pd.Timedelta(days=7)))
+    window = (index > h) & (index <= h + pd.Timedelta(weeks=26))
+    above = (values[window] > pre).astype(int)
+    lasting = np.flatnonzero(np.convolve(above, np.ones(run, dtype=int), mode="valid") == run)
+    weeks = None if lasting.size == 0 else float(np.ceil((index[window][lasting[0]] - h) / pd.Timedelta(days=7)))
     return {"pre_halving_ehs": pre, "trough_ehs": trough, "dip": trough / pre - 1.0, "weeks_to_new_high": weeks}

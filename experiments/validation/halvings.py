@@ -113,33 +113,19 @@ def flat_2028_grid(seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def lasting_recovery(series: pd.Series, halving: dt.date, run: int = LASTING_WEEKS) -> float | None:
-    """Weeks from the halving to the first of ``run`` weekly values in a row above the mean
-    of the two weeks before it (None if none within 26 weeks): the recovery with one noisy
-    week discounted."""
-    h = pd.Timestamp(halving)
-    index = pd.to_datetime(pd.Series(series.index)).to_numpy()
-    values = series.to_numpy(dtype=float)
-    pre = float(values[(index >= h - pd.Timedelta(days=14)) & (index < h)].mean())
-    after = (index > h) & (index <= h + pd.Timedelta(weeks=26))
-    above, dates = values[after] > pre, index[after]
-    for i in range(len(above) - run + 1):
-        if above[i:i + run].all():
-            return float(np.ceil((dates[i] - h) / pd.Timedelta(days=7)))
-    return None
-
-
 def context(seed: int = 0) -> dict:
     """What explains the misses (section 1c): the data's and the model's lasting recoveries,
     the S9 share before 2020 against Coin Metrics', and the flat-price 2028 grid."""
     windows = pd.read_csv(WINDOWS, parse_dates=["date"])
     data = pd.Series(windows.hashrate_ehs.to_numpy(), index=windows.date.dt.date)
-    backtest = network_series(run_backtest(seed=seed))
+    model, s9 = run_with_s9_share(seed)  # the 2019 backtest, its fleet mix read on the way
+    backtest = network_series(model)
     early = network_series(CryptoAdoptionModel(config=load_scenario("backtest_halving_2016"), seed=seed).run())
-    lasting = {h: (lasting_recovery(data, h), lasting_recovery(early if h.year == 2016 else backtest, h))
-               for h in HALVINGS}
-    return {"lasting": lasting, "s9_model": run_with_s9_share(seed)[1], "s9_data_pct": s9_share_pct(),
-            "flat_grid": flat_2028_grid(seed)}
+
+    def lasting(series, h):
+        return halving_dip(series, h, run=LASTING_WEEKS)["weeks_to_new_high"]
+    return {"lasting": {h: (lasting(data, h), lasting(early if h.year == 2016 else backtest, h)) for h in HALVINGS},
+            "s9_model": s9, "s9_data_pct": s9_share_pct(), "flat_grid": flat_2028_grid(seed)}
 
 
 def table_rows(seeds: range = SEEDS) -> pd.DataFrame:

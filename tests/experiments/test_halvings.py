@@ -85,8 +85,8 @@ def test_a_lasting_recovery_ignores_a_single_week_above_the_pre_level():
     values = [100.0, 100.0] + [90.0] * 3 + [101.0] + [95.0] * 5 + [102.0] * 18  # weeks -2..26: a spike at week 3
     series = pd.Series(values, index=dates)
     assert halvings.halving_dip(series, halving)["weeks_to_new_high"] == 3.0
-    assert halvings.lasting_recovery(series, halving) == 9.0
-    assert halvings.lasting_recovery(series.clip(upper=99.0), halving) is None
+    assert halvings.halving_dip(series, halving, run=halvings.LASTING_WEEKS)["weeks_to_new_high"] == 9.0
+    assert halvings.halving_dip(series.clip(upper=99.0), halving, run=4)["weeks_to_new_high"] is None
 
 
 def test_the_s9_share_counts_only_s9_class_machines_running():
