@@ -15,6 +15,15 @@ class _Missing:
 #: read): its line ends at the message. Any other value, ``None`` included, is shown as "(got ...)".
 MISSING = _Missing()
 
+#: A value shown in an error is cut to this many characters (a whole table would bury the message).
+SHOWN_CHARS = 200
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, cut to :data:`SHOWN_CHARS` with a note of the full length."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text):,} characters)"
+
 
 class ScenarioError(ValueError):
     """A scenario (or an override of it) that cannot be used.
@@ -28,8 +37,8 @@ class ScenarioError(ValueError):
         self.problems = problems
         lines = [f"{self.file}: {len(problems)} problem(s)"] if len(problems) > 1 else []
         for field, message, value in problems:
-            shown = "" if value is MISSING else f" (got {value!r})"
-            lines.append(f"{self.file}: {field or '<top level>'}: {message}{shown}")
+            got = "" if value is MISSING else f" (got {shown(value)})"
+            lines.append(f"{self.file}: {field or '<top level>'}: {message}{got}")
         super().__init__("\n".join(lines))
 
     def __reduce__(self):  # picklable, so it survives a trip through a worker process

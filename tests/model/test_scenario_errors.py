@@ -243,3 +243,16 @@ def test_variant_in_another_folder_that_includes_the_baseline_builds(tmp_path):
     path = write_scenario(tmp_path, 'name = "variant"\n')
     m = build_model(str(path), households=MIN_HOUSEHOLDS)
     assert m.market.prices[0] > 0
+
+
+def test_a_long_bad_value_is_cut_so_the_message_stays_readable():
+    """A bad covariance table is shown in its first characters with its full length, on one line."""
+    from model.errors import SHOWN_CHARS
+    n = len(load_scenario("south_asia_2025").config.mining.covariance.terms)
+    singular = [[0.123456789 * (i == j and i > 0) for j in range(n)] for i in range(n)]
+    with pytest.raises(ScenarioError) as err:
+        build_model("south_asia_2025", seed=0, households=0, overrides={"mining.covariance.matrix": singular})
+    text = str(err.value)
+    assert "positive definite" in text and "\n" not in text
+    got = text.split("(got ", 1)[1]
+    assert len(got) < SHOWN_CHARS + 40 and got.endswith(" characters))")
