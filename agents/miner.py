@@ -25,29 +25,34 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    grid that had to cut its miners off stops taking new ones: Kazakhstan from 2022).
 3. **Operate.** First each country's power for the week is split between AI data centres
    and mining by willingness to pay (:meth:`~agents.mining_sector.MiningSector.allocate_power`, ``agents/power.py``).
-   A vintage runs when the hashprice beats its cash operating cost, the power bill plus
-   the other cash costs (:func:`cash_cost_usd_per_th_day`); sites' tariffs spread by
-   ``+-cost_spread`` around the country's, so a vintage switches off gradually
-   (:func:`running_share`), and each week miners close only
-   ``switch_share_per_week`` of the gap between the share running and the share that
-   pays (curtailment and restart take time; without it the fleet and difficulty
-   oscillate). Miners switch on and off against the *clearing* hashprice, the one at which
-   the hashrate they would run earns exactly the day's block reward (a fixed point
-   found by bisection, :func:`clearing_hashprice`), not against last week's difficulty:
-   decisions on a lagged difficulty make the fleet and the difficulty chase each other.
-   Revenue is earned at the difficulty's hashprice, as on the real network. Idle machines
-   retire at ``idle_retire_per_year``. Legal operation never draws more than the host's
-   MW allowance (:meth:`MinerFleet.operate`).
+   A vintage runs when the hashprice it earns this week (the difficulty's) beats its cash
+   operating cost, the power bill plus the other cash costs
+   (:func:`cash_cost_usd_per_th_day`); sites' tariffs spread by ``+-cost_spread`` around
+   the country's, so a vintage switches off gradually (:func:`running_share`), and each
+   week miners close only ``switch_share_per_week`` of the gap between the share running
+   and the share that pays (curtailment and restart take time). Miners switch on what they
+   earn, not on an equilibrium they cannot see: right after a halving the difficulty is
+   still set for the hashrate before it, so the hashprice halves, marginal machines switch
+   off, the difficulty falls and some come back (the dip and recovery of every halving).
+   The partial switching keeps the fleet from chasing the difficulty (a weekly step, a
+   one-step lag). The *clearing* hashprice, the one at which the hashrate miners would
+   run earns exactly the day's block reward (a fixed point found by bisection,
+   :func:`clearing_hashprice`), prices mining's bid for power and starts the expectation
+   of orders. Idle machines retire at ``idle_retire_per_year``. Legal operation never
+   draws more than the host's MW allowance (:meth:`MinerFleet.operate`).
 4. **Expand.** Orders are judged at the hashprice expected when the machines arrive
-   (:meth:`~agents.mining_sector.MiningSector.expected_hashprice`: the clearing hashprice, the reward then, every
-   pipeline joining the network). New machines come at the frontier efficiency (improving
-   by ``efficiency_improvement_per_year``); what one would earn over its life against its
+   (:meth:`~agents.mining_sector.MiningSector.expected_hashprice`: the clearing hashprice
+   at the reward then, with every pipeline's machines joined to today's fleets,
+   :class:`PipelineSupply`, so that machines that will not pay after a halving count as
+   switched off). New machines come at the frontier efficiency (improving by
+   ``efficiency_improvement_per_year``); what one would earn over its life against its
    price and site (:func:`capital_usd_per_th`), above a hurdle, sets an attractiveness
-   (:func:`attractiveness`), which scales orders: a share of the free MW where the host caps power, a share of the MW a
-   year the country can add (``capacity_mw_per_year``: sites, grid, hosting) where it does
-   not (:meth:`MinerFleet.order`). Investment so goes where the return is and there is
-   room, and no fleet's growth compounds on its own size. A fleet whose host bans mining
-   but that still mines underground reinvests at ``underground_investment_factor`` of that.
+   (:func:`attractiveness`), which scales orders: a share of the free MW where the host
+   caps power, a share of the MW a year the country can add (``capacity_mw_per_year``:
+   sites, grid, hosting) where it does not (:meth:`MinerFleet.order`). Investment so goes
+   where the return is and there is room, and no fleet's growth compounds on its own size.
+   A fleet whose host bans mining but that still mines underground reinvests at
+   ``underground_investment_factor`` of that.
 
 Rest-of-world fleets follow the same rule, so the region's entry lowers everyone's
 hashprice through difficulty.
@@ -281,18 +286,17 @@ class MinerFleet(mesa.Agent):
         scale = allowance_mw / mw if allowance_mw is not None and mw > allowance_mw else 1.0
         return float(legal.sum() * scale + (share * self.underground_ths).sum())
 
-    def operate(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None,
-                revenue_hashprice_usd_per_ph_day: float | None = None) -> None:
-        """Run the vintages that cover their cash operating cost at ``hashprice`` (at the
-        host's tariff), legal ones within ``allowance_mw``; idle (and retire) the others; the
-        host seizes underground machines at its enforcement rate. Revenue is earned at
-        ``revenue_hashprice`` (the difficulty's), which defaults to the same hashprice.
+    def operate(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None) -> None:
+        """Run the vintages that cover their cash operating cost at ``hashprice``, the one
+        they earn this week (the difficulty's), at the host's tariff, legal ones within
+        ``allowance_mw``; idle (and retire) the others; the host seizes underground machines
+        at its enforcement rate.
 
-        With ``H*`` the hashprice (the clearing one), ``H_d`` the revenue hashprice
-        (docs/ODD.md 7.6) and ``sigma_v`` the running share (:func:`running_share`)::
+        With ``H_d`` the hashprice (docs/ODD.md 7.6) and ``sigma_v`` the running share
+        (:func:`running_share`)::
 
             speed      = 1 - (1 - switch_share_per_week) ^ (step_days / 7)
-            running_v <- running_v + speed x (sigma_v(H*) - running_v)
+            running_v <- running_v + speed x (sigma_v(H_d) - running_v)
             legal_on_v = running_v x legal_ths_v, scaled down pro rata if MW(legal_on) > allowance_mw
             underground_ths_v <- underground_ths_v x exp(-mining_enforcement_per_year x dt)
             ug_on_v    = running_v x underground_ths_v
@@ -325,9 +329,7 @@ class MinerFleet(mesa.Agent):
         self.operating_ths = float(legal_on.sum() + ug_on.sum())
         self.underground_operating_ths = float(ug_on.sum())
         self.operating_mw = power_mw(legal_on, self.eff, cfg.pue) + power_mw(ug_on, self.eff, cfg.pue)
-        earned = hashprice_usd_per_ph_day if revenue_hashprice_usd_per_ph_day is None \
-            else revenue_hashprice_usd_per_ph_day
-        self.revenue_usd = self.operating_ths * earned / TH_PER_PH * step_days
+        self.revenue_usd = self.operating_ths * hashprice_usd_per_ph_day / TH_PER_PH * step_days
 
     def order(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None, frontier_j_per_th: float,
               lead_steps: int, capacity_mw_per_year: float, *, underground: bool = False) -> float:
@@ -560,6 +562,28 @@ class FleetSupply:
         per_fleet = (sums[1] * scale + sums[2]).tolist()
         supply = [sum(row) for row in per_fleet]  # Python's sum, as fleet by fleet
         return supply[0] if hps.ndim == 0 else np.array(supply)
+
+
+class PipelineSupply:
+    """The TH/s the machines in every fleet's pipeline would run at a hashprice once they
+    have arrived: ``supply(H) = sum_p sigma_p(H) x ths_p`` over the pipeline entries ``p``
+    (orders and relocations, legal or underground), each at the cash cost of its efficiency
+    at its host's tariff (:func:`running_share`; no MW cap: orders in a capped host are
+    sized to fit its allowance). Called with a hashprice it returns a float; with an array
+    of hashprices, an array."""
+
+    def __init__(self, fleets: list[MinerFleet], cfg: MiningConfig):
+        entries = [(ths, eff, f.host.mining_tariff_usd_per_kwh) for f in fleets for _, ths, eff, _ in f.pipeline]
+        ths, eff, tariff = (np.array(column, dtype=float) for column in zip(*entries)) if entries \
+            else (np.zeros(0),) * 3
+        self.ths = ths
+        self.cost = cash_cost_usd_per_th_day(eff, cfg, tariff)
+        self.spread = cfg.cost_spread
+
+    def __call__(self, hashprice_usd_per_ph_day):
+        hps = np.asarray(hashprice_usd_per_ph_day, dtype=float)
+        supply = running_share((hps.reshape(-1) / TH_PER_PH)[:, None], self.cost, self.spread) @ self.ths
+        return float(supply[0]) if hps.ndim == 0 else supply
 
 
 def choose_destination(origin: str, candidates: list[tuple[str, float, float]], scale_usd_per_kwh: float,

@@ -19,6 +19,7 @@ import numpy as np
 from agents.miner import (
     FleetSupply,
     MinerFleet,
+    PipelineSupply,
     attractiveness,
     capital_usd_per_th,
     cash_cost_usd_per_th_day,
@@ -47,6 +48,7 @@ class MiningSector:
         self.hashprice_usd_per_ph_day = 0.0  # the difficulty's, as this week's revenue is earned
         self.difficulty = 0.0
         self.clearing_hashprice_usd_per_ph_day: float | None = None  # None before the first clearing
+        self.supply: FleetSupply | None = None  # the fleets' supply at the last clearing, under its caps
         self.mining_cap_mw: dict[str, float | None] = {}  # MW legal mining may draw this week (None: no cap)
         self.mining_bid_usd_per_mwh: dict[str, float] = {}
         self._last_reward_usd = 0.0  # the day's reward at the last clearing (for the next one's guess)
@@ -98,10 +100,11 @@ class MiningSector:
         model.market.record_hashrate(self.network_hashrate_ehs)
 
     def operate(self, *, order: bool) -> None:
-        """Switch machines against the clearing hashprice; earn at the difficulty's.
+        """Switch machines against the difficulty's hashprice, the one they earn.
 
         Power is split (:meth:`allocate_power`) and the clearing hashprice found
-        (:meth:`clearing_hashprice`); every fleet operates (:meth:`MinerFleet.operate`, all
+        (:meth:`clearing_hashprice`: it prices next week's bid for power and starts the
+        expectation of orders); every fleet operates (:meth:`MinerFleet.operate`, all
         at once: :meth:`operate_fleets`) and, with ``order``, orders (:meth:`order`)
         arriving :attr:`lead_steps` later. Then each country's
         ``mining_revenue_usd_per_year = revenue_usd / dt``.
@@ -113,11 +116,10 @@ class MiningSector:
         self.allocate_power(supply)
         supply.set_caps([self.mining_cap_mw[code] for code in self.fleets])
         clearing = self.clearing_hashprice(supply)
-        self.clearing_hashprice_usd_per_ph_day = clearing
-        if not self.operate_fleets(clearing, supply):
+        self.clearing_hashprice_usd_per_ph_day, self.supply = clearing, supply
+        if not self.operate_fleets(supply):
             for code, fleet in self.fleets.items():
-                fleet.operate(clearing, self.mining_cap_mw[code],
-                              revenue_hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day)
+                fleet.operate(self.hashprice_usd_per_ph_day, self.mining_cap_mw[code])
         if order:
             self.order(self.lead_steps)
         for code, fleet in self.fleets.items():
@@ -155,20 +157,29 @@ class MiningSector:
 
     def expected_hashprice(self, arrival_steps: int) -> float:
         """The hashprice miners expect when machines ordered now arrive, ``arrival_steps``
-        from now: this week's clearing hashprice ``H*``, the reward then (a halving on the
-        way counts; price and fees as now) and every fleet's pipeline joining the network::
+        from now: the clearing hashprice (:func:`clearing_hashprice`) at the reward then (a
+        halving on the way counts; price and fees as now) for the supply of today's fleets
+        under this week's caps (:attr:`supply`) plus every fleet's pipeline
+        (:class:`PipelineSupply`)::
 
-            H_arr = H* x reward(t + arrival) / reward(t) x S / (S + P)
+            H_arr x (supply(H_arr) + pipeline(H_arr)) / 1000 = reward(t + arrival) x price
 
-        with ``S`` the network's operating TH/s and ``P`` all the TH/s in the pipelines."""
+        So machines that will not pay at the reward then count as switched off: a halving
+        cuts the expected hashprice by less than half. The search starts from the guess
+        ``H* x reward(t + arrival) / reward(t) x S / (S + P)`` (``H*`` this week's clearing
+        hashprice, ``S`` the network's operating TH/s, ``P`` all the TH/s in the pipelines:
+        everything keeps running), which it is where every machine pays."""
         model = self.model
         market = model.market
         arrival = model.date + dt.timedelta(days=arrival_steps * model.step_days)
         running = sum(f.operating_ths for f in self.fleets.values())
         coming = sum(ths for f in self.fleets.values() for _, ths, _, _ in f.pipeline)
         share = running / (running + coming) if running + coming > 0 else 1.0
-        return (self.clearing_hashprice_usd_per_ph_day * market.reward_btc_per_day_at(arrival)
-                / market.reward_btc_per_day * share)
+        guess = (self.clearing_hashprice_usd_per_ph_day * market.reward_btc_per_day_at(arrival)
+                 / market.reward_btc_per_day * share)
+        pipeline, supply = PipelineSupply(list(self.fleets.values()), model.config.mining), self.supply
+        return clearing_hashprice(market.reward_btc_per_day_at(arrival) * market.price_usd,
+                                  lambda h: supply(h) + pipeline(h), guess=guess)
 
     def capacity_mw_per_year(self, code: str) -> float:
         """The MW a year country ``code`` can add where power is not capped, this week:
@@ -198,11 +209,11 @@ class MiningSector:
             for arrival in range(1, self.lead_steps + 1):
                 self.order(arrival)
 
-    def operate_fleets(self, clearing_usd_per_ph_day: float, supply: FleetSupply | None = None) -> bool:
+    def operate_fleets(self, supply: FleetSupply | None = None) -> bool:
         """:meth:`MinerFleet.operate` for every fleet at once, over all fleets' vintages
         concatenated (its equations, the same numbers bit for bit: per-fleet sums as numpy's,
-        :func:`~agents.ordered_sums.fleet_sums`), at the clearing hashprice, under this week's caps, earning at the
-        difficulty's hashprice. ``supply``: the week's :class:`FleetSupply` of every fleet
+        :func:`~agents.ordered_sums.fleet_sums`), at the difficulty's hashprice, under this
+        week's caps. ``supply``: the week's :class:`FleetSupply` of every fleet
         (built here if not given). Returns False, having done nothing, where there is no layout
         (:func:`~agents.ordered_sums.fleet_layout`); the caller then operates fleet by fleet."""
         model = self.model
@@ -218,7 +229,8 @@ class MiningSector:
         hosts = [f.host for f in fleets]
         caps, eff, legal, underground = supply.caps, supply.eff, supply.legal, supply.underground
         running, cost = supply.running, supply.cost
-        target = running_share(clearing_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
+        earned = self.hashprice_usd_per_ph_day
+        target = running_share(earned / TH_PER_PH, cost, cfg.cost_spread)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
         on = running + speed * (target - running)
         values = np.zeros((4, n + 1))
@@ -251,7 +263,6 @@ class MiningSector:
         ug_ths = sums[3].tolist()
         curtailed = curtailed.tolist()
         ends = np.cumsum(lengths).tolist()
-        earned = self.hashprice_usd_per_ph_day
         for i, (fleet, start, end) in enumerate(zip(fleets, [0] + ends[:-1], ends)):
             part = slice(start, end)
             fleet.running, fleet.legal_ths, fleet.underground_ths = on[part], legal[part], underground[part]

@@ -3,6 +3,7 @@ orders, the response to a ban, and the choice of a relocation host."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
@@ -14,6 +15,7 @@ from agents.country import Country
 from agents.miner import (
     FleetSupply,
     MinerFleet,
+    PipelineSupply,
     attractiveness,
     capital_usd_per_th,
     cash_cost_usd_per_th_day,
@@ -436,12 +438,13 @@ def test_all_fleets_at_once_give_the_fleet_by_fleet_numbers_bit_for_bit(scramble
         before = {code: [f.legal_ths.copy(), f.underground_ths.copy(), f.running.copy()]
                   for code, f in sector.fleets.items()}
         alone = {}
+        sector.hashprice_usd_per_ph_day = hp
         for code, f in sector.fleets.items():
-            f.operate(hp, sector.mining_cap_mw[code], revenue_hashprice_usd_per_ph_day=sector.hashprice_usd_per_ph_day)
+            f.operate(hp, sector.mining_cap_mw[code])
             alone[code] = (f.legal_ths, f.underground_ths, f.running, f.operating_ths, f.underground_operating_ths,
                            f.operating_mw, f.curtailed_mw, f.revenue_usd)
             f.legal_ths, f.underground_ths, f.running = before[code]
-        assert sector.operate_fleets(hp)
+        assert sector.operate_fleets()
         for code, f in sector.fleets.items():
             together = (f.legal_ths, f.underground_ths, f.running, f.operating_ths, f.underground_operating_ths,
                         f.operating_mw, f.curtailed_mw, f.revenue_usd)
@@ -644,22 +647,41 @@ def test_relocated_machines_avoid_hosts_without_power_and_arrive_over_months():
     assert list(moved["to"]) == ["KAZ"]
 
 
-def test_expected_hashprice_counts_the_pipeline_and_the_next_halving():
-    """Orders are judged at the hashprice expected on arrival: the machines in every
-    pipeline join the network, and a halving before arrival halves the subsidy."""
+def test_expected_hashprice_clears_the_fleets_and_the_pipeline_at_the_reward_on_arrival():
+    """Orders are judged at the hashprice expected on arrival: the clearing hashprice at the
+    reward then (a halving before arrival halves the subsidy) of today's fleets and every
+    pipeline's machines; where every machine pays, that is today's clearing hashprice
+    scaled by the reward and by the share of the network running now, and after a halving
+    it is higher than that, as the machines that no longer pay switch off."""
     from model.model import CryptoAdoptionModel
     from model.scenario import load_scenario
     m = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019"), seed=0)
     sector, market = m.mining, m.market
-    now = sector.clearing_hashprice_usd_per_ph_day
-    running = sum(f.operating_ths for f in m.fleets.values())
     coming = sum(ths for f in m.fleets.values() for _, ths, _, _ in f.pipeline)
     assert coming > 0  # the warm start's pipeline
-    share = running / (running + coming)
-    assert sector.expected_hashprice(1) == pytest.approx(now * share)
     after_halving = 80  # weeks from 2019-01-02: past 2020-05-11
+    reward_then = market.reward_btc_per_day_at(m.date + dt.timedelta(weeks=after_halving)) * market.price_usd
+    expected = sector.expected_hashprice(after_halving)
+    pipeline = PipelineSupply(list(m.fleets.values()), m.config.mining)
+    earned = expected * (sector.supply(expected) + pipeline(expected)) / 1000.0
+    assert earned == pytest.approx(reward_then, rel=1e-8)
     fees = market.fees_btc_per_block
-    assert sector.expected_hashprice(after_halving) == pytest.approx(now * share * (6.25 + fees) / (12.5 + fees))
+    running = sum(f.operating_ths for f in m.fleets.values())
+    everything_runs = (sector.clearing_hashprice_usd_per_ph_day * (6.25 + fees) / (12.5 + fees)
+                       * running / (running + coming))
+    assert expected > everything_runs * 1.01  # S9s at $0.05/kWh stop paying after the halving
+
+    # A fleet of machines that pay at any hashprice: the scaled clearing hashprice, exactly.
+    for f in m.fleets.values():
+        f.eff, f.running = np.full_like(f.eff, 1e-6), np.ones_like(f.running)
+        f.pipeline = [(s, ths, 1e-6, u) for s, ths, _, u in f.pipeline]
+    sector.operate(order=False)
+    running = sum(f.operating_ths for f in m.fleets.values())
+    share = running / (running + coming)
+    now = sector.clearing_hashprice_usd_per_ph_day
+    assert sector.expected_hashprice(1) == pytest.approx(now * share, rel=1e-8)
+    assert sector.expected_hashprice(after_halving) == pytest.approx(now * share * (6.25 + fees) / (12.5 + fees),
+                                                                     rel=1e-8)
 
 
 def test_supply_is_linear_between_kinks_where_no_cap_binds(scrambled):
@@ -677,3 +699,25 @@ def test_supply_is_linear_between_kinks_where_no_cap_binds(scrambled):
         # and not across a kink: the supply bends at some of them
         outer = supply(kinks[1:-1] * 1.01) + supply(kinks[1:-1] * 0.99)
         assert not np.allclose(outer, 2 * supply(kinks[1:-1]), rtol=1e-9)
+
+
+def test_pipeline_supply_runs_each_entry_at_its_hosts_cost():
+    """The pipeline's machines supply what each would run at its host's tariff once
+    arrived, orders and relocations, legal or underground; an empty pipeline supplies 0."""
+    m = build_model("backtest_hashrate_2019", households=0)
+    cfg = m.config.mining
+    fleets = list(m.fleets.values())
+    for f in fleets:
+        f.pipeline = []
+    assert PipelineSupply(fleets, cfg)(50.0) == 0.0
+    usa, chn = m.fleets["USA"], m.fleets["CHN"]
+    m.countries["CHN"].mining_tariff_usd_per_kwh = 0.02
+    usa.pipeline = [(5, 1e6, 40.0, False), (9, 2e6, 90.0, False)]
+    chn.pipeline = [(5, 3e6, 90.0, True)]
+    pipeline = PipelineSupply(fleets, cfg)
+    hps = np.array([10.0, 100.0, 300.0])
+    expected = sum(ths * running_share(hps / 1000.0, cash_cost_usd_per_th_day(eff, cfg, tariff), cfg.cost_spread)
+                   for ths, eff, tariff in [(1e6, 40.0, 0.05), (2e6, 90.0, 0.05), (3e6, 90.0, 0.02)])
+    np.testing.assert_allclose(pipeline(hps), expected, rtol=1e-12)
+    assert pipeline(100.0) == pytest.approx(float(expected[1]), rel=1e-12)
+    assert 0 < pipeline(100.0) < 6e6  # the S9-class machines at $0.05 do not all pay

@@ -197,8 +197,9 @@ def test_difficulty_follows_hashrate_with_its_lag(lag):
 
 
 def test_clearing_hashprice_balances_reward_and_operating_hashrate(baseline_model, baseline_ts):
-    # Miners switch against the clearing hashprice; with switching delays the operating
-    # hashrate lags the supply, so the two hashprices agree only roughly, but typically.
+    # Miners switch against the difficulty's hashprice, which lags the network by a step;
+    # the clearing hashprice is where that switching heads, so the two agree only roughly,
+    # but typically.
     clearing = series(baseline_ts, WORLD, "clearing_hashprice_usd_per_ph_day")
     difficulty_hp = series(baseline_ts, WORLD, "hashprice_usd_per_ph_day")
     assert (clearing > 0).all()
