@@ -19,8 +19,10 @@ the months 2021-05..2022-01 held out, 2025 the test. The lead time is profiled o
 prior (``LEADS``, 12-36 weeks): one fit per value, the best kept. Standard errors are from
 the Jacobian at the optimum (``cov = s^2 (J'J)^-1``, ``s^2`` the residual variance; forward
 differences of 5% of each parameter's search range, :func:`jacobian`),
-capacities' by the delta method on their logarithm. The fitted values are written, each
-with its standard error and provenance, to ``experiments/calibration/mining.toml``,
+capacities' by the delta method on their logarithm; for an estimate on a bound of the
+search, where the Jacobian's linear picture fails, from its profile (:func:`covariance`).
+The fitted values are written, each with its standard error and provenance, to
+``experiments/calibration/mining.toml``,
 which the scenarios include, with ``[mining.covariance]``: that covariance on the search's
 scale (the capacities' logarithm) and the search's bounds, from which ``mining.draw``
 draws (``model.config.MiningConfig.drawn``; the lead time is profiled, not drawn).
@@ -56,6 +58,10 @@ CALIBRATION_FILE = package_file("experiments", "calibration", "mining.toml")
 LEADS = (12, 24, 36)  # the lead time's prior, 12-36 weeks (issue 14), profiled
 SIGMA_LOG_HASHRATE = 0.10  # trackers of network hashrate differ by up to ~10% (docs/VALIDATION.md)
 JACOBIAN_STEP = 0.05  # of each parameter's search range (its log for a capacity): the standard errors' step
+BOUND_TOLERANCE = 0.01  # of its search range: an estimate this close to a bound is on it
+PROFILE_STEP = 0.25  # of its search range: how far inside its bound an estimate on a bound is held for its profile
+PROFILE_EVALUATIONS = 30  # model runs of each such profile's refit, started at the optimum
+PROFILED = ", from its profile: the estimate is on a bound of the search"
 SIGMA_SHARE_PP = 3.0  # share estimates of one date differ by ~1-3 points (data/hashrate_by_country_*.csv)
 COUNTRIES = ("CHN", "USA", "RUS", "KAZ", "MYS", "IRN", "CAN", "ROW")
 # name: (start, low, high, log); the search runs on natural values, or their logarithm.
@@ -115,43 +121,122 @@ def jacobian(residuals, x: np.ndarray, at_x: np.ndarray, bounds) -> np.ndarray:
     return jac
 
 
-def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
-    """The least-squares fit at one lead time: (result, values, standard errors, errors, covariance
-    on the search's scale)."""
-    x0, bounds = _start_and_bounds()
+def on_bound(x: np.ndarray, bounds) -> dict[int, float]:
+    """The parameters whose estimate sits on a bound of the search (within
+    :data:`BOUND_TOLERANCE` of its range: the search stops near a bound, not on it), each
+    with the direction into the range (+1 from the lower bound, -1 from the upper)."""
+    lo, hi = bounds
+    tol = BOUND_TOLERANCE * (hi - lo)
+    return {k: (1.0 if x[k] <= lo[k] + tol[k] else -1.0)
+            for k in range(x.size) if x[k] <= lo[k] + tol[k] or x[k] >= hi[k] - tol[k]}
 
+
+def covariance(residuals, x: np.ndarray, cost: float, jac: np.ndarray, bounds, s2: float,
+               max_evaluations: int = PROFILE_EVALUATIONS) -> tuple[np.ndarray, dict[int, float]]:
+    """The fit's covariance on the search's scale: ``s^2 (J'J)^-1``, unless estimates sit on
+    a bound of the search (:func:`on_bound`).
+
+    At a bound the Jacobian's linear picture fails: the model can be flat just inside the
+    bound (a saturated response) and steep further in, so ``s^2 (J'J)^-1`` gives such a
+    parameter a standard error wider than its range and, through their correlation with it,
+    inflates the others'. So for each parameter ``k`` on a bound the fit is rerun (from the
+    optimum, ``max_evaluations`` model runs, the bound ones held) with ``x_k`` held
+    :data:`PROFILE_STEP` of its range inside the bound, ``d`` away; with ``z`` the refitted
+    free parameters ``F``::
+
+        chi2_k = (cost_k - cost) / s^2,   se_k = |d| / sqrt(chi2_k),   b_k = (z - x_F) / d
+
+    (``se_k``: the distance at which the profile's cost rises by one ``s^2`` if it rises as
+    a square from the bound; ``b_k``: how the others move along it). Then, ``C`` the free
+    parameters' covariance with the bound ones held, ``s^2 (J_F'J_F)^-1``::
+
+        var(x_k) = se_k^2,   cov(x_F, x_k) = b_k se_k^2,   cov(x_F) = C + sum_k b_k b_k' se_k^2
+
+    (bound parameters independent of one another; positive definite whenever ``C`` is). If
+    a profile does not rise (``chi2_k <= 0``) the Jacobian's covariance is kept whole.
+    Returns the covariance and ``{k: se_k}`` for the profiled parameters."""
+    full = np.linalg.pinv(jac.T @ jac) * s2
+    bound = on_bound(x, bounds)
+    if not bound:
+        return full, {}
+    lo, hi = bounds
+    free = np.array([k not in bound for k in range(x.size)])
+    ses, slopes = {}, {}
+    for k, inward in bound.items():
+        d = PROFILE_STEP * (hi[k] - lo[k]) * inward
+
+        def held(z, k=k, d=d):
+            moved = x.copy()
+            moved[k] += d
+            moved[free] = z
+            return residuals(moved)
+
+        result = least_squares(held, x[free], bounds=(lo[free], hi[free]), diff_step=0.05,
+                               max_nfev=max_evaluations, x_scale="jac")
+        chi2 = (float(result.fun @ result.fun) - cost) / s2
+        if chi2 <= 0:
+            return full, {}
+        ses[k] = float(abs(d) / np.sqrt(chi2))
+        slopes[k] = (result.x - x[free]) / d
+    cov = np.zeros_like(full)
+    cov[np.ix_(free, free)] = np.linalg.pinv(jac[:, free].T @ jac[:, free]) * s2
+    for k, se in ses.items():
+        cov[k, k] = se ** 2
+        cov[free, k] = cov[k, free] = slopes[k] * se ** 2
+        cov[np.ix_(free, free)] += np.outer(slopes[k], slopes[k]) * se ** 2
+    return cov, ses
+
+
+def residuals_at(lead: int):
+    """The fit's weighted residuals as a function of the parameters on the search's scale,
+    at one lead time."""
     def residuals(x):
         return evaluate({**_natural(x), "mining.lead_time_weeks": lead})[0]
+    return residuals
 
+
+def standard_errors(values: dict[str, float], cov: np.ndarray) -> dict[str, float]:
+    """Each parameter's standard error from the covariance on the search's scale (the delta
+    method for a capacity, searched on its logarithm)."""
+    se_x = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return {name: float(values[name] * se if log else se)
+            for (name, (_, _, _, log)), se in zip(PARAMETERS.items(), se_x)}
+
+
+def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
+    """The least-squares fit at one lead time: (result, values, errors, the residuals'
+    Jacobian on the search's scale, residual variance ``s^2``)."""
+    x0, bounds = _start_and_bounds()
+    residuals = residuals_at(lead)
     result = least_squares(residuals, x0, bounds=bounds, diff_step=0.05, max_nfev=max_evaluations,
                            x_scale="jac")
     values = _natural(result.x)
     n, p = result.fun.size, result.x.size
     s2 = float(result.fun @ result.fun) / max(n - p, 1)
     jac = jacobian(residuals, result.x, result.fun, bounds)
-    cov = np.linalg.pinv(jac.T @ jac) * s2
-    se_x = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    ses = {name: float(values[name] * se if log else se)
-           for (name, (_, _, _, log)), se in zip(PARAMETERS.items(), se_x)}
     errors = evaluate({**values, "mining.lead_time_weeks": lead})[1]
     errors.update(cost=float(result.fun @ result.fun), points=float(n), parameters=float(p),
                   evaluations=float(result.nfev))
-    return result, values, ses, errors, cov
+    return result, values, errors, jac, s2
 
 
 def fit(max_evaluations: int = EVALUATIONS):
     """The best fit over the lead times of the prior: values, standard errors, errors
-    (with each lead time's weighted sum of squares as ``cost_lead_N``), covariance."""
+    (with each lead time's weighted sum of squares as ``cost_lead_N``), covariance, and the
+    parameters on a bound of the search, whose variance comes from their profile
+    (:func:`covariance`, at the best lead time)."""
     best = None
     profile = {}
     for lead in LEADS:
-        _, values, ses, errors, cov = fit_lead(lead, max_evaluations)
+        result, values, errors, jac, s2 = fit_lead(lead, max_evaluations)
         profile[f"cost_lead_{lead}"] = errors["cost"]
         if best is None or errors["cost"] < best[2]["cost"]:
-            best = ({**values, "mining.lead_time_weeks": lead}, ses, errors, cov)
-    values, ses, errors, cov = best
+            best = (lead, result, errors, values, jac, s2)
+    lead, result, errors, values, jac, s2 = best
+    cov, profiled = covariance(residuals_at(lead), result.x, errors["cost"], jac, _start_and_bounds()[1], s2)
     errors.update(profile)
-    return values, ses, errors, cov
+    return ({**values, "mining.lead_time_weeks": lead}, standard_errors(values, cov), errors, cov,
+            {list(PARAMETERS)[k] for k in profiled})
 
 
 def covariance_table(cov: np.ndarray, note: str) -> dict:
@@ -159,17 +244,20 @@ def covariance_table(cov: np.ndarray, note: str) -> dict:
     :data:`PARAMETERS` on the search's scale, the log terms, and the search's bounds."""
     terms = [name.removeprefix("mining.") for name in PARAMETERS]
     return Covariance.record(
-        terms, cov, note + "; covariance s^2 (J'J)^-1 at the optimum on the search's scale (log of the capacities); "
+        terms, cov, note + "; covariance s^2 (J'J)^-1 at the optimum on the search's scale (log of the capacities), "
+                           "a term on a bound from its profile, the others' given it; "
                            "bounds: the search's, which clip a draw",
         log_terms=[t for t, (*_, log) in zip(terms, PARAMETERS.values()) if log],
         bounds=[(low, high) for _, low, high, _ in PARAMETERS.values()])
 
 
 def write_calibration(values: dict[str, float], errors: dict[str, float], ses: dict[str, float] | None = None,
-                      path: Path = CALIBRATION_FILE, cov: np.ndarray | None = None) -> Path:
+                      path: Path = CALIBRATION_FILE, cov: np.ndarray | None = None,
+                      profiled: set[str] = frozenset()) -> Path:
     """Write the fitted values (dotted names, e.g. ``mining.capacity_mw_per_year.USA``), each
-    with its provenance: the fit, its errors and the value's standard error; and, given the
-    fit's covariance of :data:`PARAMETERS`, ``[mining.covariance]`` for draws."""
+    with its provenance: the fit, its errors and the value's standard error (``profiled``:
+    the names whose error comes from their profile, on a bound); and, given the fit's
+    covariance of :data:`PARAMETERS`, ``[mining.covariance]`` for draws."""
     ses = ses or {}
     today = dt.date.today().isoformat()
     note = (f"crypto-abm calibrate mining ({today}): weighted least squares on network hashrate and country "
@@ -185,7 +273,7 @@ def write_calibration(values: dict[str, float], errors: dict[str, float], ses: d
         node = tree
         for part in parents:
             node = node.setdefault(part, {})
-        se = f" (standard error {ses[dotted]:.3g})" if dotted in ses else \
+        se = f" (standard error {ses[dotted]:.3g}{PROFILED if dotted in profiled else ''})" if dotted in ses else \
             (" (profiled over the prior 12-36 weeks)" if dotted.endswith("lead_time_weeks") else "")
         node[key] = {"value": value, "fitted": note + se}
     if cov is not None:
@@ -211,8 +299,8 @@ def outside_checkout(target: str) -> int:
 def main(max_evaluations: int = EVALUATIONS) -> int:
     if not IN_CHECKOUT:
         return outside_checkout("mining")
-    values, ses, errors, cov = fit(max_evaluations)
-    path = write_calibration(values, errors, ses, cov=cov)
+    values, ses, errors, cov, profiled = fit(max_evaluations)
+    path = write_calibration(values, errors, ses, cov=cov, profiled=profiled)
     for name, value in values.items():
         print(f"{name} = {value:.4g}" + (f" (se {ses[name]:.3g})" if name in ses else ""))
     print("lead-time profile (weighted sum of squares): " + ", ".join(

@@ -234,6 +234,14 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         f"of these reaches the historical range ({history['dip'].min():+.1%} to {history['dip'].max():+.1%}), "
         "whose halvings came after prices had risen; the fit puts the hurdle at its lowest.",
         "",
+        "Tried and not kept (2026-12-03): the hurdle held at 0 or above in the fit, so that a flat price "
+        "would stop orders sooner. The fit took it to 0; its weighted cost rose from 36.1 to 42.9, the "
+        "network's fit error to 0.170 (past issue 14's 0.163) and the 2028 flat-price dip was still -37.8% "
+        "(seed 0). Nor was it the calendar: the MW a year the countries can add grown with the industry's "
+        "trailing year of block reward in USD (to a fitted power) instead of a fitted rate a year, so that a "
+        "flat price would stop the growth, fitted at a cost of 45.1 with a network fit error of 0.178 and "
+        "dipped -37.7% in 2028: under a flat price the orders go on because the fitted hurdle lets them.",
+        "",
     ]
 
 

@@ -98,6 +98,38 @@ def test_network_test_window_no_worse_than_before_issue_14():
     assert compare(network_series(run_backtest(seed=0))).rmse_log_test <= NETWORK_BEFORE["test"]
 
 
+def test_an_estimate_on_a_bound_takes_its_variance_from_its_profile():
+    """Residuals flat just inside the lower bound of x0 (a saturated response) and steep
+    beyond, x1 following x0: the Jacobian sees no x0 at all; the profile (x0 held a quarter
+    of its range in, x1 refitted) gives x0's variance, x1's given x0 and how x1 moves with
+    it. Inside the range the covariance is the Jacobian's."""
+    from experiments.validation.calibrate import PROFILE_STEP, covariance, jacobian, on_bound
+
+    def residuals(x):
+        push = max(x[0] - 0.1, 0.0)  # no effect within 0.1 of the bound
+        return np.array([1.0 + 4.0 * push, 2.0 * (x[1] - 0.5 * x[0]), x[1] - 0.5 * x[0]])
+
+    lo, hi = np.array([0.0, -5.0]), np.array([1.0, 5.0])
+    x = np.array([0.0, 0.0])
+    assert on_bound(x, (lo, hi)) == {0: 1.0}
+    assert on_bound(np.array([0.005, 4.99]), (lo, hi)) == {0: 1.0, 1: -1.0}  # near a bound is on it
+    cost, s2 = 1.0, 0.5
+    jac = np.array([[0.0, 0.0], [-1.0, 2.0], [-0.5, 1.0]])  # at x: x0's column says nothing alone
+    cov, profiled = covariance(residuals, x, cost, jac, (lo, hi), s2)
+    d = PROFILE_STEP * (hi[0] - lo[0])
+    se = d / np.sqrt(((1.0 + 4.0 * (d - 0.1)) ** 2 - cost) / s2)  # x1 refits to 0.5 d: the rest vanish
+    assert profiled[0] == pytest.approx(se, rel=1e-4)
+    np.testing.assert_allclose(cov, [[se ** 2, 0.5 * se ** 2], [0.5 * se ** 2, s2 / 5.0 + 0.25 * se ** 2]],
+                               rtol=1e-4)
+    assert np.all(np.linalg.eigvalsh(cov) > 0)
+    # Inside the range: the Jacobian's s^2 (J'J)^-1, nothing profiled.
+    inside = np.array([0.5, 0.25])
+    j = jacobian(residuals, inside, residuals(inside), (lo, hi))
+    cov, profiled = covariance(residuals, inside, 1.0, j, (lo, hi), s2)
+    assert profiled == {}
+    np.testing.assert_allclose(cov, np.linalg.pinv(j.T @ j) * s2)
+
+
 def test_the_standard_errors_jacobian_steps_a_share_of_each_range_and_stays_inside_it():
     """Exact for linear residuals, whatever the step; a parameter on its upper bound (or a
     value of 0, where a step relative to the value is nil) is still moved."""

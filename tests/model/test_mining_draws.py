@@ -5,6 +5,8 @@ tests/model/test_fitted_draws.py."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -62,7 +64,7 @@ def test_the_shipped_covariance_has_the_form_calibrate_mining_writes(point):
     for i, term in enumerate(cov.terms):
         if term == "capacity_mw_per_year.ROW":
             continue  # this scenario's ROW is derived (its own value), the fit's is the backtest's
-        se = float(prov[f"mining.{term}"][1].split("standard error ")[1].rstrip(")"))
+        se = float(re.match(r"[0-9.e+-]+", prov[f"mining.{term}"][1].split("standard error ")[1])[0])
         value = point.spec.config.mining._term(term)
         # the text states the standard error to 3 significant digits (up to 0.5% off): its square to 1%
         assert np.isclose(cov.matrix[i][i], (se / value if term in cov.log_terms else se) ** 2, rtol=1e-2)
