@@ -52,7 +52,7 @@ TARIFF = "shocks.pak_allocation.tariff_usd_per_kwh"
 TARIFFS = (0.08, 0.06, 0.05)
 NEIGHBOURS = ("BGD", "LKA", "AFG", "NPL", "IND")
 HALVING = dt.date(2028, 4, 15)
-DIP_WEEKS = 11
+DIP_WEEKS = 8  # issue 14's window for a halving's dip (docs/VALIDATION.md, section 1c)
 YEAR_END = dt.date(2025, 12, 31)
 #: What the ensembles keep: every week (the halving dip and the dates), only what the headlines read.
 OUTPUT = {"metrics": ["hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd", "value_received_usd",
