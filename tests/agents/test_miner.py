@@ -721,3 +721,29 @@ def test_pipeline_supply_runs_each_entry_at_its_hosts_cost():
     np.testing.assert_allclose(pipeline(hps), expected, rtol=1e-12)
     assert pipeline(100.0) == pytest.approx(float(expected[1]), rel=1e-12)
     assert 0 < pipeline(100.0) < 6e6  # the S9-class machines at $0.05 do not all pay
+
+
+def test_fleets_switch_on_the_hashprice_the_week_earns_so_a_halving_overshoots():
+    """Each week every vintage closes its share of the gap to the running share that pays at
+    the difficulty's hashprice (what the week earns), not at the clearing one; in the week
+    of the 2024 halving the difficulty is still set for the hashrate before it, so the
+    hashprice the miners switch on falls below the clearing one (which counts the machines
+    that will switch off), and marginal vintages head lower than the clearing would take them."""
+    m = build_model("backtest_hashrate_2019", households=0)
+    m.run(until=dt.date(2024, 4, 19))
+    sector, cfg = m.mining, m.config.mining
+    m.step()  # the halving's week
+    assert m.market.subsidy_at(m.date) == 3.125
+    assert sector.hashprice_usd_per_ph_day < sector.clearing_hashprice_usd_per_ph_day
+    apart = 0.0
+    before = {code: f.running.copy() for code, f in sector.fleets.items()}
+    sector.operate(order=False)
+    speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (m.step_days / 7.0)
+    for code, f in sector.fleets.items():
+        cost = cash_cost_usd_per_th_day(f.eff, cfg, f.host.mining_tariff_usd_per_kwh)
+        target = running_share(sector.hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
+        np.testing.assert_allclose(f.running, before[code] + speed * (target - before[code]), rtol=1e-12,
+                                   atol=1e-15, err_msg=code)
+        clearing = running_share(sector.clearing_hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
+        apart = max(apart, float(np.abs(clearing - target).max()))
+    assert apart > 0.05  # the week tells the two rules apart
