@@ -60,7 +60,7 @@ SIGMA_LOG_HASHRATE = 0.10  # trackers of network hashrate differ by up to ~10% (
 JACOBIAN_STEP = 0.05  # of each parameter's search range (its log for a capacity): the standard errors' step
 BOUND_TOLERANCE = 0.01  # of its search range: an estimate this close to a bound is on it
 PROFILE_STEP = 0.25  # of its search range: how far inside its bound an estimate on a bound is held for its profile
-PROFILE_EVALUATIONS = 30  # model runs of each such profile's refit, started at the optimum
+PROFILE_EVALUATIONS = 30  # evaluations of each such profile's refit (scipy's max_nfev; its Jacobians run more)
 PROFILED = ", from its profile: the estimate is on a bound of the search"
 SIGMA_SHARE_PP = 3.0  # share estimates of one date differ by ~1-3 points (data/hashrate_by_country_*.csv)
 COUNTRIES = ("CHN", "USA", "RUS", "KAZ", "MYS", "IRN", "CAN", "ROW")
@@ -140,7 +140,7 @@ def covariance(residuals, x: np.ndarray, cost: float, jac: np.ndarray, bounds, s
     bound (a saturated response) and steep further in, so ``s^2 (J'J)^-1`` gives such a
     parameter a standard error wider than its range and, through their correlation with it,
     inflates the others'. So for each parameter ``k`` on a bound the fit is rerun (from the
-    optimum, ``max_evaluations`` model runs, the bound ones held) with ``x_k`` held
+    optimum, at most ``max_evaluations`` evaluations of the search, the bound ones held) with ``x_k`` held
     :data:`PROFILE_STEP` of its range inside the bound, ``d`` away; with ``z`` the refitted
     free parameters ``F``::
 
