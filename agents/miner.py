@@ -10,14 +10,15 @@ Each step, in this order (:meth:`~agents.mining_sector.MiningSector.step`); each
 once, in the docstring of the function named with it (docs/ODD.md 7.3 points here):
 
 1. **Arrivals.** Ordered machines (after ``lead_time_weeks``) and relocated machines
-   (in equal parts over ``relocation_weeks``) join the fleet (:meth:`MinerFleet.receive_arrivals`).
+   (in equal parts over ``relocation_weeks``) join the fleet, refills in place of the
+   least efficient machines (:meth:`MinerFleet.receive_arrivals`).
 2. **Ban.** When the host bans mining (a ``mining_ban`` shock, or stance 0), the legal
    fleet splits (:meth:`MinerFleet.respond_to_ban`): ``relocate_share`` moves to another
    country, the cheaper its power and the more room it has the likelier, among hosts that
    allow mining and have power, a sanctioned host at a discount (:meth:`~agents.mining_sector.MiningSector.relocate`,
    :func:`choose_destination`),
    ``underground_share`` keeps running illegally and is seized at the host's
-   ``mining_enforcement_per_year``, the rest exits. Orders in the pipeline are cancelled.
+   ``mining_enforcement_per_year``, the rest exits. Orders and refills under way are cancelled.
    When the ban ends, the underground fleet becomes legal again. When a power emergency
    cuts the host's miners off, ``emergency_relocate_share`` of the legal fleet leaves in the
    same way (:meth:`MinerFleet.depart`); the rest idles until power returns, and the MW a
@@ -52,7 +53,10 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    sites, grid, hosting) where it does not (:meth:`MinerFleet.order`). Investment so goes
    where the return is and there is room, and no fleet's growth compounds on its own size.
    A fleet whose host bans mining but that still mines underground reinvests at
-   ``underground_investment_factor`` of that.
+   ``underground_investment_factor`` of that. Where the host allows mining and does not cap
+   its power, miners also refill the sites whose machines will not pay at the expected
+   hashprice, at the machine's price alone (:meth:`MinerFleet.place_refill`); the new
+   machines replace the least efficient ones when they arrive (:meth:`MinerFleet.swap_in`).
 
 Rest-of-world fleets follow the same rule, so the region's entry lowers everyone's
 hashprice through difficulty.
@@ -99,14 +103,15 @@ def power_mw(ths, efficiency_j_per_th, pue: float) -> float:
 SITES = 8
 
 
-def capital_usd_per_th(efficiency_j_per_th: float, cfg: MiningConfig) -> float:
+def capital_usd_per_th(efficiency_j_per_th: float, cfg: MiningConfig, *, site: bool = True) -> float:
     """Capital for one TH/s of new machines, USD: the machine and the site it needs,
 
         capex(e) = machine_price_usd_per_w x e + buildout_usd_per_mw x e x pue / 1e6
 
-    (a machine of e J/TH draws e W per TH/s; its site is sized for the wall power)."""
-    return cfg.machine_price_usd_per_w * efficiency_j_per_th \
-        + cfg.buildout_usd_per_mw * efficiency_j_per_th * cfg.pue / W_PER_MW
+    (a machine of e J/TH draws e W per TH/s; its site is sized for the wall power); without
+    the second term for a machine that goes into a site already built (``site=False``)."""
+    machine = cfg.machine_price_usd_per_w * efficiency_j_per_th
+    return machine + cfg.buildout_usd_per_mw * efficiency_j_per_th * cfg.pue / W_PER_MW if site else machine
 
 
 def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day, capex_usd_per_th: float,
@@ -172,6 +177,8 @@ class MinerFleet(mesa.Agent):
         self.cut_off = False  # the fleet has answered a power emergency of its host
         self.capacity_factor = capacity_factor  # of the MW a year its country can add, after power emergencies
         self._relocating = np.zeros(0)  # TH/s by vintage leaving in a ban response, until taken
+        # (arrival step, TH/s, J/TH): new machines ordered for sites already built, replacing old ones
+        self.refills: list[tuple[int, float, float]] = []
 
     # ----------------------------------------------------------- bookkeeping
     @property
@@ -207,11 +214,41 @@ class MinerFleet(mesa.Agent):
         self.legal_ths = np.append(self.legal_ths, 0.0 if underground else ths)
         self.underground_ths = np.append(self.underground_ths, ths if underground else 0.0)
 
+    def swap_in(self, ths: float, eff: float) -> None:
+        """New machines (``ths`` TH/s at ``eff`` J/TH) go into sites already built: the least
+        efficient legal machines less efficient than them are scrapped, vintage by vintage,
+        until the MW scrapped equals the MW arriving (or none less efficient is left), then
+        the new ones join (:meth:`add_vintage`)::
+
+            free = ths x eff x pue / 1e6
+            for v by J/TH, worst first, while free > 0 and e_v > eff:
+                scrapped_v = min(MW(legal_ths_v), free)
+                legal_ths_v x= 1 - scrapped_v / MW(legal_ths_v);   free -= scrapped_v
+        """
+        pue = self.model.config.mining.pue
+        free = ths * eff * pue / W_PER_MW
+        for v in np.argsort(-self.eff, kind="stable"):
+            if free <= 0 or self.eff[v] <= eff:
+                break
+            mw = self.legal_ths[v] * self.eff[v] * pue / W_PER_MW
+            if mw > 0:
+                scrapped = min(mw, free)
+                self.legal_ths[v] -= self.legal_ths[v] * scrapped / mw
+                free -= scrapped
+        self.add_vintage(ths, eff)
+
     # ----------------------------------------------------------- the rule
     def receive_arrivals(self, step: int) -> None:
         """Pipeline entries due at or before ``step`` join the fleet (:meth:`add_vintage`):
         the legal fleet, or the underground one for machines ordered underground while the
-        host still does not allow mining."""
+        host still does not allow mining. Refills due join the legal fleet in place of the
+        machines they replace (:meth:`swap_in`) where the host allows mining (where it has
+        just stopped, its ban response cancels them)."""
+        if self.refills and self.host.mining_allowed:
+            due = [r for r in self.refills if r[0] <= step]
+            self.refills = [r for r in self.refills if r[0] > step]
+            for _, ths, eff in due:
+                self.swap_in(ths, eff)
         if not self.pipeline:
             return
         due = [p for p in self.pipeline if p[0] <= step]
@@ -224,8 +261,8 @@ class MinerFleet(mesa.Agent):
 
             relocating_v   = legal_ths_v x relocate_share
             underground_v += legal_ths_v x underground_share
-            legal_ths_v    = 0;   pipeline cancelled
-            exiting        = legal total x (1 - relocate_share - underground_share) + the cancelled pipeline
+            legal_ths_v    = 0;   pipeline and refills cancelled
+            exiting        = legal total x (1 - relocate_share - underground_share) + the cancelled orders
 
         Returns the TH/s totals (relocating, underground, exiting); the relocating machines
         are handed back by the caller through :meth:`take_relocating`.
@@ -234,8 +271,8 @@ class MinerFleet(mesa.Agent):
         self._relocating = legal * cfg.relocate_share
         self.underground_ths += legal * cfg.underground_share
         self.legal_ths[:] = 0.0
-        cancelled = sum(ths for _, ths, _, _ in self.pipeline)
-        self.pipeline = []
+        cancelled = sum(ths for _, ths, _, _ in self.pipeline) + sum(ths for _, ths, _ in self.refills)
+        self.pipeline, self.refills = [], []
         exiting = legal.sum() * (1.0 - cfg.relocate_share - cfg.underground_share) + cancelled
         return float(self._relocating.sum()), float(legal.sum() * cfg.underground_share), float(exiting)
 
@@ -376,6 +413,38 @@ class MinerFleet(mesa.Agent):
             return 0.0
         ths = mw * W_PER_MW / (frontier_j_per_th * cfg.pue)
         self.pipeline.append((step + lead_steps, ths, frontier_j_per_th, underground))
+        return mw
+
+
+    def refill_room_mw(self, hashprice_usd_per_ph_day: float) -> float:
+        """MW of the legal fleet's sites whose machines would not run at ``hashprice`` (the
+        one expected when new machines arrive), less the MW of refills already under way::
+
+            room = sum_v (1 - sigma_v(H)) x MW(legal_ths_v) - MW(refills)      (never below 0)
+        """
+        cfg = self.model.config.mining
+        cost = cash_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
+        idle = 1.0 - running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
+        coming = sum(ths * eff for _, ths, eff in self.refills) * cfg.pue / W_PER_MW
+        return max(0.0, power_mw(idle * self.legal_ths, self.eff, cfg.pue) - coming)
+
+    def place_refill(self, attractive: float, room_mw: float, frontier_j_per_th: float, lead_steps: int) -> float:
+        """Order frontier machines for sites already built, arriving ``lead_steps`` from now
+        in place of old ones (:meth:`swap_in`); returns the MW ordered. ``A`` is
+        :func:`attractiveness` with the machine's capital only (the site is there), ``room``
+        :meth:`refill_room_mw`::
+
+            mw = A x (1 - exp(-fill_per_year x dt)) x room
+
+        (the pace at which a capped allocation's free MW is filled: the same sites-to-machines
+        step). So before a halving miners replace the machines that will not pay after it, at
+        a pace, and after it they refill the sites the old machines leave idle."""
+        cfg = self.model.config.mining
+        mw = attractive * (1.0 - math.exp(-cfg.fill_per_year * self.model.dt_years)) * room_mw
+        if mw <= 0:
+            return 0.0
+        self.refills.append((self.model.t + lead_steps, mw * W_PER_MW / (frontier_j_per_th * cfg.pue),
+                             frontier_j_per_th))
         return mw
 
 
@@ -567,13 +636,15 @@ class FleetSupply:
 class PipelineSupply:
     """The TH/s the machines in every fleet's pipeline would run at a hashprice once they
     have arrived: ``supply(H) = sum_p sigma_p(H) x ths_p`` over the pipeline entries ``p``
-    (orders and relocations, legal or underground), each at the cash cost of its efficiency
+    (orders and relocations, legal or underground, and refills: the machines they replace
+    are the ones that would not run), each at the cash cost of its efficiency
     at its host's tariff (:func:`running_share`; no MW cap: orders in a capped host are
     sized to fit its allowance). Called with a hashprice it returns a float; with an array
     of hashprices, an array."""
 
     def __init__(self, fleets: list[MinerFleet], cfg: MiningConfig):
-        entries = [(ths, eff, f.host.mining_tariff_usd_per_kwh) for f in fleets for _, ths, eff, _ in f.pipeline]
+        entries = [(ths, eff, f.host.mining_tariff_usd_per_kwh) for f in fleets
+                   for ths, eff in [(p[1], p[2]) for p in f.pipeline] + [(r[1], r[2]) for r in f.refills]]
         ths, eff, tariff = (np.array(column, dtype=float) for column in zip(*entries)) if entries \
             else (np.zeros(0),) * 3
         self.ths = ths

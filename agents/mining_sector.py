@@ -139,15 +139,23 @@ class MiningSector:
             frontier(t) = frontier_efficiency_j_per_th
                           x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
 
-        (machines bought in the same year share a vintage, and an efficiency)."""
+        (machines bought in the same year share a vintage, and an efficiency). Where the host
+        allows mining and does not cap its power, the fleet first orders refills for the
+        sites whose machines will not pay at the expected hashprice
+        (:meth:`MinerFleet.place_refill`), at the attractiveness of the machine's price alone."""
         model = self.model
         cfg = model.config.mining
         years = model.date.year - model.dates[0].year
         frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
         expected = self.expected_hashprice(arrival_steps)
         tariffs = np.array([model.countries[code].mining_tariff_usd_per_kwh for code in self.fleets])
-        wanted = attractiveness(expected, cash_cost_usd_per_th_day(frontier, cfg, tariffs),
-                                capital_usd_per_th(frontier, cfg), cfg).tolist()  # every fleet's MinerFleet.order
+        cost = cash_cost_usd_per_th_day(frontier, cfg, tariffs)
+        wanted = attractiveness(expected, cost, capital_usd_per_th(frontier, cfg), cfg).tolist()  # MinerFleet.order's
+        refill = attractiveness(expected, cost, capital_usd_per_th(frontier, cfg, site=False), cfg).tolist()
+        for a, (code, fleet) in zip(refill, self.fleets.items()):
+            host = model.countries[code]
+            if a > 0 and host.mining_allowed and host.mining_allowance_mw is None:
+                fleet.place_refill(a, fleet.refill_room_mw(expected), frontier, arrival_steps)
         for a, (code, fleet) in zip(wanted, self.fleets.items()):
             capacity = self.capacity_mw_per_year(code)
             if model.countries[code].mining_allowed:
@@ -173,7 +181,7 @@ class MiningSector:
         market = model.market
         arrival = model.date + dt.timedelta(days=arrival_steps * model.step_days)
         running = sum(f.operating_ths for f in self.fleets.values())
-        coming = sum(ths for f in self.fleets.values() for _, ths, _, _ in f.pipeline)
+        coming = sum(p[1] for f in self.fleets.values() for p in f.pipeline + f.refills)
         share = running / (running + coming) if running + coming > 0 else 1.0
         guess = (self.clearing_hashprice_usd_per_ph_day * market.reward_btc_per_day_at(arrival)
                  / market.reward_btc_per_day * share)

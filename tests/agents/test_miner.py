@@ -325,6 +325,51 @@ def test_arrivals_join_the_fleet_at_their_step(host, cfg):
     assert 13.5 in fleet.eff
 
 
+
+def test_refills_replace_the_least_efficient_machines_megawatt_for_megawatt(host, cfg):
+    """A refill's MW scraps the worst machines first, only those less efficient than it;
+    the MW of the fleet stays where it was, while its hashrate rises."""
+    fleet = MinerFleet(host, "TST", 3e6, [(90.0, 1 / 3), (30.0, 1 / 3), (15.0, 1 / 3)])
+    before_mw = fleet.installed_mw(cfg.pue)
+    new_mw = 1e6 * 90.0 * cfg.pue / 1e6 + 0.25 * 1e6 * 30.0 * cfg.pue / 1e6  # all the S9s' MW, a quarter of the 30s'
+    ths = new_mw * 1e6 / (13.5 * cfg.pue)
+    fleet.refills.append((3, ths, 13.5))
+    fleet.receive_arrivals(2)
+    assert len(fleet.refills) == 1 and 13.5 not in fleet.eff  # not due yet
+    fleet.receive_arrivals(3)
+    assert fleet.refills == []
+    legal = dict(zip(fleet.eff.tolist(), fleet.legal_ths.tolist()))
+    assert legal[90.0] == pytest.approx(0.0, abs=1e-6) and legal[30.0] == pytest.approx(0.75e6)
+    assert legal[15.0] == pytest.approx(1e6) and legal[13.5] == pytest.approx(ths)
+    assert fleet.installed_mw(cfg.pue) == pytest.approx(before_mw)
+    # More than the less efficient machines' MW: they all go, the better ones stay.
+    fleet.swap_in(1e7, 20.0)
+    legal = dict(zip(fleet.eff.tolist(), fleet.legal_ths.tolist()))
+    assert legal[90.0] == pytest.approx(0.0, abs=1e-6) and legal[30.0] == pytest.approx(0.0, abs=1e-6)
+    assert legal[15.0] == pytest.approx(1e6) and legal[20.0] == pytest.approx(1e7)
+
+
+def test_refills_are_ordered_for_the_sites_whose_machines_will_not_pay(host, cfg):
+    """Room for refills: the MW of machines that would idle at the expected hashprice, less
+    refills under way; the order is that room x attractiveness x (1 - exp(-fill x dt))."""
+    fleet = MinerFleet(host, "TST", 2e6, [(90.0, 0.5), (15.0, 0.5)])
+    hp = hashprice_at(3.0, 15.0, cfg)  # the 15s pay thrice their cash cost; the S9s (90) are far under theirs
+    idle_mw = 1e6 * 90.0 * cfg.pue / 1e6
+    assert fleet.refill_room_mw(hp) == pytest.approx(idle_mw)
+    mw = fleet.place_refill(0.5, fleet.refill_room_mw(hp), 13.5, lead_steps=4)
+    assert mw == pytest.approx(0.5 * (1 - math.exp(-cfg.fill_per_year * host.dt_years)) * idle_mw)
+    (step, ths, eff), = fleet.refills
+    assert step == host.t + 4 and eff == 13.5 and ths * eff * cfg.pue / 1e6 == pytest.approx(mw)
+    assert fleet.refill_room_mw(hp) == pytest.approx(idle_mw - mw)
+    assert fleet.place_refill(0.0, 100.0, 13.5, lead_steps=4) == 0.0
+    assert MinerFleet(host, "TST", 2e6, [(15.0, 1.0)]).refill_room_mw(hp) == 0.0  # every machine pays
+
+
+def test_refills_cost_the_machine_not_the_site(cfg):
+    e = 13.5
+    assert capital_usd_per_th(e, cfg, site=False) == pytest.approx(cfg.machine_price_usd_per_w * e)
+    assert capital_usd_per_th(e, cfg) > capital_usd_per_th(e, cfg, site=False)
+
 # ------------------------------------------------------------------ clearing hashprice
 def test_supply_is_what_operate_would_converge_to(host, cfg):
     fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.5), (15.0, 0.5)])
@@ -459,16 +504,17 @@ def test_ban_splits_the_fleet_by_relocate_and_underground_shares(host, cfg, relo
         cfg = cfg.model_copy(update={"relocate_share": relocate, "underground_share": underground})
     fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.25), (15.0, 0.75)])
     fleet.pipeline.append((10, 1e5, 13.5, False))
+    fleet.refills.append((12, 5e4, 13.5))
     legal = fleet.legal_ths.copy()
     moving, hidden, leaving = fleet.respond_to_ban(cfg)
     r, u = cfg.relocate_share, cfg.underground_share
     assert moving == pytest.approx(r * 2e6)
     assert hidden == pytest.approx(u * 2e6)
-    assert leaving == pytest.approx((1 - r - u) * 2e6 + 1e5)  # cancelled orders exit too
-    assert moving + hidden + leaving == pytest.approx(2e6 + 1e5)
+    assert leaving == pytest.approx((1 - r - u) * 2e6 + 1.5e5)  # cancelled orders and refills exit too
+    assert moving + hidden + leaving == pytest.approx(2e6 + 1.5e5)
     np.testing.assert_allclose(fleet.legal_ths, 0.0)
     np.testing.assert_allclose(fleet.underground_ths, u * legal)
-    assert fleet.pipeline == []
+    assert fleet.pipeline == [] and fleet.refills == []
     taken = fleet.take_relocating()
     assert [e for _, e in taken] == [30.0, 15.0]
     np.testing.assert_allclose([t for t, _ in taken], r * legal)
@@ -657,7 +703,7 @@ def test_expected_hashprice_clears_the_fleets_and_the_pipeline_at_the_reward_on_
     from model.scenario import load_scenario
     m = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019"), seed=0)
     sector, market = m.mining, m.market
-    coming = sum(ths for f in m.fleets.values() for _, ths, _, _ in f.pipeline)
+    coming = sum(p[1] for f in m.fleets.values() for p in f.pipeline + f.refills)
     assert coming > 0  # the warm start's pipeline
     after_halving = 80  # weeks from 2019-01-02: past 2020-05-11
     reward_then = market.reward_btc_per_day_at(m.date + dt.timedelta(weeks=after_halving)) * market.price_usd
@@ -675,6 +721,7 @@ def test_expected_hashprice_clears_the_fleets_and_the_pipeline_at_the_reward_on_
     for f in m.fleets.values():
         f.eff, f.running = np.full_like(f.eff, 1e-6), np.ones_like(f.running)
         f.pipeline = [(s, ths, 1e-6, u) for s, ths, _, u in f.pipeline]
+        f.refills = [(s, ths, 1e-6) for s, ths, _ in f.refills]
     sector.operate(order=False)
     running = sum(f.operating_ths for f in m.fleets.values())
     share = running / (running + coming)
@@ -703,24 +750,27 @@ def test_supply_is_linear_between_kinks_where_no_cap_binds(scrambled):
 
 def test_pipeline_supply_runs_each_entry_at_its_hosts_cost():
     """The pipeline's machines supply what each would run at its host's tariff once
-    arrived, orders and relocations, legal or underground; an empty pipeline supplies 0."""
+    arrived, orders and relocations, legal or underground, and refills; an empty pipeline
+    supplies 0."""
     m = build_model("backtest_hashrate_2019", households=0)
     cfg = m.config.mining
     fleets = list(m.fleets.values())
     for f in fleets:
-        f.pipeline = []
+        f.pipeline, f.refills = [], []
     assert PipelineSupply(fleets, cfg)(50.0) == 0.0
     usa, chn = m.fleets["USA"], m.fleets["CHN"]
     m.countries["CHN"].mining_tariff_usd_per_kwh = 0.02
     usa.pipeline = [(5, 1e6, 40.0, False), (9, 2e6, 90.0, False)]
     chn.pipeline = [(5, 3e6, 90.0, True)]
+    usa.refills = [(7, 5e5, 30.0)]
     pipeline = PipelineSupply(fleets, cfg)
     hps = np.array([10.0, 100.0, 300.0])
     expected = sum(ths * running_share(hps / 1000.0, cash_cost_usd_per_th_day(eff, cfg, tariff), cfg.cost_spread)
-                   for ths, eff, tariff in [(1e6, 40.0, 0.05), (2e6, 90.0, 0.05), (3e6, 90.0, 0.02)])
+                   for ths, eff, tariff in [(1e6, 40.0, 0.05), (2e6, 90.0, 0.05), (5e5, 30.0, 0.05),
+                                            (3e6, 90.0, 0.02)])
     np.testing.assert_allclose(pipeline(hps), expected, rtol=1e-12)
     assert pipeline(100.0) == pytest.approx(float(expected[1]), rel=1e-12)
-    assert 0 < pipeline(100.0) < 6e6  # the S9-class machines at $0.05 do not all pay
+    assert 0 < pipeline(100.0) < 6.5e6  # the S9-class machines at $0.05 do not all pay
 
 
 def test_fleets_switch_on_the_hashprice_the_week_earns_so_a_halving_overshoots():
@@ -746,4 +796,4 @@ def test_fleets_switch_on_the_hashprice_the_week_earns_so_a_halving_overshoots()
                                    atol=1e-15, err_msg=code)
         clearing = running_share(sector.clearing_hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
         apart = max(apart, float(np.abs(clearing - target).max()))
-    assert apart > 0.05  # the week tells the two rules apart
+    assert apart > 0.01  # the week tells the two rules apart

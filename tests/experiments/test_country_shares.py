@@ -14,11 +14,7 @@ from experiments.validation.backtest import HELD_OUT, share_points
 
 #: (bound, country) pairs the model misses today (docs/VALIDATION.md, section 1b); the
 #: rest must hold.
-MISSES: dict[tuple[str, str], str] = {
-    ("2025Q2", "CHN"): "China's underground fleet reinvests too little: 5.1% against 13.7-13.8% in 2025 "
-                       "(-8.6 to -8.7 points; bound 5); the fit sees China after its ban only in the "
-                       "2023-11 China+Russia total, which does not split the two",
-}
+MISSES: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")
