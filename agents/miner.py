@@ -420,13 +420,12 @@ class MinerFleet(mesa.Agent):
         """MW of the legal fleet's sites whose machines would not run at ``hashprice`` (the
         one expected when new machines arrive), less the MW of refills already under way::
 
-            room = sum_v (1 - sigma_v(H)) x MW(legal_ths_v) - MW(refills)      (never below 0)
-        """
-        cfg = self.model.config.mining
-        cost = cash_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
-        idle = 1.0 - running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
-        coming = sum(ths * eff for _, ths, eff in self.refills) * cfg.pue / W_PER_MW
-        return max(0.0, power_mw(idle * self.legal_ths, self.eff, cfg.pue) - coming)
+            room = MW(legal_ths) - wanted_mw(H) - MW(refills)      (never below 0)
+
+        the MW the legal fleet would leave idle (:meth:`wanted_mw`: what it would draw)."""
+        pue = self.model.config.mining.pue
+        coming = sum(ths * eff for _, ths, eff in self.refills) * pue / W_PER_MW
+        return max(0.0, self.installed_mw(pue) - self.wanted_mw(hashprice_usd_per_ph_day) - coming)
 
     def place_refill(self, attractive: float, room_mw: float, frontier_j_per_th: float, lead_steps: int) -> float:
         """Order frontier machines for sites already built, arriving ``lead_steps`` from now
