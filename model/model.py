@@ -33,8 +33,10 @@ from model.shocks import apply_shocks
 from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH
 
 # Spawned from the seed in this order; a new stream goes at the end, so the others keep their numbers.
+# block_luck: the blocks found in the validation's measurement of the network hashrate
+# (experiments/validation/backtest.measured_series); the run itself draws nothing from it.
 STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents", "policy_draw", "volume_draw",
-           "mining_draw", "households_draw")
+           "mining_draw", "households_draw", "block_luck")
 EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
 
 

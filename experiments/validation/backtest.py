@@ -150,6 +150,34 @@ def network_series(model: CryptoAdoptionModel) -> pd.Series:
     return pd.Series(w["value"].to_numpy(), index=pd.to_datetime(w["date"]).dt.date)
 
 
+def block_luck(hashrate_ehs: np.ndarray, difficulty: np.ndarray, seconds: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """The hashrate as the data measure it, from the blocks found in each period of
+    ``seconds`` at the difficulty then (Bitcoin Visuals' daily value is difficulty x blocks
+    found x 2^32 / 86400; the data's weekly values are 7-day means of it)::
+
+        expected blocks  lambda = seconds x H x 1e18 / (D x 2^32)
+        blocks found     N ~ Poisson(lambda)
+        measured         H x N / lambda
+
+    Unbiased, with a relative spread of 1 / sqrt(lambda): about 3% a week, which is why the
+    lowest of eight weekly values sits below the level around it."""
+    expected = seconds * np.asarray(hashrate_ehs) * 1e18 / (np.asarray(difficulty) * 2.0**32)
+    return np.asarray(hashrate_ehs) * rng.poisson(expected) / expected
+
+
+def measured_series(model: CryptoAdoptionModel) -> pd.Series:
+    """The run's network hashrate measured as the data are (:func:`block_luck`), its blocks
+    drawn from the run's ``block_luck`` stream: same seed, same blocks."""
+    ts = model.timeseries()
+    world = ts[ts.country == "WORLD"]
+    hashrate = world[world.metric == "hashrate_ehs"]
+    difficulty = world[world.metric == "difficulty"]["value"].to_numpy()
+    measured = block_luck(hashrate["value"].to_numpy(), difficulty, model.step_days * 86400.0,
+                          model.streams["block_luck"])
+    return pd.Series(measured, index=pd.to_datetime(hashrate["date"]).dt.date)
+
+
 def compare(series: pd.Series) -> HashrateFit:
     data = history()
     index = pd.to_datetime(pd.Series(series.index))

@@ -35,7 +35,7 @@ def test_a_draw_changes_only_the_covariances_terms(point):
 def test_a_seed_draw_leaves_every_other_stream_alone_and_reaches_the_agents():
     drawn = build_model("south_asia_2025", seed=1, households=MIN_HOUSEHOLDS, overrides={"households.draw": "seed"})
     plain = build_model("south_asia_2025", seed=1, households=MIN_HOUSEHOLDS)
-    for name in STREAMS[:-1]:  # every stream but households_draw where the plain run left it
+    for name in (s for s in STREAMS if s != "households_draw"):  # every other stream where the plain run left it
         assert drawn.streams[name].bit_generator.state == plain.streams[name].bit_generator.state, name
     np.testing.assert_array_equal(drawn.households.adopted, plain.households.adopted)  # the same starting adopters
     assert not np.array_equal(drawn.households.innovation, plain.households.innovation)  # the drawn rule
