@@ -199,10 +199,10 @@ def parser() -> argparse.ArgumentParser:
                                 "global panel of stance changes 2013-2025; volume: value received on chain across "
                                 "countries (income and price elasticities) and the exchange scale")
     calibrate.add_argument("--uncertainty-only", action="store_true",
-                           help="households: only the covariance of the fitted values, at the values in "
-                                "experiments/calibration/households.toml (not refitted), written beside them")
+                           help="households, mining: only the covariance of the fitted values, at the values in "
+                                "experiments/calibration/<target>.toml (not refitted), written beside them")
     calibrate.add_argument("--evaluations", type=_positive,
-                           help="model runs the search may use (mining, default 60) or search steps for El "
+                           help="model runs the search may use (mining, default 150) or search steps for El "
                                 "Salvador's bonus (households, default 40)")
     _panel_arguments(calibrate)
     calibrate.add_argument("--out", type=Path, help="policy: write the fit here (default "
@@ -408,9 +408,9 @@ def _ensemble(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     _policy_only(args, args.target)
-    if args.uncertainty_only and (args.target != "households" or args.evaluations):
-        raise ScenarioError.one(args.command, "--uncertainty-only", "belongs to the households target, without "
-                                "--evaluations (crypto-abm calibrate households --uncertainty-only)", args.target)
+    if args.uncertainty_only and (args.target not in ("households", "mining") or args.evaluations):
+        raise ScenarioError.one(args.command, "--uncertainty-only", "belongs to the households and mining targets, "
+                                "without --evaluations (crypto-abm calibrate mining --uncertainty-only)", args.target)
     if args.target == "volume":
         from experiments.validation import volume_fit
         return volume_fit.main()
@@ -423,7 +423,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             return calibrate_households.uncertainty_main()
         return calibrate_households.main(args.evaluations or calibrate_households.SLV_EVALUATIONS)
     from experiments.validation import calibrate
-    return calibrate.main(args.evaluations or calibrate.EVALUATIONS)
+    return calibrate.main(args.evaluations or calibrate.EVALUATIONS, uncertainty_only=args.uncertainty_only)
 
 
 def _analyze(args: argparse.Namespace) -> int:

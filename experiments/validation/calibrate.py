@@ -19,8 +19,9 @@ the months 2021-05..2022-01 held out, 2025 the test. The lead time is profiled o
 prior (``LEADS``, 12-36 weeks): one fit per value, the best kept. Standard errors are from
 the Jacobian at the optimum (``cov = s^2 (J'J)^-1``, ``s^2`` the residual variance; forward
 differences of 5% of each parameter's search range, :func:`jacobian`),
-capacities' by the delta method on their logarithm; for an estimate on a bound of the
-search, where the Jacobian's linear picture fails, from its profile (:func:`covariance`).
+capacities' by the delta method on their logarithm; for an estimate on or near a bound of
+the search, where the Jacobian's linear picture fails, from its profile (:func:`covariance`).
+``--uncertainty-only`` recomputes these at the values already written, without a refit.
 The fitted values are written, each with its standard error and provenance, to
 ``experiments/calibration/mining.toml``,
 which the scenarios include, with ``[mining.covariance]``: that covariance on the search's
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +61,10 @@ LEADS = (12, 24, 36)  # the lead time's prior, 12-36 weeks (issue 14), profiled
 SIGMA_LOG_HASHRATE = 0.10  # trackers of network hashrate differ by up to ~10% (docs/VALIDATION.md)
 JACOBIAN_STEP = 0.05  # of each parameter's search range (its log for a capacity): the standard errors' step
 BOUND_TOLERANCE = 0.01  # of its search range: an estimate this close to a bound is on it
+WALD_REACH = 2.0  # Jacobian standard errors: an estimate nearer a bound than this is treated as on it
 PROFILE_STEP = 0.25  # of its search range: how far inside its bound an estimate on a bound is held for its profile
 PROFILE_EVALUATIONS = 30  # evaluations of each such profile's refit (scipy's max_nfev; its Jacobians run more)
-PROFILED = ", from its profile: the estimate is on a bound of the search"
+PROFILED = ", from its profile: the estimate is on or near a bound of the search"
 SIGMA_SHARE_PP = 3.0  # share estimates of one date differ by ~1-3 points (data/hashrate_by_country_*.csv)
 COUNTRIES = ("CHN", "USA", "RUS", "KAZ", "MYS", "IRN", "CAN", "ROW")
 # name: (start, low, high, log); the search runs on natural values, or their logarithm.
@@ -78,13 +81,20 @@ def _natural(x: np.ndarray) -> dict[str, float]:
     return {name: float(np.exp(v) if log else v) for (name, (_, _, _, log)), v in zip(PARAMETERS.items(), x)}
 
 
+def _scaled(v: float, log: bool) -> float:
+    return float(np.log(v)) if log else v
+
+
 def _start_and_bounds() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    def scaled(v, log):
-        return np.log(v) if log else v
-    x0 = np.array([scaled(s, log) for s, _, _, log in PARAMETERS.values()])
-    lo = np.array([scaled(low, log) for _, low, _, log in PARAMETERS.values()])
-    hi = np.array([scaled(high, log) for _, _, high, log in PARAMETERS.values()])
+    x0 = np.array([_scaled(s, log) for s, _, _, log in PARAMETERS.values()])
+    lo = np.array([_scaled(low, log) for _, low, _, log in PARAMETERS.values()])
+    hi = np.array([_scaled(high, log) for _, _, high, log in PARAMETERS.values()])
     return x0, (lo, hi)
+
+
+def _residual_variance(residuals: np.ndarray, parameters: int) -> float:
+    """``s^2``: the weighted sum of squares over the degrees of freedom."""
+    return float(residuals @ residuals) / max(residuals.size - parameters, 1)
 
 
 def evaluate(overrides: dict[str, float]) -> tuple[np.ndarray, dict[str, float]]:
@@ -121,28 +131,33 @@ def jacobian(residuals, x: np.ndarray, at_x: np.ndarray, bounds) -> np.ndarray:
     return jac
 
 
-def on_bound(x: np.ndarray, bounds) -> dict[int, float]:
+def on_bound(x: np.ndarray, bounds, se: np.ndarray | None = None) -> dict[int, float]:
     """The parameters whose estimate sits on a bound of the search (within
-    :data:`BOUND_TOLERANCE` of its range: the search stops near a bound, not on it), each
-    with the direction into the range (+1 from the lower bound, -1 from the upper)."""
+    :data:`BOUND_TOLERANCE` of its range: the search stops near a bound, not on it), or, given
+    the Jacobian's standard errors ``se``, so near one that ``x +- WALD_REACH se`` crosses it
+    (the normal picture would put a share of the draws past the bound, where the model was
+    never fitted), each with the direction into the range (+1 from the lower bound, -1 from
+    the upper; away from the nearer bound where the interval crosses both)."""
     lo, hi = bounds
     tol = BOUND_TOLERANCE * (hi - lo)
-    return {k: (1.0 if x[k] <= lo[k] + tol[k] else -1.0)
-            for k in range(x.size) if x[k] <= lo[k] + tol[k] or x[k] >= hi[k] - tol[k]}
+    reach = np.zeros_like(x) if se is None else WALD_REACH * np.asarray(se)
+    near_lo, near_hi = x <= lo + np.maximum(tol, reach), x >= hi - np.maximum(tol, reach)
+    return {k: (1.0 if x[k] - lo[k] <= hi[k] - x[k] else -1.0)
+            for k in range(x.size) if near_lo[k] or near_hi[k]}
 
 
 def covariance(residuals, x: np.ndarray, cost: float, jac: np.ndarray, bounds, s2: float,
                max_evaluations: int = PROFILE_EVALUATIONS) -> tuple[np.ndarray, dict[int, float]]:
     """The fit's covariance on the search's scale: ``s^2 (J'J)^-1``, unless estimates sit on
-    a bound of the search (:func:`on_bound`).
+    or near a bound of the search (:func:`on_bound`, given that covariance's standard errors).
 
     At a bound the Jacobian's linear picture fails: the model can be flat just inside the
     bound (a saturated response) and steep further in, so ``s^2 (J'J)^-1`` gives such a
     parameter a standard error wider than its range and, through their correlation with it,
-    inflates the others'. So for each parameter ``k`` on a bound the fit is rerun (from the
-    optimum, at most ``max_evaluations`` evaluations of the search, the bound ones held) with ``x_k`` held
-    :data:`PROFILE_STEP` of its range inside the bound, ``d`` away; with ``z`` the refitted
-    free parameters ``F``::
+    inflates the others'. So for each parameter ``k`` on or near a bound the fit is rerun
+    (from the optimum, at most ``max_evaluations`` evaluations of the search, the other such
+    ones held) with ``x_k`` held :data:`PROFILE_STEP` of its range from its estimate into the
+    range, ``d`` away; with ``z`` the refitted free parameters ``F``::
 
         chi2_k = (cost_k - cost) / s^2,   se_k = |d| / sqrt(chi2_k),   b_k = (z - x_F) / d
 
@@ -156,7 +171,7 @@ def covariance(residuals, x: np.ndarray, cost: float, jac: np.ndarray, bounds, s
     a profile does not rise (``chi2_k <= 0``) the Jacobian's covariance is kept whole.
     Returns the covariance and ``{k: se_k}`` for the profiled parameters."""
     full = np.linalg.pinv(jac.T @ jac) * s2
-    bound = on_bound(x, bounds)
+    bound = on_bound(x, bounds, np.sqrt(np.clip(np.diag(full), 0.0, None)))
     if not bound:
         return full, {}
     lo, hi = bounds
@@ -211,12 +226,11 @@ def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
     result = least_squares(residuals, x0, bounds=bounds, diff_step=0.05, max_nfev=max_evaluations,
                            x_scale="jac")
     values = _natural(result.x)
-    n, p = result.fun.size, result.x.size
-    s2 = float(result.fun @ result.fun) / max(n - p, 1)
+    s2 = _residual_variance(result.fun, result.x.size)
     jac = jacobian(residuals, result.x, result.fun, bounds)
     errors = evaluate({**values, "mining.lead_time_weeks": lead})[1]
-    errors.update(cost=float(result.fun @ result.fun), points=float(n), parameters=float(p),
-                  evaluations=float(result.nfev))
+    errors.update(cost=float(result.fun @ result.fun), points=float(result.fun.size),
+                  parameters=float(result.x.size), evaluations=float(result.nfev))
     return result, values, errors, jac, s2
 
 
@@ -239,13 +253,43 @@ def fit(max_evaluations: int = EVALUATIONS):
             {list(PARAMETERS)[k] for k in profiled})
 
 
+def written_fit(path: Path = CALIBRATION_FILE) -> dict[str, float]:
+    """The values of :data:`PARAMETERS` and the lead time that ``path`` holds."""
+    tree = tomllib.loads(path.read_text())
+
+    def value(dotted: str) -> float:
+        node = tree
+        for part in dotted.split("."):
+            node = node[part]
+        return node["value"]
+    return {name: value(name) for name in (*PARAMETERS, "mining.lead_time_weeks")}
+
+
+def uncertainty(path: Path = CALIBRATION_FILE):
+    """As :func:`fit` (without the lead-time profile), at the values ``path`` holds, not
+    refitted: their errors, the Jacobian's covariance and, for estimates on or near a bound,
+    their profiles (:func:`covariance`)."""
+    written = written_fit(path)
+    lead = int(written.pop("mining.lead_time_weeks"))
+    x = np.array([_scaled(written[name], log) for name, (*_, log) in PARAMETERS.items()])
+    bounds = _start_and_bounds()[1]
+    residuals = residuals_at(lead)
+    at_x = residuals(x)
+    cov, profiled = covariance(residuals, x, float(at_x @ at_x), jacobian(residuals, x, at_x, bounds), bounds,
+                               _residual_variance(at_x, x.size))
+    values = _natural(x)
+    errors = evaluate({**values, "mining.lead_time_weeks": lead})[1]
+    return ({**values, "mining.lead_time_weeks": lead}, standard_errors(values, cov), errors, cov,
+            {list(PARAMETERS)[k] for k in profiled})
+
+
 def covariance_table(cov: np.ndarray, note: str) -> dict:
     """``[mining.covariance]`` (``model.config.Covariance``): the fit's covariance of
     :data:`PARAMETERS` on the search's scale, the log terms, and the search's bounds."""
     terms = [name.removeprefix("mining.") for name in PARAMETERS]
     return Covariance.record(
         terms, cov, note + "; covariance s^2 (J'J)^-1 at the optimum on the search's scale (log of the capacities), "
-                           "a term on a bound from its profile, the others' given it; "
+                           "a term on or near a bound from its profile, the others' given it; "
                            "bounds: the search's, which clip a draw",
         log_terms=[t for t, (*_, log) in zip(terms, PARAMETERS.values()) if log],
         bounds=[(low, high) for _, low, high, _ in PARAMETERS.values()])
@@ -256,7 +300,7 @@ def write_calibration(values: dict[str, float], errors: dict[str, float], ses: d
                       profiled: set[str] = frozenset()) -> Path:
     """Write the fitted values (dotted names, e.g. ``mining.capacity_mw_per_year.USA``), each
     with its provenance: the fit, its errors and the value's standard error (``profiled``:
-    the names whose error comes from their profile, on a bound); and, given the fit's
+    the names whose error comes from their profile, on or near a bound); and, given the fit's
     covariance of :data:`PARAMETERS`, ``[mining.covariance]`` for draws."""
     ses = ses or {}
     today = dt.date.today().isoformat()
@@ -296,15 +340,18 @@ def outside_checkout(target: str) -> int:
     return 2
 
 
-def main(max_evaluations: int = EVALUATIONS) -> int:
+def main(max_evaluations: int = EVALUATIONS, uncertainty_only: bool = False) -> int:
+    """Fit and write (or, ``uncertainty_only``, recompute the errors at the written values)."""
     if not IN_CHECKOUT:
         return outside_checkout("mining")
-    values, ses, errors, cov, profiled = fit(max_evaluations)
+    values, ses, errors, cov, profiled = uncertainty() if uncertainty_only else fit(max_evaluations)
     path = write_calibration(values, errors, ses, cov=cov, profiled=profiled)
     for name, value in values.items():
-        print(f"{name} = {value:.4g}" + (f" (se {ses[name]:.3g})" if name in ses else ""))
-    print("lead-time profile (weighted sum of squares): " + ", ".join(
-        f"{lead} weeks {errors[f'cost_lead_{lead}']:.2f}" for lead in LEADS))
+        print(f"{name} = {value:.4g}" + (f" (se {ses[name]:.3g}{', profiled' if name in profiled else ''})"
+                                         if name in ses else ""))
+    if not uncertainty_only:
+        print("lead-time profile (weighted sum of squares): " + ", ".join(
+            f"{lead} weeks {errors[f'cost_lead_{lead}']:.2f}" for lead in LEADS))
     print(f"network log-RMSE fit {errors['fit_rmse_log']:.3f}, test {errors['test_rmse_log']:.3f}; "
           f"share RMSE fit {errors['fit_rmse_share_pp']:.1f} pp, test {errors['test_rmse_share_pp']:.1f} pp")
     print(f"wrote {path}")

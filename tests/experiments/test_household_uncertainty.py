@@ -116,11 +116,12 @@ def test_uncertainty_only_writes_the_covariance_and_leaves_the_values(tmp_path):
     assert ch.stored_values(path) == values
 
 
-def test_uncertainty_only_belongs_to_the_households_target(capsys):
-    for target in ("mining", "policy", "volume"):
+def test_uncertainty_only_belongs_to_the_households_and_mining_targets(capsys):
+    for target in ("policy", "volume"):
         assert main(["calibrate", target, "--uncertainty-only"]) == 2
-        assert "--uncertainty-only: belongs to the households target" in capsys.readouterr().err
-    assert main(["calibrate", "households", "--uncertainty-only", "--evaluations", "3"]) == 2
+        assert "--uncertainty-only: belongs to the households and mining targets" in capsys.readouterr().err
+    for target in ("households", "mining"):
+        assert main(["calibrate", target, "--uncertainty-only", "--evaluations", "3"]) == 2
 
 
 def test_a_full_fit_writes_its_covariance_beside_its_values(tmp_path):

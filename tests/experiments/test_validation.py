@@ -113,6 +113,11 @@ def test_an_estimate_on_a_bound_takes_its_variance_from_its_profile():
     x = np.array([0.0, 0.0])
     assert on_bound(x, (lo, hi)) == {0: 1.0}
     assert on_bound(np.array([0.005, 4.99]), (lo, hi)) == {0: 1.0, 1: -1.0}  # near a bound is on it
+    # off the bound, but the Jacobian's interval (+-2 standard errors) crosses it: profiled too;
+    # one wider than the whole range goes in from the nearer bound
+    assert on_bound(np.array([0.1, 0.0]), (lo, hi), np.array([0.06, 1.0])) == {0: 1.0}
+    assert on_bound(np.array([0.1, 0.0]), (lo, hi), np.array([0.04, 1.0])) == {}
+    assert on_bound(np.array([0.7, 4.0]), (lo, hi), np.array([2.0, 0.6])) == {0: -1.0, 1: -1.0}
     cost, s2 = 1.0, 0.5
     jac = np.array([[0.0, 0.0], [-1.0, 2.0], [-0.5, 1.0]])  # at x: x0's column says nothing alone
     cov, profiled = covariance(residuals, x, cost, jac, (lo, hi), s2)

@@ -88,6 +88,14 @@ def test_calibrate_mining_writes_a_covariance_the_scenarios_read(tmp_path):
     assert mining.drawn(np.random.default_rng(0)) != mining
 
 
+def test_the_uncertainty_only_run_reads_back_the_fit_as_written(tmp_path):
+    """``calibrate mining --uncertainty-only`` starts from the values the file holds."""
+    from experiments.validation.calibrate import PARAMETERS, write_calibration, written_fit
+    values = {name: float(k) + 0.5 for k, name in enumerate(PARAMETERS)} | {"mining.lead_time_weeks": 24}
+    path = write_calibration(values, {"fit_rmse_log": 0.1, "test_rmse_log": 0.2}, path=tmp_path / "m.toml")
+    assert written_fit(path) == values
+
+
 def test_a_covariance_that_is_not_positive_definite_is_refused_when_read_and_when_written():
     """A draw factors the matrix; one with a term of no variance (the fit's estimate once sat
     on its bound with a step of 0) is refused in one line naming the field, and a calibration
