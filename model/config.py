@@ -141,11 +141,14 @@ class MarketConfig(Strict):
 
 
 # --------------------------------------------------------------- fitted blocks
+MAX_REDRAWS = 10_000  # draws of a truncated covariance before giving up (Covariance.draw)
+
 class Covariance(Strict):
     """A fit's covariance of some of its terms (the Laplace approximation), for draws of them.
 
     ``log_terms`` are on the log scale in ``matrix`` (their draw is exp of a normal one);
-    ``bounds`` (natural scale, one [low, high] per term) clip a draw to where the fit searched."""
+    ``bounds`` (natural scale, one [low, high] per term) hold a draw to where the fit searched:
+    the normal truncated to them (:meth:`draw`)."""
     terms: Annotated[list[str], Field(min_length=1)]
     matrix: list[list[float]]
     fitted: str  # how the matrix was made: the provenance of its entries
@@ -183,14 +186,20 @@ class Covariance(Strict):
 
     def draw(self, values: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
         """``{term: value}`` replaced by one multivariate-normal draw around ``values`` (its
-        log for a log term), clipped to ``bounds`` where given."""
+        log for a log term), truncated to ``bounds`` where given: a draw with a term outside
+        them is drawn again (at most :data:`MAX_REDRAWS` times). The bounds are where the fit
+        searched, the support of its flat prior; clipping instead would pile the draws of an
+        estimate near a bound onto the bound itself, a value the fit gives no weight."""
         logs = [t in self.log_terms for t in self.terms]
         mean = np.array([np.log(values[t]) if log else values[t] for t, log in zip(self.terms, logs)])
-        x = rng.multivariate_normal(mean, np.array(self.matrix), method="cholesky")
-        x = np.where(logs, np.exp(x), x)
-        if self.bounds is not None:
-            x = np.clip(x, *np.array(self.bounds).T)
-        return dict(zip(self.terms, map(float, x)))
+        low, high = np.array(self.bounds, dtype=float).T if self.bounds is not None else (-np.inf, np.inf)
+        for _ in range(MAX_REDRAWS):
+            x = rng.multivariate_normal(mean, np.array(self.matrix), method="cholesky")
+            x = np.where(logs, np.exp(x), x)
+            if np.all((x >= low) & (x <= high)):
+                return dict(zip(self.terms, map(float, x)))
+        raise ValueError(f"no draw of {self.terms} within their bounds in {MAX_REDRAWS} tries: the covariance "
+                         "puts almost no weight inside them")
 
 
 class FittedTerms(Strict):
@@ -206,7 +215,7 @@ class FittedTerms(Strict):
 
     def drawn(self, rng: np.random.Generator) -> Any:
         """These settings with the covariance's terms replaced by one draw (:meth:`Covariance.draw`:
-        normal on the fit's scale, clipped to the fit's bounds), using ``rng``. Without a
+        normal on the fit's scale, truncated to the fit's bounds), using ``rng``. Without a
         covariance, the settings unchanged."""
         if self.covariance is None:
             return self

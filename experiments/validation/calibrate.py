@@ -290,7 +290,7 @@ def covariance_table(cov: np.ndarray, note: str) -> dict:
     return Covariance.record(
         terms, cov, note + "; covariance s^2 (J'J)^-1 at the optimum on the search's scale (log of the capacities), "
                            "a term on or near a bound from its profile, the others' given it; "
-                           "bounds: the search's, which clip a draw",
+                           "bounds: the search's, which truncate a draw",
         log_terms=[t for t, (*_, log) in zip(terms, PARAMETERS.values()) if log],
         bounds=[(low, high) for _, low, high, _ in PARAMETERS.values()])
 

@@ -296,7 +296,7 @@ class Laplace:
                                f"logit errors / {DATA_SD_LOGIT}^2 + the prior's penalty) on the local emulator "
                                f"(central differences, step {HESSIAN_STEP} of each range), the rates on the "
                                "natural-log scale (log_terms); the emulator's own error is not in it" + repair
-                               + "; bounds: the search's (calibrate_households.py PARAMETERS), which clip a draw",
+                               + "; bounds: the search's (calibrate_households.py PARAMETERS), which truncate a draw",
             log_terms=[t for t, spec in zip(terms, PARAMETERS.values()) if spec[-1]],
             bounds=[(spec[1], spec[2]) for spec in PARAMETERS.values()])
 
