@@ -178,6 +178,14 @@ def measured_series(model: CryptoAdoptionModel) -> pd.Series:
     return pd.Series(measured, index=pd.to_datetime(hashrate["date"]).dt.date)
 
 
+def weekly_autocorrelation(series: pd.Series) -> float:
+    """Lag-1 autocorrelation of a weekly series' log changes: near 0 for a smooth path, near
+    -1 where it alternates up and down week by week (a cobweb: machines switching against a
+    difficulty that lags them by a week)."""
+    changes = np.diff(np.log(series.to_numpy(dtype=float)))
+    return float(np.corrcoef(changes[:-1], changes[1:])[0, 1])
+
+
 def compare(series: pd.Series) -> HashrateFit:
     data = history()
     index = pd.to_datetime(pd.Series(series.index))

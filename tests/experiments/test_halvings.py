@@ -54,6 +54,16 @@ def test_the_table_gives_each_halving_as_the_data_measure_it_too(rows):
     assert f"{rows.measured_dip.iloc[2]:+.1%}" in text and "As measured, " in text
 
 
+def test_weekly_autocorrelation_tells_a_cobweb_from_a_random_walk():
+    import pandas as pd
+
+    from experiments.validation.backtest import weekly_autocorrelation
+    cobweb = pd.Series([100.0, 110.0] * 50)
+    walk = pd.Series(np.exp(np.cumsum(np.random.default_rng(0).normal(0.0, 0.02, 2000))))
+    assert weekly_autocorrelation(cobweb) == pytest.approx(-1.0)
+    assert abs(weekly_autocorrelation(walk)) < 0.1
+
+
 def test_block_luck_is_unbiased_with_the_spread_of_the_blocks_found():
     """The measurement's relative spread is 1/sqrt(blocks expected): 1008 a week at the
     difficulty set for the hashrate; twice as many where the hashrate has doubled since."""
@@ -94,11 +104,13 @@ def test_the_switching_check_reads_the_grid_it_is_given():
     data = dict(zip((d.year for d in history.halving), history.dip))
     grid = pd.DataFrame([
         {"switch": 0.3, "spread": 0.25, "dip_2016": data[2016], "dip_2020": data[2020], "dip_2024": data[2024],
-         "recovery_2024": 7.0},
-        {"switch": 1.0, "spread": 0.4, "dip_2016": 0.1, "dip_2020": 0.0, "dip_2024": 0.0, "recovery_2024": 1.0}])
+         "recovery_2024": 7.0, "autocorrelation": 0.05},
+        {"switch": 1.0, "spread": 0.4, "dip_2016": 0.1, "dip_2020": 0.0, "dip_2024": 0.0, "recovery_2024": 1.0,
+         "autocorrelation": -0.9}])
     text = " ".join(halvings.grid_markdown(grid, history))
     assert "1 of 2 pairs put all three dips" in text
     assert "(1 pairs), its recovery takes at best 7 weeks" in text
+    assert "a two-week cobweb): 1/0.4." in text
 
 
 def test_overriding_the_assumed_switching_values_with_themselves_changes_nothing():
