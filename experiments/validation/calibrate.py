@@ -218,10 +218,12 @@ def standard_errors(values: dict[str, float], cov: np.ndarray) -> dict[str, floa
             for (name, (_, _, _, log)), se in zip(PARAMETERS.items(), se_x)}
 
 
-def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
-    """The least-squares fit at one lead time: (result, values, errors, the residuals'
-    Jacobian on the search's scale, residual variance ``s^2``)."""
+def fit_lead(lead: int, max_evaluations: int = EVALUATIONS, start: np.ndarray | None = None):
+    """The least-squares fit at one lead time, from ``start`` (the search's scale) or
+    :data:`PARAMETERS`' starting values: (result, values, errors, the residuals' Jacobian on
+    the search's scale, residual variance ``s^2``)."""
     x0, bounds = _start_and_bounds()
+    x0 = x0 if start is None else start
     residuals = residuals_at(lead)
     result = least_squares(residuals, x0, bounds=bounds, diff_step=0.05, max_nfev=max_evaluations,
                            x_scale="jac")
@@ -237,12 +239,14 @@ def fit_lead(lead: int, max_evaluations: int = EVALUATIONS):
 def fit(max_evaluations: int = EVALUATIONS):
     """The best fit over the lead times of the prior: values, standard errors, errors
     (with each lead time's weighted sum of squares as ``cost_lead_N``), covariance, and the
-    parameters on a bound of the search, whose variance comes from their profile
-    (:func:`covariance`, at the best lead time)."""
+    parameters on or near a bound of the search, whose variance comes from their profile
+    (:func:`covariance`, at the best lead time). Each lead time after the first starts from
+    the best fit so far: from :data:`PARAMETERS`' start the search stalled at 24 weeks
+    (a weighted cost of 42.5 against 35.7 from the 12-week optimum, 2026-12-03)."""
     best = None
     profile = {}
     for lead in LEADS:
-        result, values, errors, jac, s2 = fit_lead(lead, max_evaluations)
+        result, values, errors, jac, s2 = fit_lead(lead, max_evaluations, None if best is None else best[1].x)
         profile[f"cost_lead_{lead}"] = errors["cost"]
         if best is None or errors["cost"] < best[2]["cost"]:
             best = (lead, result, errors, values, jac, s2)

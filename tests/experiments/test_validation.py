@@ -153,3 +153,25 @@ def test_the_standard_errors_jacobian_steps_a_share_of_each_range_and_stays_insi
     assert [float(np.abs(s).sum()) for s in steps] == pytest.approx(list(JACOBIAN_STEP * (hi - lo)))
     assert all(((x + s >= lo) & (x + s <= hi)).all() for s in steps)
     assert steps[1][1] < 0  # backward from the upper bound
+
+
+def test_each_lead_time_starts_from_the_best_fit_so_far(monkeypatch):
+    """The lead-time profile: the first lead from the parameters' start, each later one from
+    the best optimum so far (a cold start stalled in a local minimum), the best kept."""
+    from types import SimpleNamespace
+
+    import experiments.validation.calibrate as c
+    n = len(c.PARAMETERS)
+    starts, costs = [], {12: 3.0, 24: 1.0, 36: 2.0}
+
+    def fit_lead(lead, max_evaluations, start=None):
+        starts.append(None if start is None else float(start[0]))
+        return (SimpleNamespace(x=np.full(n, float(lead))), dict.fromkeys(c.PARAMETERS, 1.0),
+                {"cost": costs[lead]}, np.eye(n), 1.0)
+    monkeypatch.setattr(c, "fit_lead", fit_lead)
+    monkeypatch.setattr(c, "covariance", lambda *args, **kwargs: (np.eye(n), {}))
+    monkeypatch.setattr(c, "residuals_at", lambda lead: None)
+    values, _, errors, _, _ = c.fit()
+    assert c.LEADS == (12, 24, 36)
+    assert starts == [None, 12.0, 24.0]
+    assert values["mining.lead_time_weeks"] == 24 and errors["cost_lead_36"] == 2.0
