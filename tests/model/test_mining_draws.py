@@ -100,6 +100,31 @@ def test_the_uncertainty_only_run_reads_back_the_fit_as_written(tmp_path):
     assert written_fit(path) == values
 
 
+def test_the_uncertainty_only_run_is_the_jacobian_covariance_at_the_written_values(tmp_path, monkeypatch):
+    """At the written values and lead time, not refitted: with residuals linear in the
+    search's scale (capacities' logarithm), the covariance is s^2 (A'A)^-1, nothing profiled
+    (every estimate far inside its bounds), and the errors are the backtest's at those values."""
+    import experiments.validation.calibrate as c
+    values = {name: (800.0 if log else (low + high) / 2) for name, (_, low, high, log) in c.PARAMETERS.items()}
+    path = c.write_calibration(values | {"mining.lead_time_weeks": 24}, {"fit_rmse_log": 0.1, "test_rmse_log": 0.2},
+                               path=tmp_path / "m.toml")
+    n = len(c.PARAMETERS)
+    a = np.random.default_rng(0).normal(size=(3 * n, n))
+    x = np.array([np.log(values[k]) if log else values[k] for k, (*_, log) in c.PARAMETERS.items()])
+    leads = []
+
+    def residuals_at(lead):
+        leads.append(lead)
+        return lambda z: a @ (z - x) + 1.0
+    monkeypatch.setattr(c, "residuals_at", residuals_at)
+    fitted, ses, errors, cov, profiled = c.uncertainty(path)
+    assert leads == [24] and fitted["mining.lead_time_weeks"] == 24 and profiled == set()
+    s2 = 3 * n / (3 * n - n)  # every residual 1 at the values
+    np.testing.assert_allclose(cov, s2 * np.linalg.inv(a.T @ a), rtol=1e-6)
+    assert fitted["mining.capacity_mw_per_year.USA"] == pytest.approx(800.0)
+    assert 0.0 < errors["fit_rmse_log"] < 5.0
+
+
 def test_a_covariance_that_is_not_positive_definite_is_refused_when_read_and_when_written():
     """A draw factors the matrix; one with a term of no variance (the fit's estimate once sat
     on its bound with a step of 0) is refused in one line naming the field, and a calibration
