@@ -141,7 +141,7 @@ class MarketConfig(Strict):
 
 
 # --------------------------------------------------------------- fitted blocks
-MAX_REDRAWS = 10_000  # draws of a truncated covariance before giving up (Covariance.draw)
+MAX_REDRAWS = 100_000  # draws of a truncated covariance before giving up (Covariance.draw)
 
 class Covariance(Strict):
     """A fit's covariance of some of its terms (the Laplace approximation), for draws of them.
@@ -238,6 +238,12 @@ class FittedTerms(Strict):
             if not isinstance(value, float):
                 raise ValueError(f"covariance term {term!r} is not a decimal number of this table (nor "
                                  "<field>.<key> of a table of numbers given there)")
+        if getattr(self, "draw", None) is not None and self.covariance.bounds is not None:
+            for term, (low, high) in zip(self.covariance.terms, self.covariance.bounds):
+                if not low <= self._term(term) <= high:
+                    raise ValueError(f"covariance term {term!r} is {self._term(term):g}, outside its bounds "
+                                     f"[{low:g}, {high:g}]: a draw is truncated to them, so it needs the value "
+                                     "inside (or no draw)")
         return self
 
 

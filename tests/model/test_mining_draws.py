@@ -125,6 +125,16 @@ def test_the_uncertainty_only_run_is_the_jacobian_covariance_at_the_written_valu
     assert 0.0 < errors["fit_rmse_log"] < 5.0
 
 
+def test_a_value_outside_the_fit_bounds_runs_but_is_not_drawn_around(point):
+    """A what-if below the hurdle's search bound (-0.9) runs as given; asked to draw around it,
+    the scenario is refused in one line naming the term (a truncated draw needs it inside)."""
+    m = build_model("south_asia_2025", seed=0, households=0, overrides={"mining.hurdle_margin": -0.95})
+    assert m.config.mining.hurdle_margin == -0.95
+    with pytest.raises(ScenarioError, match="covariance term 'hurdle_margin' is -0.95, outside its bounds"):
+        build_model("south_asia_2025", seed=0, households=0,
+                    overrides={"mining.hurdle_margin": -0.95, "mining.draw": 1})
+
+
 def test_a_covariance_that_is_not_positive_definite_is_refused_when_read_and_when_written():
     """A draw factors the matrix; one with a term of no variance (the fit's estimate once sat
     on its bound with a step of 0) is refused in one line naming the field, and a calibration
