@@ -415,7 +415,6 @@ class MinerFleet(mesa.Agent):
         self.pipeline.append((step + lead_steps, ths, frontier_j_per_th, underground))
         return mw
 
-
     def refill_room_mw(self, hashprice_usd_per_ph_day: float) -> float:
         """MW of the legal fleet's sites whose machines would not run at ``hashprice`` (the
         one expected when new machines arrive), less the MW of refills already under way::
@@ -643,7 +642,7 @@ class PipelineSupply:
 
     def __init__(self, fleets: list[MinerFleet], cfg: MiningConfig):
         entries = [(ths, eff, f.host.mining_tariff_usd_per_kwh) for f in fleets
-                   for ths, eff in [(p[1], p[2]) for p in f.pipeline] + [(r[1], r[2]) for r in f.refills]]
+                   for _, ths, eff, *_ in (*f.pipeline, *f.refills)]
         ths, eff, tariff = (np.array(column, dtype=float) for column in zip(*entries)) if entries \
             else (np.zeros(0),) * 3
         self.ths = ths

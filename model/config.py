@@ -193,8 +193,9 @@ class Covariance(Strict):
         logs = [t in self.log_terms for t in self.terms]
         mean = np.array([np.log(values[t]) if log else values[t] for t, log in zip(self.terms, logs)])
         low, high = np.array(self.bounds, dtype=float).T if self.bounds is not None else (-np.inf, np.inf)
+        matrix = np.array(self.matrix)
         for _ in range(MAX_REDRAWS):
-            x = rng.multivariate_normal(mean, np.array(self.matrix), method="cholesky")
+            x = rng.multivariate_normal(mean, matrix, method="cholesky")
             x = np.where(logs, np.exp(x), x)
             if np.all((x >= low) & (x <= high)):
                 return dict(zip(self.terms, map(float, x)))

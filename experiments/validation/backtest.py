@@ -144,10 +144,15 @@ def run_backtest(seed: int = 0, overrides: dict | None = None) -> CryptoAdoption
     return CryptoAdoptionModel(config=load_scenario(SCENARIO, overrides), seed=seed).run()
 
 
-def network_series(model: CryptoAdoptionModel) -> pd.Series:
+def world_series(model: CryptoAdoptionModel, metric: str) -> pd.Series:
+    """A run's weekly world ``metric`` (``hashrate_ehs``, ``difficulty``, ...) by date."""
     ts = model.timeseries()
-    w = ts[(ts.country == "WORLD") & (ts.metric == "hashrate_ehs")]
+    w = ts[(ts.country == "WORLD") & (ts.metric == metric)]
     return pd.Series(w["value"].to_numpy(), index=pd.to_datetime(w["date"]).dt.date)
+
+
+def network_series(model: CryptoAdoptionModel) -> pd.Series:
+    return world_series(model, "hashrate_ehs")
 
 
 def block_luck(hashrate_ehs: np.ndarray, difficulty: np.ndarray, seconds: float,
@@ -169,13 +174,10 @@ def block_luck(hashrate_ehs: np.ndarray, difficulty: np.ndarray, seconds: float,
 def measured_series(model: CryptoAdoptionModel) -> pd.Series:
     """The run's network hashrate measured as the data are (:func:`block_luck`), its blocks
     drawn from the run's ``block_luck`` stream: same seed, same blocks."""
-    ts = model.timeseries()
-    world = ts[ts.country == "WORLD"]
-    hashrate = world[world.metric == "hashrate_ehs"]
-    difficulty = world[world.metric == "difficulty"]["value"].to_numpy()
-    measured = block_luck(hashrate["value"].to_numpy(), difficulty, model.step_days * 86400.0,
-                          model.streams["block_luck"])
-    return pd.Series(measured, index=pd.to_datetime(hashrate["date"]).dt.date)
+    hashrate = network_series(model)
+    difficulty = world_series(model, "difficulty").reindex(hashrate.index)
+    return pd.Series(block_luck(hashrate.to_numpy(), difficulty.to_numpy(), model.step_days * 86400.0,
+                                model.streams["block_luck"]), index=hashrate.index)
 
 
 def weekly_autocorrelation(series: pd.Series) -> float:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import tomllib
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -253,6 +254,13 @@ def fit(max_evaluations: int = EVALUATIONS):
     lead, result, errors, values, jac, s2 = best
     cov, profiled = covariance(residuals_at(lead), result.x, errors["cost"], jac, _start_and_bounds()[1], s2)
     errors.update(profile)
+    return _fit_result(values, lead, errors, cov, profiled)
+
+
+def _fit_result(values: dict[str, float], lead: int, errors: dict[str, float], cov: np.ndarray,
+                profiled: dict[int, float]):
+    """What :func:`fit` and :func:`uncertainty` return: values with the lead time, standard
+    errors, errors, covariance and the names of the profiled parameters."""
     return ({**values, "mining.lead_time_weeks": lead}, standard_errors(values, cov), errors, cov,
             {list(PARAMETERS)[k] for k in profiled})
 
@@ -260,13 +268,8 @@ def fit(max_evaluations: int = EVALUATIONS):
 def written_fit(path: Path = CALIBRATION_FILE) -> dict[str, float]:
     """The values of :data:`PARAMETERS` and the lead time that ``path`` holds."""
     tree = tomllib.loads(path.read_text())
-
-    def value(dotted: str) -> float:
-        node = tree
-        for part in dotted.split("."):
-            node = node[part]
-        return node["value"]
-    return {name: value(name) for name in (*PARAMETERS, "mining.lead_time_weeks")}
+    return {name: reduce(dict.__getitem__, name.split("."), tree)["value"]
+            for name in (*PARAMETERS, "mining.lead_time_weeks")}
 
 
 def uncertainty(path: Path = CALIBRATION_FILE):
@@ -282,9 +285,7 @@ def uncertainty(path: Path = CALIBRATION_FILE):
     cov, profiled = covariance(residuals, x, float(at_x @ at_x), jacobian(residuals, x, at_x, bounds), bounds,
                                _residual_variance(at_x, x.size))
     values = _natural(x)
-    errors = evaluate({**values, "mining.lead_time_weeks": lead})[1]
-    return ({**values, "mining.lead_time_weeks": lead}, standard_errors(values, cov), errors, cov,
-            {list(PARAMETERS)[k] for k in profiled})
+    return _fit_result(values, lead, evaluate({**values, "mining.lead_time_weeks": lead})[1], cov, profiled)
 
 
 def covariance_table(cov: np.ndarray, note: str) -> dict:
