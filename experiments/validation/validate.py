@@ -34,7 +34,7 @@ import pandas as pd
 
 from experiments.analysis.figures import save_figure
 from experiments.provenance import atomic_write_bytes
-from experiments.validation import backtest_ensembles, country_shares, halvings
+from experiments.validation import backtest_ensembles, country_shares, electricity, halvings
 from experiments.validation.backtest import (
     FIT_UNTIL,
     HALVING,
@@ -107,6 +107,7 @@ class Report:
     # halvings.table_rows(), halvings.flat_2028(), halvings.switching_grid(), halvings.context()
     halvings: tuple[pd.DataFrame, dict, pd.DataFrame, dict] | None = None
     ensembles: backtest_ensembles.BacktestCoverage | None = None
+    electricity: electricity.ElectricityReport | None = None
 
 
 def worst_test_point(h) -> str:
@@ -130,7 +131,7 @@ def run(seeds: range = range(5)) -> Report:
     return Report(fit, band, dip, volume_report(seeds), el_salvador_backtest(seeds), adoption_backtest(seeds),
                   calibrate(), region_check(range(max(len(seeds), 6))), country_shares.run(),
                   (halvings.table_rows(), halvings.flat_2028(), halvings.switching_grid(), halvings.context()),
-                  backtest_ensembles.run())
+                  backtest_ensembles.run(), electricity.run())
 
 
 def check(report: Report) -> list[str]:
@@ -143,6 +144,8 @@ def check(report: Report) -> list[str]:
     if not b["dip_min"] <= report.dip["dip"] <= b["dip_max"]:
         out.append(f"2024 halving dip {report.dip['dip']:+.1%} outside [{b['dip_min']:+.0%}, {b['dip_max']:+.0%}]")
     out += check_volume(report.volume) + check_el_salvador(report.el_salvador) + check_adoption(report.adoption)
+    if report.electricity is not None:
+        out += electricity.misses(report.electricity)
     return out + check_policy(report.policy, report.region)
 
 
@@ -562,6 +565,8 @@ def markdown(report: Report) -> str:
         lines += country_shares.markdown(report.shares, FIGURE_SHARES.relative_to(DOC.parent).as_posix())
     if report.halvings is not None:
         lines += halvings.markdown(*report.halvings)
+    if report.electricity is not None:
+        lines += electricity.markdown(report.electricity)
     if report.el_salvador is not None:
         lines += markdown_el_salvador(report.el_salvador)
     if report.adoption is not None:
@@ -646,6 +651,9 @@ def main(seeds: int = 5) -> int:
               f"in the 90% band, {r.in_50:.0%} in the 50% band")
     for miss in backtest_ensembles.misses(report.ensembles):
         print(f"misses issue 17's bound: {miss}")
+    e = report.electricity
+    print(f"electricity: {int(e.months.within.sum())} of {len(e.months)} months within CBECI's range; "
+          f"{e.twh:.0f} TWh in 2024 vs CCAF {e.twh_data:g}; fleet before the 2024 halving {e.fleet_j_per_th:.1f} J/TH")
     problems = check(report)
     for p in problems:
         print(f"OUT OF BOUNDS: {p}")
