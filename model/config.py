@@ -137,7 +137,7 @@ class MarketConfig(Strict):
     fees_csv: str | None = None
     blocks_per_day: Pos = 144.0
     initial_network_hashrate_ehs: Pos
-    difficulty_lag_steps: Annotated[int, Field(ge=1, le=52)] = 1
+    difficulty_lag_steps: Annotated[int, Field(ge=1, le=52)] = 2  # weekly steps: the protocol's lag (docs/ODD.md 7.6)
 
 
 # --------------------------------------------------------------- fitted blocks

@@ -64,7 +64,7 @@ OVERRIDES: dict[str, tuple] = {
     "mining.lead_time_weeks": (2, 26, "from a fortnight to the behaviour file's prior of 26 weeks"),
     "mining.frontier_efficiency_j_per_th": ("scale", 0.8, 1.2, "+-20%: no ASIC much below ~11 J/TH shipped by 2025"),
     "market.price.drift_per_year": ("add", 0.2, "+-20% a year around the baseline"),
-    "market.difficulty_lag_steps": (1, 3, "whole weeks; one is the protocol's ~2-week retarget"),
+    "market.difficulty_lag_steps": (1, 3, "whole weeks; two is the protocol's retarget (docs/ODD.md 7.6)"),
     "remittances.intercept": ("add", 1.0, "+-1 in log-odds around the derived value"),
     "policy.max_diffusion_stance": (2, 4, "whole stance levels around 3"),
     "shocks.pak_allocation.tariff_usd_per_kwh": (0.04, 0.12, "half to 1.5x the proposed $0.08/kWh"),

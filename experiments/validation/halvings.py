@@ -303,7 +303,20 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "flat price would stop the growth, fitted at a cost of 45.1 with a network fit error of 0.178 and "
         "dipped -37.7% in 2028: under a flat price the orders go on because the fitted hurdle lets them.",
         "",
-        "Tried and not kept (2026-12-04): miners who count the halvings within a new machine's life. A machine "
+        "Kept (2026-12-04): the difficulty lags the hashrate by two weekly steps, not one. The protocol "
+        "retargets every 2,016 blocks on the time the last 2,016 took, so after a step change the difficulty "
+        "is wholly behind until the next retarget (0 to 2 weeks) and partly behind for two more: integrated "
+        "over time a two-week gap whatever the phase (docs/ODD.md 7.6); one step halved it. Refitted (14 "
+        "minutes; in-sample cost 32.49 -> 32.42), the network's errors went from 0.132 / 0.120 to 0.130 / "
+        "0.124, the shares' from 3.5 / 2.5 to 3.5 / 3.3 points, and China's and Canada's 2025 shares left "
+        "their bounds (China 9.6% -> 7.9%, Canada 5.1% -> 6.6%; section 1b); the dips deepened a little "
+        "(2020 -5.2% -> -5.6%, 2024 -2.7% -> -3.5%), 2020's recovery came to 8 weeks (11), and the 2028 "
+        "flat-price dip deepened from -43.4% to -58.7%: the hashprice stays low a week longer after the "
+        "halving, and more machines switch off. An explicit retarget every two steps gave -50% or -63% "
+        "there by its phase (not refitted), so two steps is not the cause of the depth, only its timing.",
+        "",
+        "Tried and not kept (2026-12-04, with the one-step lag): miners who count the halvings within a new "
+        "machine's life. A machine "
         "is judged on the hashprice expected on arrival held over its three years, so a halving after arrival "
         "is not counted; weighting the hashprice by the mean block reward over the life instead (halvings known "
         "in advance, fees as now; a 2032 halving added to the baseline) cuts orders more the nearer the next "
@@ -338,8 +351,8 @@ def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame) -> list[str]:
         f"{len(fits)} of {len(grid)} pairs put all three dips within +-{BOUND_DIP_PP:g} points. The misses",
         "are not in these two parameters but in what the fleets have and order around a halving",
         "(the 2016 network-only run grows through it; the 2020 fleet has almost no S9s left to switch off;",
-        "after 2024 new machines keep arriving, about 1% of the fleet a week on seed 0, while 8% of it",
-        "switches off; with no refills, not refitted, its dip is -4.4%).",
+        "after 2024 new machines keep arriving, about 1% of the fleet a week on seed 0, while 9% of it",
+        "switches off; with no refills (`fill_per_year` 0, not refitted), its dip is -5.2%).",
         "Pairs whose backtest oscillates (switching speed/spread; the lag-1 autocorrelation of its weekly log",
         f"changes below {COBWEB_AUTOCORRELATION:g}: machines switching on and off against the difficulty's one-week",
         f"lag, a two-week cobweb): {pairs}. Their dips are the cobweb's, not a response to the halving"
