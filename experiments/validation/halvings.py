@@ -123,13 +123,6 @@ def switching_grid(seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _assumed_autocorrelation(grid: pd.DataFrame) -> float:
-    """The grid's autocorrelation at the scenario's own switching speed and spread."""
-    mining = load_scenario("backtest_hashrate_2019").config.mining
-    row = grid[(grid.switch == mining.switch_share_per_week) & (grid.spread == mining.cost_spread)]
-    return float(row.autocorrelation.iloc[0]) if len(row) else float("nan")
-
-
 def flat_2028(seed: int = 0, households: int = 1800, overrides: dict | None = None) -> dict:
     """The baseline's 2028 halving under a flat price (history to 2025-12, then constant)."""
     m = build_model("south_asia_2025", seed=seed, households=households,
@@ -153,7 +146,8 @@ def flat_2028_grid(seed: int = 0) -> pd.DataFrame:
 
 def context(seed: int = 0) -> dict:
     """What explains the misses (section 1c): the data's and the model's lasting recoveries,
-    the S9 share before 2020 against Coin Metrics', and the flat-price 2028 grid."""
+    the S9 share before 2020 against Coin Metrics', the flat-price 2028 grid, and the backtest's
+    own weekly autocorrelation (at the scenario's switching speed and spread)."""
     windows = pd.read_csv(WINDOWS, parse_dates=["date"])
     data = pd.Series(windows.hashrate_ehs.to_numpy(), index=windows.date.dt.date)
     model, s9 = run_with_s9_share(seed)  # the 2019 backtest, its fleet mix read on the way
@@ -163,7 +157,8 @@ def context(seed: int = 0) -> dict:
     def lasting(series, h):
         return halving_dip(series, h, run=LASTING_WEEKS)["weeks_to_new_high"]
     return {"lasting": {h: (lasting(data, h), lasting(early if h.year == 2016 else backtest, h)) for h in HALVINGS},
-            "s9_model": s9, "s9_data_pct": s9_share_pct(), "flat_grid": flat_2028_grid(seed)}
+            "s9_model": s9, "s9_data_pct": s9_share_pct(), "flat_grid": flat_2028_grid(seed),
+            "autocorrelation": weekly_autocorrelation(backtest)}
 
 
 def table_rows(seeds: range = SEEDS) -> pd.DataFrame:
@@ -234,7 +229,7 @@ def markdown(rows: pd.DataFrame, flat: dict, grid: pd.DataFrame | None = None,
         "",
     ]
     if grid is not None:
-        lines += grid_markdown(grid, history)
+        lines += grid_markdown(grid, history, why["autocorrelation"] if why else float("nan"))
     if why is not None:
         lines += context_markdown(why, history)
     return lines
@@ -315,6 +310,16 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "halving, and more machines switch off. An explicit retarget every two steps gave -50% or -63% "
         "there by its phase (not refitted), so two steps is not the cause of the depth, only its timing.",
         "",
+        "Tried and not kept (2026-12-04, with the two-step lag): the switching speed fitted with the rest, the "
+        "2020 dip one more data point (in units of the bound, 5 points), 2024 and 2016 the tests, as issue 14 "
+        "allows; the cost spread kept as assumed (+-25%). Fit (10 minutes): speed 0.375 a week (+-0.32, from its "
+        "profile), weighted cost 34.45 with the dip term; in sample 2020's dip came to -20.9% (recovery 14 weeks; "
+        "data -24.2%, 8), but the tests did not follow: 2024 -4.7% (recovery 1 week; data -11.1%, 5), 2016 "
+        "+7.1%. Network errors 0.136 (fit) and 0.113 (test), shares 3.5 and 3.8 points, the 2028 flat-price dip "
+        "-60.0% (all seed 0). The speed moved little (0.3 -> 0.375); the 2020 dip came with the capacities and "
+        "hurdle refitted around it (China's 824 -> 1,001 MW a year, the hurdle -0.89 -> -0.83), a fit of one "
+        "point that did not carry over to the held-out halving, so it was not kept.",
+        "",
         "Tried and not kept (2026-12-04, with the one-step lag): miners who count the halvings within a new "
         "machine's life. A machine "
         "is judged on the hashprice expected on arrival held over its three years, so a halving after arrival "
@@ -329,33 +334,37 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
     ]
 
 
-def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame) -> list[str]:
+def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame, assumed: float = float("nan")) -> list[str]:
     """Could the two assumed parameters reach the data? The ranges over the grid."""
     data = dict(zip((d.year for d in history.halving), history.dip))
     span = "; ".join(f"{year} {grid[f'dip_{year}'].min():+.1%} to {grid[f'dip_{year}'].max():+.1%} "
                      f"(data {data[year]:+.1%})" for year in (d.year for d in HALVINGS))
-    close = (grid.dip_2024 - data[HALVINGS[2].year]).abs() * 100 <= BOUND_DIP_PP  # 2024's dip in its bound
+    within = {d.year: (grid[f"dip_{d.year}"] - data[d.year]).abs() * 100 <= BOUND_DIP_PP for d in HALVINGS}
+    close = within[HALVINGS[2].year]  # 2024's dip in its bound
     recovered = grid.recovery_2024[close].dropna()
     fastest = f"{recovered.min():.0f} weeks" if len(recovered) else "none within 26 weeks"
-    fits = grid[[all(abs(grid.loc[i, f"dip_{d.year}"] - data[d.year]) * 100 <= BOUND_DIP_PP for d in HALVINGS)
-                 for i in grid.index]]
+    fits = grid[np.logical_and.reduce([within[d.year] for d in HALVINGS])]
+    both = grid[within[HALVINGS[1].year] & within[HALVINGS[2].year]]
+    both_pairs = ", ".join(f"{r.switch:g}/{r.spread:g}" for r in both.itertuples()) or "none"
     switch, spread = (", ".join(f"{v:g}" for v in SWITCHING_GRID[k]) for k in SWITCHING_GRID)
     cobweb = grid[grid.autocorrelation < COBWEB_AUTOCORRELATION]
-    assumed = _assumed_autocorrelation(grid)
     pairs = ", ".join(f"{r.switch:g}/{r.spread:g}" for r in cobweb.itertuples()) or "none"
     return [
         "**Could the two assumed parameters close the gap?** (A check, not a fit: seed 0, every pair",
         f"of switching speed {switch} a week and cost spread +-{spread}.) Dips over the grid: {span}.",
         f"Where 2024's dip is within its bound ({int(close.sum())} pairs), its recovery takes at best {fastest} (data "
         f"{float(history.loc[history.halving == HALVINGS[2], 'weeks_to_new_high'].iloc[0]):.0f}); "
-        f"{len(fits)} of {len(grid)} pairs put all three dips within +-{BOUND_DIP_PP:g} points. The misses",
-        "are not in these two parameters but in what the fleets have and order around a halving",
-        "(the 2016 network-only run grows through it; the 2020 fleet has almost no S9s left to switch off;",
+        f"{len(fits)} of {len(grid)} pairs put all three dips within +-{BOUND_DIP_PP:g} points, {len(both)} the 2020 "
+        f"and 2024 dips both (switching speed/spread: {both_pairs}). Chosen by this grid, such a pair would have "
+        "been fitted to the test halvings; fitted to 2020's dip alone, the switching speed did not carry over to "
+        "2024 (tried, below). The 2016 network-only run grows through its halving at every pair, and at the "
+        "scenario's own pair what keeps the dips shallow is what the fleets have and order around a halving",
+        "(the 2020 fleet has almost no S9s left to switch off;",
         "after 2024 new machines keep arriving, about 1% of the fleet a week on seed 0, while 9% of it",
         "switches off; with no refills (`fill_per_year` 0, not refitted), its dip is -5.2%).",
         "Pairs whose backtest oscillates (switching speed/spread; the lag-1 autocorrelation of its weekly log",
-        f"changes below {COBWEB_AUTOCORRELATION:g}: machines switching on and off against the difficulty's one-week",
-        f"lag, a two-week cobweb): {pairs}. Their dips are the cobweb's, not a response to the halving"
+        f"changes below {COBWEB_AUTOCORRELATION:g}: machines switching on and off against the difficulty's lag,",
+        f"a cobweb): {pairs}. Their dips are the cobweb's, not a response to the halving"
         + (f" (the scenario's own pair: {assumed:+.2f})." if not np.isnan(assumed) else "."),
         "",
     ]

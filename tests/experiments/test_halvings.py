@@ -109,8 +109,10 @@ def test_the_switching_check_reads_the_grid_it_is_given():
          "autocorrelation": -0.9}])
     text = " ".join(halvings.grid_markdown(grid, history))
     assert "1 of 2 pairs put all three dips" in text
+    assert "1 the 2020 and 2024 dips both (switching speed/spread: 0.3/0.25)" in text
     assert "(1 pairs), its recovery takes at best 7 weeks" in text
-    assert "a two-week cobweb): 1/0.4." in text
+    assert "a cobweb): 1/0.4." in text
+    assert "the scenario's own pair: +0.05" in " ".join(halvings.grid_markdown(grid, history, 0.05))
 
 
 def test_overriding_the_assumed_switching_values_with_themselves_changes_nothing():
