@@ -25,7 +25,8 @@ from model.scenario import load_scenario
 from model.units import TH_PER_EH
 
 POWER = table("mining_power_cbeci.csv")
-RUNS = ("backtest_halving_2016", SCENARIO)  # the network-only 2016 run and the 2019 backtest
+EARLY = "backtest_halving_2016"  # the network-only run around the 2016 halving
+RUNS = (EARLY, SCENARIO)
 ENERGY_YEAR = 2024  # CCAF's yearly use (data/mining_facts.csv, category energy)
 FLEET_DATE = dt.date(2024, 4, 13)  # the week before the 2024 halving (2024-04-20)
 MWH_PER_TWH = 1e6
@@ -62,33 +63,33 @@ def running_efficiency(model: CryptoAdoptionModel) -> float:
     return float((on * eff).sum() / on.sum())
 
 
+def in_year(series: pd.Series, year: int) -> pd.Series:
+    """The values of a series by date that fall in ``year``."""
+    return series[[d.year == year for d in series.index]]
+
+
 def yearly_twh(power_mw: pd.Series, year: int) -> float:
     """A year's use, TWh: the mean of the weekly network power in that year times its hours."""
     days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
-    within = [d.year == year for d in power_mw.index]
-    return float(power_mw[within].mean()) * days * 24 / MWH_PER_TWH
+    return float(in_year(power_mw, year).mean()) * days * 24 / MWH_PER_TWH
 
 
 def run(seed: int = 0) -> ElectricityReport:
     cbeci = pd.read_csv(POWER, parse_dates=["date"])
-    months = []
-    for name in RUNS:
-        model = CryptoAdoptionModel(config=load_scenario(name), seed=seed)
-        if name == SCENARIO:
-            fleet = running_efficiency(model.run(until=FLEET_DATE))
-        model.run()
-        power = world_series(model, "mining_power_mw")
-        months.append(monthly(power, cbeci).assign(run=name))
-        if name == SCENARIO:
-            hashrate = world_series(model, "hashrate_ehs")
-            twh = yearly_twh(power, ENERGY_YEAR)
-            mean_ehs = float(hashrate[[d.year == ENERGY_YEAR for d in hashrate.index]].mean())
-            pue = model.config.mining.pue
+    early = CryptoAdoptionModel(config=load_scenario(EARLY), seed=seed).run()
+    backtest = CryptoAdoptionModel(config=load_scenario(SCENARIO), seed=seed)
+    fleet = running_efficiency(backtest.run(until=FLEET_DATE))  # read on the way, then to the end
+    backtest.run()
+    months = pd.concat([monthly(world_series(m, "mining_power_mw"), cbeci).assign(run=name)
+                        for name, m in ((EARLY, early), (SCENARIO, backtest))])
     facts = pd.read_csv(FACTS)
     energy = facts[(facts.category == "energy") & (facts.date.astype(str) == str(ENERGY_YEAR))]
-    return ElectricityReport(pd.concat(months).rename_axis("month").reset_index(), twh,
-                             float(energy.value.iloc[0]), mean_ehs, fleet,
-                             facts[facts.category == "fleet_efficiency"].reset_index(drop=True), pue)
+    return ElectricityReport(months.rename_axis("month").reset_index(),
+                             yearly_twh(world_series(backtest, "mining_power_mw"), ENERGY_YEAR),
+                             float(energy.value.iloc[0]),
+                             float(in_year(world_series(backtest, "hashrate_ehs"), ENERGY_YEAR).mean()), fleet,
+                             facts[facts.category == "fleet_efficiency"].reset_index(drop=True),
+                             backtest.config.mining.pue)
 
 
 def misses(report: ElectricityReport) -> list[str]:
