@@ -122,15 +122,19 @@ def s9_share_pct() -> float:
     return float(facts.loc[facts.category == "fleet_mix", "value"].iloc[0])
 
 
+def running_vintages(model: CryptoAdoptionModel) -> tuple[np.ndarray, np.ndarray]:
+    """Every fleet's vintages, concatenated: the TH/s running now (legal and underground) and
+    their J/TH."""
+    fleets = model.fleets.values()
+    return (np.concatenate([f.running * (f.legal_ths + f.underground_ths) for f in fleets]),
+            np.concatenate([f.eff for f in fleets]))
+
+
 def s9_share(model: CryptoAdoptionModel) -> float:
     """The model's share of operating hashrate run now by S9-class machines
     (:data:`S9_CLASS_J_PER_TH` J/TH or worse), 0-1."""
-    old = total = 0.0
-    for f in model.fleets.values():
-        on = f.running * (f.legal_ths + f.underground_ths)
-        old += float(on[f.eff >= S9_CLASS_J_PER_TH].sum())
-        total += float(on.sum())
-    return old / total
+    on, eff = running_vintages(model)
+    return float(on[eff >= S9_CLASS_J_PER_TH].sum() / on.sum())
 
 
 def run_with_s9_share(seed: int = 0, overrides: dict | None = None) -> tuple[CryptoAdoptionModel, float]:

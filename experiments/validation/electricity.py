@@ -15,11 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from data import table
-from experiments.validation.backtest import FACTS, SCENARIO, world_series
+from experiments.validation.backtest import FACTS, SCENARIO, running_vintages, world_series
 from model.model import CryptoAdoptionModel
 from model.scenario import load_scenario
 from model.units import TH_PER_EH
@@ -58,8 +57,7 @@ def monthly(power_mw: pd.Series, cbeci: pd.DataFrame) -> pd.DataFrame:
 def running_efficiency(model: CryptoAdoptionModel) -> float:
     """J/TH of the machines running now, all fleets, weighted by their TH/s (at the machine,
     before data-centre overhead)."""
-    on = np.concatenate([f.running * (f.legal_ths + f.underground_ths) for f in model.fleets.values()])
-    eff = np.concatenate([f.eff for f in model.fleets.values()])
+    on, eff = running_vintages(model)
     return float((on * eff).sum() / on.sum())
 
 
@@ -68,10 +66,13 @@ def in_year(series: pd.Series, year: int) -> pd.Series:
     return series[[d.year == year for d in series.index]]
 
 
+def hours_in(year: int) -> int:
+    return 24 * (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+
+
 def yearly_twh(power_mw: pd.Series, year: int) -> float:
     """A year's use, TWh: the mean of the weekly network power in that year times its hours."""
-    days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
-    return float(in_year(power_mw, year).mean()) * days * 24 / MWH_PER_TWH
+    return float(in_year(power_mw, year).mean()) * hours_in(year) / MWH_PER_TWH
 
 
 def run(seed: int = 0) -> ElectricityReport:
@@ -80,12 +81,11 @@ def run(seed: int = 0) -> ElectricityReport:
     backtest = CryptoAdoptionModel(config=load_scenario(SCENARIO), seed=seed)
     fleet = running_efficiency(backtest.run(until=FLEET_DATE))  # read on the way, then to the end
     backtest.run()
-    months = pd.concat([monthly(world_series(m, "mining_power_mw"), cbeci).assign(run=name)
-                        for name, m in ((EARLY, early), (SCENARIO, backtest))])
+    power = {name: world_series(m, "mining_power_mw") for name, m in ((EARLY, early), (SCENARIO, backtest))}
+    months = pd.concat([monthly(p, cbeci).assign(run=name) for name, p in power.items()])
     facts = pd.read_csv(FACTS)
     energy = facts[(facts.category == "energy") & (facts.date.astype(str) == str(ENERGY_YEAR))]
-    return ElectricityReport(months.rename_axis("month").reset_index(),
-                             yearly_twh(world_series(backtest, "mining_power_mw"), ENERGY_YEAR),
+    return ElectricityReport(months.rename_axis("month").reset_index(), yearly_twh(power[SCENARIO], ENERGY_YEAR),
                              float(energy.value.iloc[0]),
                              float(in_year(world_series(backtest, "hashrate_ehs"), ENERGY_YEAR).mean()), fleet,
                              facts[facts.category == "fleet_efficiency"].reset_index(drop=True),
@@ -118,8 +118,8 @@ def markdown(report: ElectricityReport) -> list[str]:
     below = float((m.model_gw < m.guess_gw).mean())
     facts = "; ".join(f"{r.value:g} J/TH ({r.description.split(';')[0]}, {r.source}, {r.date})"
                       for r in report.fleet_facts.itertuples())
-    hours = 24 * (dt.date(ENERGY_YEAR + 1, 1, 1) - dt.date(ENERGY_YEAR, 1, 1)).days
-    implied = [report.hashrate_ehs * TH_PER_EH * v * report.pue * hours / WH_PER_TWH for v in report.fleet_facts.value]
+    implied = [report.hashrate_ehs * TH_PER_EH * v * report.pue * hours_in(ENERGY_YEAR) / WH_PER_TWH
+               for v in report.fleet_facts.value]
     lines += [
         "",
         f"{len(m) - len(out)} of {len(m)} months lie within the range; the model sits below CBECI's best guess in "
