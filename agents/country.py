@@ -87,6 +87,8 @@ class Country(mesa.Agent):
         self.mining_allowance_mw: float | None = cfg.mining_allowance_mw
         self.mining_banned = cfg.mining_banned
         self.mining_ban_until = None
+        self.mining_moratorium = cfg.mining_moratorium
+        self.mining_moratorium_until = None
         self.mining_enforcement_per_year = cfg.mining_enforcement_per_year
         self.sanctioned = cfg.sanctioned
         self.power_emergency_until = None

@@ -296,6 +296,9 @@ class MiningConfig(FittedTerms):
     emergency_relocate_share: Prob = 0.0
     # ... and the MW a year the country can add is multiplied by this from then on.
     emergency_capacity_factor: Prob = 1.0
+    # While a grid's moratorium on new mining connections holds (countries.X.mining_moratorium,
+    # a mining_moratorium shock), the MW a year the country can add is multiplied by this.
+    moratorium_capacity_factor: Prob = 1.0
     # A sanctioned host (countries.X.sanctioned) weighs its room as a relocation destination at this share.
     sanctioned_host_factor: Prob = 1.0
     relocation_weeks: Annotated[int, Field(ge=0, le=520)]
@@ -519,6 +522,9 @@ class CountryConfig(Strict):
     # and the run's start: each multiplies the MW a year it can add by
     # mining.emergency_capacity_factor, as one within the run does.
     mining_power_cuts: Annotated[int, Field(ge=0, le=100)] = 0
+    # Grid operators refuse new mining connections (machines already connected run on):
+    # the MW a year the country can add is multiplied by mining.moratorium_capacity_factor.
+    mining_moratorium: bool = False
     # Under sanctions that reach mining (machines imported, paid for in dollars): a relocating
     # fleet weighs this host's room at mining.sanctioned_host_factor.
     sanctioned: bool = False
@@ -665,6 +671,17 @@ class MiningBan(_ShockBase):
     until: Date | None = None
 
 
+class MiningMoratorium(_ShockBase):
+    """Grid operators stop connecting new mining load (a utility's or a province's pause),
+    until a date or for the rest of the run: machines already connected run on and sites
+    are refilled, but the MW a year the country can add is multiplied by
+    ``mining.moratorium_capacity_factor`` while it holds. Sets ``mining_moratorium`` to
+    true, which is what its ``enabled`` says."""
+    overwrites: ClassVar[dict[str, str]] = {"mining_moratorium": "enabled"}
+    kind: Literal["mining_moratorium"]
+    until: Date | None = None
+
+
 class PowerEmergency(_ShockBase):
     """Mining switched off for a power shortage until a date; ``mining.emergency_relocate_share``
     of the host's legal fleet leaves for hosts with power, the rest idles until then, and the
@@ -694,12 +711,12 @@ class AdoptionIncentive(_ShockBase):
 
 Shock = Annotated[
     Union[StanceChange, Signal, EnergyAllocation, ReservePurchase, AllianceEdge, PriceShock, MiningBan,
-          PowerEmergency, AiDemand, AdoptionIncentive],
+          MiningMoratorium, PowerEmergency, AiDemand, AdoptionIncentive],
     Field(discriminator="kind"),
 ]
 SHOCK_KINDS = ("stance_change", "signal", "energy_allocation", "reserve_purchase",
-               "alliance_edge", "price_shock", "mining_ban", "power_emergency", "ai_demand",
-               "adoption_incentive")
+               "alliance_edge", "price_shock", "mining_ban", "mining_moratorium", "power_emergency",
+               "ai_demand", "adoption_incentive")
 
 
 # ---------------------------------------------------------------------- scenario

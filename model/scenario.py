@@ -109,7 +109,7 @@ class Shadowed:
     sets: Any               # the value the shock puts there
     acting: str             # the path that acts from the date: shocks.<id>.<field>
     at_start: bool = False  # the shock is dated on the run's first step: the override never acts
-    until: dt.date | None = None  # a temporary mining ban ends then (and sets the field to false)
+    until: dt.date | None = None  # a temporary ban or moratorium ends then (and sets the field to false)
     later: tuple[tuple[str, dt.date], ...] = ()  # other shocks that overwrite the field later
 
     def message(self, subject: str | None = None) -> str:
@@ -120,7 +120,8 @@ class Shadowed:
         when = (f"has no effect: shock {self.shock} ({self.kind}, {self.date}, the run's first step)"
                 if self.at_start else f"holds only until {self.date}: shock {self.shock} ({self.kind}) then")
         sets = f"sets it to {show_value(self.sets)}" + (
-            f" (until {self.until}, when the ban ends and sets it to false)" if self.until else "")
+            f" (until {self.until}, when the {self.kind.replace('_', ' ')} ends and sets it to false)"
+            if self.until else "")
         later = "".join(f"; shock {sid} ({date}) overwrites it again" for sid, date in self.later)
         return f"{subject} {when} {sets}{later}; the path that acts instead: {self.acting}"
 
@@ -510,7 +511,7 @@ def _shadowed(cfg: ScenarioConfig, overridden: Iterable[str]) -> list[Shadowed]:
         out.append(Shadowed(path=path, value=getattr(cfg.countries[code], name), shock=sid, kind=shock.kind,
                             date=date, sets=value, acting=f"shocks.{sid}.{source}",
                             at_start=date <= cfg.run.start,
-                            until=shock.until if shock.kind == "mining_ban" else None,
+                            until=getattr(shock, "until", None),
                             later=tuple((s, d) for d, s, _ in hits[1:])))
     return out
 

@@ -2,7 +2,8 @@
 
 :func:`apply_shocks` is the shock phase of the week: the enabled shocks dated in
 (last date, today], in scenario order, then the endings whose date has come (temporary
-mining bans, power emergencies, recurring reserve programmes). What each kind means is
+mining bans, moratoria on new mining connections, power emergencies, recurring reserve
+programmes). What each kind means is
 said by its class in ``model/config.py``; what it does to the model is the function
 registered for that class below.
 """
@@ -22,6 +23,7 @@ from model.config import (
     AllianceEdge,
     EnergyAllocation,
     MiningBan,
+    MiningMoratorium,
     PowerEmergency,
     PriceShock,
     ReservePurchase,
@@ -42,8 +44,8 @@ def _amount(x: float) -> str:
 
 
 def apply_shocks(model: CryptoAdoptionModel, after: dt.date, upto: dt.date) -> None:
-    """Apply enabled shocks dated in (after, upto], then end mining bans whose time is up
-    (a ban shorter than a step is logged but never reaches the miners)."""
+    """Apply enabled shocks dated in (after, upto], then end mining bans, moratoria and power
+    emergencies whose time is up (one shorter than a step is logged but never reaches the miners)."""
     for sid, shock in model.config.shocks.items():
         if shock.enabled and after < shock.date <= upto:
             apply(shock, model, sid, shock_cause(model, sid, shock))
@@ -51,6 +53,9 @@ def apply_shocks(model: CryptoAdoptionModel, after: dt.date, upto: dt.date) -> N
         if c.mining_ban_until is not None and c.mining_ban_until <= upto:
             c.mining_banned, c.mining_ban_until = False, None
             model.log(code, "mining_ban_end", True, False, "temporary mining ban ended")
+        if c.mining_moratorium_until is not None and c.mining_moratorium_until <= upto:
+            c.mining_moratorium, c.mining_moratorium_until = False, None
+            model.log(code, "mining_moratorium_end", True, False, "moratorium on new mining connections ended")
         if c.power_emergency_until is not None and c.power_emergency_until <= upto:
             c.power_emergency_until = None
             model.log(code, "power_emergency_end", None, None, "power emergency ended: mining may draw power again")
@@ -142,6 +147,13 @@ def _mining_ban(shock: MiningBan, model: CryptoAdoptionModel, sid: str, cause: s
     c = model.countries[shock.country]
     c.mining_banned, c.mining_ban_until = True, shock.until
     model.log(c.code, "mining_ban", False, True, cause + (f" (until {shock.until})" if shock.until else ""))
+
+
+@apply.register(MiningMoratorium)
+def _mining_moratorium(shock: MiningMoratorium, model: CryptoAdoptionModel, sid: str, cause: str) -> None:
+    c = model.countries[shock.country]
+    before, c.mining_moratorium, c.mining_moratorium_until = c.mining_moratorium, True, shock.until
+    model.log(c.code, "mining_moratorium", before, True, cause + (f" (until {shock.until})" if shock.until else ""))
 
 
 @apply.register(AdoptionIncentive)

@@ -6,9 +6,10 @@ should follow the network hashrate and the countries' shares of it. Fitted: the 
 year each of its countries can add (``mining.capacity_mw_per_year``, where power is not
 capped, in 2019) and how fast that capacity grows (``capacity_growth_per_year``), the margin
 new machines must promise (``hurdle_margin``), the rate at which an underground fleet
-reinvests (``underground_investment_factor``) and what is left of a country's capacity after
-a power emergency (``emergency_capacity_factor``: Kazakhstan's of 2022), by weighted least
-squares (scipy's ``least_squares``) on
+reinvests (``underground_investment_factor``), what is left of a country's capacity after
+a power emergency (``emergency_capacity_factor``: Kazakhstan's of 2022) and while its grids
+refuse new mining connections (``moratorium_capacity_factor``: Canada's provinces from
+2022-11), by weighted least squares (scipy's ``least_squares``) on
 
 * the network: the log error of each point before :data:`FIT_UNTIL`, each calendar year
   weighing as one observation, in units of ``SIGMA_LOG_HASHRATE``;
@@ -73,6 +74,7 @@ PARAMETERS = {
     "mining.hurdle_margin": (-0.3, -0.9, 2.0, False),
     "mining.underground_investment_factor": (0.3, 0.0, 1.0, False),
     "mining.emergency_capacity_factor": (0.5, 0.0, 1.0, False),
+    "mining.moratorium_capacity_factor": (0.5, 0.0, 1.0, False),
     "mining.capacity_growth_per_year": (0.2, -0.5, 1.0, False),
     **{f"mining.capacity_mw_per_year.{c}": (500.0, 10.0, 20_000.0, True) for c in COUNTRIES},
 }

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis.figures import save_figure
-from experiments.validation.backtest import HELD_OUT, compare_shares, run_backtest, share_points
+from experiments.validation.backtest import HELD_OUT, SCENARIO, compare_shares, run_backtest, share_points
 from model.model import build_model
+from model.scenario import load_scenario
 
 SEEDS = range(20)
 #: Issue 14's bounds on the backtest's median shares: within ``pp`` points or a ``factor``.
@@ -28,8 +29,9 @@ SHARE_BOUNDS = {
     "2023-11": {"USA": ("pp", 8.0), "CHN+RUS": ("pp", 8.0)},
 }
 FLAT_MOVE_MAX_PP = 15.0  # no share moves more than this in five years of the flat-price baseline
-#: Dated shocks that may move a country's share (a ban, an allocation, a power shock, AI demand).
-SHARE_SHOCKS = ("mining_ban", "energy_allocation", "power_emergency", "ai_demand", "stance_change")
+#: Dated shocks that may move a country's share (a ban, a moratorium, an allocation, a power shock, AI demand).
+SHARE_SHOCKS = ("mining_ban", "mining_moratorium", "energy_allocation", "power_emergency", "ai_demand",
+                "stance_change")
 
 
 @dataclass
@@ -62,6 +64,25 @@ def backtest_shares(seeds: range = SEEDS) -> tuple[pd.DataFrame, pd.DataFrame]:
     points = points.assign(error_pp=points.model_pct - points.share_pct)
     shares = 100.0 * pd.concat(series).groupby(level=0).median()
     return points.assign(bound=[period(p) for p in points.itertuples()]), shares
+
+#: What fitting Canada's moratoria changed (the refit of 2026-12-04, seed 0 where not said).
+KEPT_MORATORIA = (
+    "Kept (2026-12-04): Canada's provinces' moratoria on new mining connections (Quebec, Manitoba, "
+    "British Columbia from November 2022, New Brunswick from November 2023; sources in the backtest's "
+    "`can_moratoria_2022`), a `mining_moratorium` shock whose `moratorium_capacity_factor` is fitted "
+    "with the rest. Before, Canada's capacity grew on after 2022 and its 2025 share was 6.6% (20 seeds; "
+    "data 2.9%, outside issue 14's factor of 2), and the flat-price baseline took it from 3.0% to 16.0% "
+    "in five years. Without a refit, the factor at 0 or 0.5 put 2025's share at 2.2% or 4.4% and the "
+    "network's test error at 0.117 or 0.119 (against 0.124). Refitted (14 minutes; in-sample cost "
+    "32.42 -> 31.45), the factor came out at 0.24 with a standard error of 0.87: one in-sample point "
+    "follows the moratoria (Canada's 2023-11 share), so the data hardly inform it. Network errors "
+    "0.130 / 0.124 -> 0.133 / 0.124 (fit / test); Canada's 2025 share 3.5% (20 seeds, within its bound) "
+    "and its five-year move in the flat-price baseline +2.4 points; but China's 2025 share fell from "
+    "7.9% to 6.9% (its capacity 824 -> 775 MW a year, the underground factor 0.126 -> 0.104) and the "
+    "shares' test error rose from 3.3 to 3.5 points. Kept for what it is: a sourced policy that bounds "
+    "where miners can grow, whose refit lowered the in-sample cost. It is not blind: the probe without "
+    "a refit (above) showed the 2025 shares before the fit was run."
+)
 
 
 def flat_price_baseline(seed: int = 0, households: int = 1800) -> pd.DataFrame:
@@ -143,7 +164,11 @@ def markdown(report: ShareReport, figure_link: str) -> list[str]:
         "backtest's `kaz_power_cut_2022`, KEGOC): a share of its fleet leaves",
         "(`emergency_relocate_share`, assumed) and the MW a year it can add are multiplied by",
         "`emergency_capacity_factor`, fitted with the rest (it lands on 0: no new capacity after",
-        "the cut). Model: the median of "
+        "the cut). Canada's hydro provinces stopped connecting new mining load from 2022-11-28",
+        "(the backtest's `can_moratoria_2022`: Quebec, Manitoba and British Columbia, New Brunswick",
+        "a year later; Alberta's grid not covered): while it holds the MW a year Canada can add are",
+        "multiplied by `moratorium_capacity_factor`, fitted with the rest "
+        f"({load_scenario(SCENARIO).config.mining.moratorium_capacity_factor:.2f}). Model: the median of "
         f"{len(SEEDS)} seeds over each point's span (range in brackets).",
         "",
         f"![country shares, model against data]({figure_link})",
@@ -171,6 +196,7 @@ def markdown(report: ShareReport, figure_link: str) -> list[str]:
     ]
     lines += [f"| {r.country} | {r.start_pct:.1f} | {r.end_pct:.1f} | {r.move_pp:+.1f} | "
               f"{'yes' if r.shocked else 'no'} |" for r in report.flat.itertuples()]
+    lines += ["", KEPT_MORATORIA]
     missed = misses(report)
     lines += ["", "Misses of the issue's bounds (the tests keep the bounds and mark these as expected "
               "failures): " + ("none." if not missed else ""), ""]

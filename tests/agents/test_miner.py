@@ -544,6 +544,50 @@ def test_power_cuts_before_the_run_shrink_what_a_country_can_add():
     assert sector.capacity_mw_per_year("USA") == pytest.approx(cfg.capacity_mw_per_year["USA"] * growth)
 
 
+def test_a_moratorium_scales_what_a_country_can_add_while_it_holds(tmp_path):
+    """The baseline's Canada starts under its provinces' moratoria: it can add
+    ``moratorium_capacity_factor`` of its MW a year, machines arriving and running as before;
+    a dated moratorium elsewhere scales that country's from its date to its end, orders and
+    the room it offers relocating machines alike."""
+    path = write_scenario(tmp_path, """
+[shocks.usa_pause]
+date = 2025-03-05
+country = "USA"
+kind = "mining_moratorium"
+until = 2025-06-04
+description = "test pause"
+""")
+    m = build_model(str(path), households=MIN_HOUSEHOLDS, overrides={"mining.moratorium_capacity_factor": 0.25})
+    cfg, sector = m.config.mining, m.mining
+    assert m.countries["CAN"].mining_moratorium and not m.countries["USA"].mining_moratorium
+    growth = sector.capacity_growth()
+    assert sector.capacity_mw_per_year("CAN") == pytest.approx(0.25 * cfg.capacity_mw_per_year["CAN"] * growth)
+    full = sector.capacity_mw_per_year("USA")
+    assert full == pytest.approx(cfg.capacity_mw_per_year["USA"] * growth)
+    m.run(until=dt.date(2025, 3, 5))
+    assert m.countries["USA"].mining_moratorium
+    assert sector.capacity_mw_per_year("USA") == pytest.approx(
+        0.25 * cfg.capacity_mw_per_year["USA"] * sector.capacity_growth())
+    m.run(until=dt.date(2025, 6, 4))
+    assert not m.countries["USA"].mining_moratorium
+    assert sector.capacity_mw_per_year("USA") == pytest.approx(
+        cfg.capacity_mw_per_year["USA"] * sector.capacity_growth())
+    kinds = list(m.events_frame().query("country == 'USA'")["kind"])
+    assert kinds.index("mining_moratorium") < kinds.index("mining_moratorium_end")
+
+
+def test_a_full_moratorium_stops_new_machines_but_not_running_ones(tmp_path):
+    """Factor 0: a country under a moratorium from the start orders nothing for new sites,
+    yet keeps mining with what it has."""
+    m = build_model(households=MIN_HOUSEHOLDS, overrides={"mining.moratorium_capacity_factor": 0.0,
+                                                         "countries.USA.mining_moratorium": True})
+    assert m.mining.capacity_mw_per_year("USA") == 0.0
+    m.run(until=dt.date(2025, 9, 3))
+    usa = m.fleets["USA"]
+    assert usa.operating_ths > 0
+    assert usa.pipeline == []  # nothing ordered for new sites (refills of built ones go on)
+
+
 def test_underground_fleet_ignores_the_allowance_and_is_seized_at_the_enforcement_rate(host, cfg):
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)], underground=True)

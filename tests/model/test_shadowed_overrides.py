@@ -81,7 +81,8 @@ def test_shock_classes_say_what_apply_dated_overwrites(tmp_path):
     overwrites puts exactly its ``sets()`` values into the country's fields on its date."""
     kinds = {typing.get_args(cls.model_fields["kind"].annotation)[0]: cls for cls in _ShockBase.__subclasses__()}
     assert set(kinds) == set(SHOCK_KINDS)
-    assert {k for k, cls in kinds.items() if cls.overwrites} == {"stance_change", "energy_allocation", "mining_ban"}
+    assert {k for k, cls in kinds.items() if cls.overwrites} == {"stance_change", "energy_allocation", "mining_ban",
+                                                                      "mining_moratorium"}
     body = textwrap.dedent("""
         [shocks.t_stance]
         date = 2025-01-08
@@ -98,10 +99,14 @@ def test_shock_classes_say_what_apply_dated_overwrites(tmp_path):
         date = 2025-01-08
         country = "BGD"
         kind = "mining_ban"
+        [shocks.t_moratorium]
+        date = 2025-01-08
+        country = "LKA"
+        kind = "mining_moratorium"
         """)
     spec = load_scenario(write_scenario(tmp_path, body))
     model = CryptoAdoptionModel(config=spec, seed=0).run(until=dt.date(2025, 1, 8))
-    for sid in ("t_stance", "t_allocation", "t_ban"):
+    for sid in ("t_stance", "t_allocation", "t_ban", "t_moratorium"):
         shock = spec.config.shocks[sid]
         for field, (_, value) in shock.sets().items():
             assert getattr(model.countries[shock.country], field) == value, (sid, field)
