@@ -73,7 +73,7 @@ KEPT_MORATORIA = (
     "with the rest. Before, Canada's capacity grew on after 2022 and its 2025 share was 6.6% (20 seeds; "
     "data 2.9%, outside issue 14's factor of 2), and the flat-price baseline took it from 3.0% to 16.0% "
     "in five years. Without a refit, the factor at 0 or 0.5 put 2025's share at 2.2% or 4.4% and the "
-    "network's test error at 0.117 or 0.119 (against 0.124). Refitted (14 minutes; in-sample cost "
+    "network's test error at 0.117 or 0.119 (against 0.124). Refitted (in-sample cost "
     "32.42 -> 31.45), the factor came out at 0.24 with a standard error of 0.87: one in-sample point "
     "follows the moratoria (Canada's 2023-11 share), so the data hardly inform it. Network errors "
     "0.130 / 0.124 -> 0.133 / 0.124 (fit / test); Canada's 2025 share 3.5% (20 seeds, within its bound) "
