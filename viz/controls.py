@@ -39,7 +39,8 @@ from viz.state import Controller
 
 KIND_NAMES = {"stance_change": "stance change", "energy_allocation": "energy allocation", "signal": "signal",
               "reserve_purchase": "reserve purchase", "alliance_edge": "alliance", "price_shock": "price shock",
-              "mining_ban": "mining ban"}
+              "mining_ban": "mining ban", "mining_moratorium": "mining moratorium",
+              "power_emergency": "power emergency"}
 
 
 # ------------------------------------------------------------------ run buttons

@@ -188,7 +188,8 @@ def FocusFacts(model, code: str, names: dict, t: int):
 
 POLICY_KINDS = {"stance": "stance", "energy_allocation": "power allocation", "alliance": "alliance with",
                 "mining_ban": "mining ban", "mining_ban_end": "mining ban ended", "reserve": "reserve",
-                "price_shock": "price shock"}
+                "price_shock": "price shock", "mining_moratorium": "moratorium on new mining connections",
+                "mining_moratorium_end": "moratorium ended"}
 
 
 def policy_moves(model, code: str) -> list[str]:
