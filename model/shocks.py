@@ -43,6 +43,15 @@ def _amount(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
 
 
+#: Country flags a dated shock sets with an optional end: (flag, its end date, the end's event
+#: kind, what the event says). At the end the flag goes back to false.
+TEMPORARY_FLAGS = (
+    ("mining_banned", "mining_ban_until", "mining_ban_end", "temporary mining ban ended"),
+    ("mining_moratorium", "mining_moratorium_until", "mining_moratorium_end",
+     "moratorium on new mining connections ended"),
+)
+
+
 def apply_shocks(model: CryptoAdoptionModel, after: dt.date, upto: dt.date) -> None:
     """Apply enabled shocks dated in (after, upto], then end mining bans, moratoria and power
     emergencies whose time is up (one shorter than a step is logged but never reaches the miners)."""
@@ -50,12 +59,11 @@ def apply_shocks(model: CryptoAdoptionModel, after: dt.date, upto: dt.date) -> N
         if shock.enabled and after < shock.date <= upto:
             apply(shock, model, sid, shock_cause(model, sid, shock))
     for code, c in model.countries.items():
-        if c.mining_ban_until is not None and c.mining_ban_until <= upto:
-            c.mining_banned, c.mining_ban_until = False, None
-            model.log(code, "mining_ban_end", True, False, "temporary mining ban ended")
-        if c.mining_moratorium_until is not None and c.mining_moratorium_until <= upto:
-            c.mining_moratorium, c.mining_moratorium_until = False, None
-            model.log(code, "mining_moratorium_end", True, False, "moratorium on new mining connections ended")
+        for flag, until, kind, what in TEMPORARY_FLAGS:
+            if getattr(c, until) is not None and getattr(c, until) <= upto:
+                setattr(c, flag, False)
+                setattr(c, until, None)
+                model.log(code, kind, True, False, what)
         if c.power_emergency_until is not None and c.power_emergency_until <= upto:
             c.power_emergency_until = None
             model.log(code, "power_emergency_end", None, None, "power emergency ended: mining may draw power again")

@@ -25,6 +25,15 @@ MIN_HOUSEHOLDS = 1800
 SHORT = dt.date(2026, 1, 1)
 VAO_DATE = dt.date(2025, 7, 8)
 ALLOCATION_DATE = dt.date(2025, 5, 25)
+#: A scenario body: the USA under a moratorium on new mining connections, 2025-03-05 to 2025-06-04.
+USA_MORATORIUM = """
+[shocks.usa_pause]
+date = 2025-03-05
+country = "USA"
+kind = "mining_moratorium"
+until = 2025-06-04
+description = "test pause"
+"""
 
 
 def write_scenario(directory: Path, body: str, *, name: str = "variant.toml", base: Path = BASELINE) -> Path:

@@ -65,6 +65,7 @@ def backtest_shares(seeds: range = SEEDS) -> tuple[pd.DataFrame, pd.DataFrame]:
     shares = 100.0 * pd.concat(series).groupby(level=0).median()
     return points.assign(bound=[period(p) for p in points.itertuples()]), shares
 
+
 #: What fitting Canada's moratoria changed (the refit of 2026-12-04, seed 0 where not said).
 KEPT_MORATORIA = (
     "Kept (2026-12-04): Canada's provinces' moratoria on new mining connections (Quebec, Manitoba, "

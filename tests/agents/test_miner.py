@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import MIN_HOUSEHOLDS, series, wide, write_scenario
+from conftest import MIN_HOUSEHOLDS, USA_MORATORIUM, series, wide, write_scenario
 
 from agents.country import Country
 from agents.miner import (
@@ -549,14 +549,7 @@ def test_a_moratorium_scales_what_a_country_can_add_while_it_holds(tmp_path):
     ``moratorium_capacity_factor`` of its MW a year, machines arriving and running as before;
     a dated moratorium elsewhere scales that country's from its date to its end, orders and
     the room it offers relocating machines alike."""
-    path = write_scenario(tmp_path, """
-[shocks.usa_pause]
-date = 2025-03-05
-country = "USA"
-kind = "mining_moratorium"
-until = 2025-06-04
-description = "test pause"
-""")
+    path = write_scenario(tmp_path, USA_MORATORIUM)
     m = build_model(str(path), households=MIN_HOUSEHOLDS, overrides={"mining.moratorium_capacity_factor": 0.25})
     cfg, sector = m.config.mining, m.mining
     assert m.countries["CAN"].mining_moratorium and not m.countries["USA"].mining_moratorium

@@ -11,6 +11,7 @@ scenario reruns to the same numbers.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import html
 import io
 import os
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
+from conftest import MIN_HOUSEHOLDS, USA_MORATORIUM, wait_until, write_scenario
 
 solara = pytest.importorskip("solara")
 v = pytest.importorskip("ipyvuetify")
@@ -685,22 +686,13 @@ def test_an_ensemble_band_is_drawn_behind_the_headline_lines(page):
     assert np.nanmax([p[1] for p in hashrate[1]["data"] if p[1] is not None]) > 0, "the members all agree?"
 
 
+
 def test_policy_moves_name_a_moratorium_and_its_end(tmp_path):
     """The focus country's facts list a moratorium on new mining connections and its end."""
-    import datetime as dt
-
-    from conftest import MIN_HOUSEHOLDS, write_scenario
-
     from model import build_model
     from viz.panels import policy_moves
 
-    path = write_scenario(tmp_path, """
-[shocks.usa_pause]
-date = 2025-03-05
-country = "USA"
-kind = "mining_moratorium"
-until = 2025-06-04
-""")
+    path = write_scenario(tmp_path, USA_MORATORIUM)
     m = build_model(str(path), households=MIN_HOUSEHOLDS).run(until=dt.date(2025, 7, 1))
     moves = policy_moves(m, "USA")
     assert any("moratorium on new mining connections" in line for line in moves), moves
