@@ -46,8 +46,9 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    at the reward then, with every pipeline's machines joined to today's fleets,
    :class:`PipelineSupply`, so that machines that will not pay after a halving count as
    switched off). New machines come at the frontier efficiency (improving by
-   ``efficiency_improvement_per_year``); what one would earn over its life against its
-   price and site (:func:`capital_usd_per_th`), above a hurdle, sets an attractiveness
+   ``efficiency_improvement_per_year``, or stepping to a machine of ``mining.releases`` on
+   its date: :meth:`~agents.mining_sector.MiningSector.frontier_j_per_th`); what one would
+   earn over its life against its price and site (:func:`capital_usd_per_th`), above a hurdle, sets an attractiveness
    (:func:`attractiveness`), which scales orders: a share of the free MW where the host
    caps power, a share of the MW a year the country can add (``capacity_mw_per_year``:
    sites, grid, hosting) where it does not (:meth:`MinerFleet.order`). Investment so goes

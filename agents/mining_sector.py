@@ -136,17 +136,14 @@ class MiningSector:
         machines where the host allows mining, underground ones (at a penalty) where it does
         not but the fleet still mines there; machines arrive ``arrival_steps`` from now at
 
-            frontier(t) = frontier_efficiency_j_per_th
-                          x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
-
-        (machines bought in the same year share a vintage, and an efficiency). Where the host
+        :meth:`frontier_j_per_th` (machines bought in the same year share a vintage, and an
+        efficiency, unless a machine is released among them). Where the host
         allows mining and does not cap its power, the fleet first orders refills for the
         sites whose machines will not pay at the expected hashprice
         (:meth:`MinerFleet.place_refill`), at the attractiveness of the machine's price alone."""
         model = self.model
         cfg = model.config.mining
-        years = model.date.year - model.dates[0].year
-        frontier = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** years
+        frontier = self.frontier_j_per_th()
         expected = self.expected_hashprice(arrival_steps)
         tariffs = np.array([model.countries[code].mining_tariff_usd_per_kwh for code in self.fleets])
         cost = cash_cost_usd_per_th_day(frontier, cfg, tariffs)
@@ -162,6 +159,20 @@ class MiningSector:
                 fleet.place_order(a, self.planning_mw(code), frontier, arrival_steps, capacity)
             elif fleet.underground_ths.sum() > 0:
                 fleet.place_order(a, None, frontier, arrival_steps, capacity, underground=True)
+
+    def frontier_j_per_th(self) -> float:
+        """J/TH of the machines ordered this week, the best on sale::
+
+            frontier(t) = frontier_efficiency_j_per_th
+                          x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)
+
+        or, where a machine of ``mining.releases`` dated on or before t is better, its J/TH:
+        a new generation ships on a date (the S9 on 2016-06-01), and no order before it gets it."""
+        model = self.model
+        cfg = model.config.mining
+        trend = cfg.frontier_efficiency_j_per_th * (1.0 - cfg.efficiency_improvement_per_year) ** (
+            model.date.year - model.dates[0].year)
+        return min([trend] + [r.efficiency_j_per_th for r in cfg.releases.values() if r.date <= model.date])
 
     def expected_hashprice(self, arrival_steps: int) -> float:
         """The hashprice miners expect when machines ordered now arrive, ``arrival_steps``

@@ -254,6 +254,12 @@ class Vintage(Strict):
     share: Prob
 
 
+class Release(Strict):
+    """A machine put on sale during a run: from ``date`` new machines are at most its J/TH."""
+    date: Date
+    efficiency_j_per_th: Pos
+
+
 class MiningConfig(FittedTerms):
     vintages: dict[str, Vintage]
     frontier_efficiency_j_per_th: Pos
@@ -261,6 +267,9 @@ class MiningConfig(FittedTerms):
     # (1 - rate) a year, so a rate of 1 makes new machines need 0 J/TH (free hashing) after a
     # year and orders divide by zero.
     efficiency_improvement_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
+    # Machines put on sale during the run: from each one's date the frontier is at most its
+    # J/TH, a step where a generation ships (the S9 of June 2016) beside the smooth trend.
+    releases: dict[str, Release] = {}
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
     power_share_of_cash_cost: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     cost_spread: Prob = 0.25

@@ -708,6 +708,27 @@ def test_warm_start_fills_the_pipeline_for_the_lead_time():
     assert warm.fleets["USA"].installed_ths > cold.fleets["USA"].installed_ths
 
 
+def test_machines_ordered_before_a_release_are_at_the_old_frontier_and_after_it_at_the_new():
+    """The 2016 run starts with the S7 the best on sale and the S9 released on 2016-06-01:
+    orders (the warm start's included) are S7s before that date and S9s from it, whatever
+    the smooth trend says; with the release later, orders stay at the trend."""
+    from model.model import CryptoAdoptionModel
+    from model.scenario import load_scenario
+    m = CryptoAdoptionModel(config=load_scenario("backtest_halving_2016"), seed=0)
+    s7, s9 = 273.36, m.config.mining.releases["s9"].efficiency_j_per_th
+    assert m.mining.frontier_j_per_th() == pytest.approx(s7)
+    assert all(eff == pytest.approx(s7) for _, _, eff, _ in m.fleets["ROW"].pipeline)
+    m.run(until=dt.date(2016, 5, 28))
+    assert m.mining.frontier_j_per_th() == pytest.approx(s7)
+    m.run(until=dt.date(2016, 6, 4))
+    assert m.mining.frontier_j_per_th() == pytest.approx(s9)
+    assert any(eff == pytest.approx(s9) for _, _, eff, _ in m.fleets["ROW"].pipeline)
+    plain = CryptoAdoptionModel(config=load_scenario("backtest_halving_2016",
+                                                     {"mining.releases.s9.date": dt.date(2016, 7, 1)}), seed=0)
+    plain.run(until=dt.date(2016, 6, 4))
+    assert plain.mining.frontier_j_per_th() == pytest.approx(s7)
+
+
 def test_relocated_machines_avoid_hosts_without_power_and_arrive_over_months():
     """Hosts in a power emergency are no destination; what moves arrives in equal parts
     over the relocation's steps, less the transit loss."""
