@@ -31,12 +31,15 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    (:func:`cash_cost_usd_per_th_day`); sites' tariffs spread by ``+-cost_spread`` around
    the country's, so a vintage switches off gradually (:func:`running_share`), and each
    week miners close only ``switch_share_per_week`` of the gap between the share running
-   and the share that pays (curtailment and restart take time). Miners switch on what they
-   earn, not on an equilibrium they cannot see: right after a halving the difficulty is
-   still set for the hashrate before it, so the hashprice halves, marginal machines switch
-   off, the difficulty falls and some come back (the dip and recovery of every halving).
-   The partial switching keeps the fleet from chasing the difficulty (a weekly step, a
-   one-step lag). The *clearing* hashprice, the one at which the hashrate miners would
+   and the share that pays (curtailment and restart take time). Since a decision to switch
+   holds for weeks, miners judge it on the hashprice over them
+   (:meth:`~agents.mining_sector.MiningSector.switching_hashprice`): ``switch_anticipation``
+   of the way from what they earn this week to the clearing hashprice the next retargets
+   bring. Right after a halving the difficulty is still set for the hashrate before it, so
+   the hashprice halves, marginal machines switch off, the difficulty falls and some come
+   back (the dip and recovery of every halving). The partial switching and the anticipation
+   keep the fleet from chasing the difficulty's lag (a cobweb where many machines sit near
+   their cost). The *clearing* hashprice, the one at which the hashrate miners would
    run earns exactly the day's block reward (a fixed point found by bisection,
    :func:`clearing_hashprice`), prices mining's bid for power and starts the expectation
    of orders. Idle machines retire at ``idle_retire_per_year``. Legal operation never
@@ -324,17 +327,19 @@ class MinerFleet(mesa.Agent):
         scale = allowance_mw / mw if allowance_mw is not None and mw > allowance_mw else 1.0
         return float(legal.sum() * scale + (share * self.underground_ths).sum())
 
-    def operate(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None) -> None:
-        """Run the vintages that cover their cash operating cost at ``hashprice``, the one
-        they earn this week (the difficulty's), at the host's tariff, legal ones within
-        ``allowance_mw``; idle (and retire) the others; the host seizes underground machines
-        at its enforcement rate.
+    def operate(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None,
+                switch_hashprice_usd_per_ph_day: float | None = None) -> None:
+        """Run the vintages that cover their cash operating cost at ``switch_hashprice``
+        (:meth:`~agents.mining_sector.MiningSector.switching_hashprice`; ``hashprice`` if not
+        given), at the host's tariff, legal ones within ``allowance_mw``; idle (and retire) the
+        others; the host seizes underground machines at its enforcement rate. What runs earns
+        ``hashprice``, the difficulty's.
 
-        With ``H_d`` the hashprice (docs/ODD.md 7.6) and ``sigma_v`` the running share
-        (:func:`running_share`)::
+        With ``H_d`` the hashprice (docs/ODD.md 7.6), ``H_s`` the switching hashprice and
+        ``sigma_v`` the running share (:func:`running_share`)::
 
             speed      = 1 - (1 - switch_share_per_week) ^ (step_days / 7)
-            running_v <- running_v + speed x (sigma_v(H_d) - running_v)
+            running_v <- running_v + speed x (sigma_v(H_s) - running_v)
             legal_on_v = running_v x legal_ths_v, scaled down pro rata if MW(legal_on) > allowance_mw
             underground_ths_v <- underground_ths_v x exp(-mining_enforcement_per_year x dt)
             ug_on_v    = running_v x underground_ths_v
@@ -349,7 +354,9 @@ class MinerFleet(mesa.Agent):
         cfg, host = self.model.config.mining, self.host
         dt_years, step_days = self.model.dt_years, self.model.step_days
         cost = cash_cost_usd_per_th_day(self.eff, cfg, host.mining_tariff_usd_per_kwh)
-        target = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
+        switch = switch_hashprice_usd_per_ph_day
+        target = running_share((hashprice_usd_per_ph_day if switch is None else switch) / TH_PER_PH, cost,
+                               cfg.cost_spread)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
         on = self.running + speed * (target - self.running)
         self.running = on

@@ -119,11 +119,25 @@ class MiningSector:
         self.clearing_hashprice_usd_per_ph_day, self.supply = clearing, supply
         if not self.operate_fleets(supply):
             for code, fleet in self.fleets.items():
-                fleet.operate(self.hashprice_usd_per_ph_day, self.mining_cap_mw[code])
+                fleet.operate(self.hashprice_usd_per_ph_day, self.mining_cap_mw[code], self.switching_hashprice())
         if order:
             self.order(self.lead_steps)
         for code, fleet in self.fleets.items():
             model.countries[code].mining_revenue_usd_per_year = fleet.revenue_usd / model.dt_years
+
+    def switching_hashprice(self) -> float:
+        """The hashprice miners switch on this week (USD/PH/day)::
+
+            H_s = (1 - switch_anticipation) x H_d + switch_anticipation x H*
+
+        ``H_d`` the difficulty's (what runs earns this week), ``H*`` the clearing hashprice
+        (the one the difficulty moves to as it catches up with the hashrate). A decision to
+        switch holds for weeks (``switch_share_per_week``), over which the difficulty
+        retargets; 0.5 weighs the two alike, as a retarget comes on average half-way through
+        two weeks. With 0, miners chase a difficulty two weeks behind and a fleet whose
+        machines sit near their cost swings from one retarget to the next."""
+        w = self.model.config.mining.switch_anticipation
+        return (1.0 - w) * self.hashprice_usd_per_ph_day + w * self.clearing_hashprice_usd_per_ph_day
 
     @property
     def lead_steps(self) -> int:
@@ -252,7 +266,7 @@ class MiningSector:
         caps, eff, legal, underground = supply.caps, supply.eff, supply.legal, supply.underground
         running, cost = supply.running, supply.cost
         earned = self.hashprice_usd_per_ph_day
-        target = running_share(earned / TH_PER_PH, cost, cfg.cost_spread)
+        target = running_share(self.switching_hashprice() / TH_PER_PH, cost, cfg.cost_spread)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
         on = running + speed * (target - running)
         values = np.zeros((4, n + 1))

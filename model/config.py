@@ -274,6 +274,9 @@ class MiningConfig(FittedTerms):
     power_share_of_cash_cost: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     cost_spread: Prob = 0.25
     switch_share_per_week: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
+    # Miners switch on this share of the way from this week's hashprice to the clearing one
+    # (agents.mining_sector.MiningSector.switching_hashprice): the retarget they see coming.
+    switch_anticipation: Prob = 0.0
     # Orders weigh a new machine's return over machine_life_years against its capital:
     # the machine (machine_price_usd_per_w x J/TH per TH/s) and its site (buildout_usd_per_mw);
     # hurdle_margin is the return over the capital a machine must promise (agents.miner.attractiveness).

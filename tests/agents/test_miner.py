@@ -483,9 +483,11 @@ def test_all_fleets_at_once_give_the_fleet_by_fleet_numbers_bit_for_bit(scramble
         before = {code: [f.legal_ths.copy(), f.underground_ths.copy(), f.running.copy()]
                   for code, f in sector.fleets.items()}
         alone = {}
-        sector.hashprice_usd_per_ph_day = hp
+        sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day = hp, hp * 0.7
+        switch = sector.switching_hashprice()
+        assert hp * 0.7 < switch < hp  # the scenario's anticipation, between the two
         for code, f in sector.fleets.items():
-            f.operate(hp, sector.mining_cap_mw[code])
+            f.operate(hp, sector.mining_cap_mw[code], switch)
             alone[code] = (f.legal_ths, f.underground_ths, f.running, f.operating_ths, f.underground_operating_ths,
                            f.operating_mw, f.curtailed_mw, f.revenue_usd)
             f.legal_ths, f.underground_ths, f.running = before[code]
@@ -831,27 +833,35 @@ def test_pipeline_supply_runs_each_entry_at_its_hosts_cost():
     assert 0 < pipeline(100.0) < 6.5e6  # the S9-class machines at $0.05 do not all pay
 
 
-def test_fleets_switch_on_the_hashprice_the_week_earns_so_a_halving_overshoots():
+def test_fleets_switch_half_way_from_what_the_week_earns_to_the_clearing_so_a_halving_overshoots():
     """Each week every vintage closes its share of the gap to the running share that pays at
-    the difficulty's hashprice (what the week earns), not at the clearing one; in the week
-    of the 2024 halving the difficulty is still set for the hashrate before it, so the
-    hashprice the miners switch on falls below the clearing one (which counts the machines
-    that will switch off), and marginal vintages head lower than the clearing would take them."""
+    the switching hashprice: ``switch_anticipation`` (0.5) of the way from the difficulty's
+    (what the week earns) to the clearing one. In the week of the 2024 halving the difficulty
+    is still set for the hashrate before it, so the hashprice the week earns falls below the
+    clearing one (which counts the machines that will switch off); miners switch on the mean
+    of the two, and marginal vintages head lower than the clearing would take them. What
+    runs earns the difficulty's hashprice."""
     m = build_model("backtest_hashrate_2019", households=0)
     m.run(until=dt.date(2024, 4, 19))
     sector, cfg = m.mining, m.config.mining
+    assert cfg.switch_anticipation == 0.5
     m.step()  # the halving's week
     assert m.market.subsidy_at(m.date) == 3.125
-    assert sector.hashprice_usd_per_ph_day < sector.clearing_hashprice_usd_per_ph_day
+    earned, clearing_hp = sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day
+    assert earned < clearing_hp
     apart = 0.0
     before = {code: f.running.copy() for code, f in sector.fleets.items()}
     sector.operate(order=False)
+    earned, clearing_hp = sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day
+    switch = 0.5 * earned + 0.5 * clearing_hp
+    assert sector.switching_hashprice() == pytest.approx(switch, rel=1e-12)
     speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (m.step_days / 7.0)
     for code, f in sector.fleets.items():
         cost = cash_cost_usd_per_th_day(f.eff, cfg, f.host.mining_tariff_usd_per_kwh)
-        target = running_share(sector.hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
+        target = running_share(switch / 1000.0, cost, cfg.cost_spread)
         np.testing.assert_allclose(f.running, before[code] + speed * (target - before[code]), rtol=1e-12,
                                    atol=1e-15, err_msg=code)
-        clearing = running_share(sector.clearing_hashprice_usd_per_ph_day / 1000.0, cost, cfg.cost_spread)
+        assert f.revenue_usd == pytest.approx(f.operating_ths * earned / 1000.0 * m.step_days, rel=1e-12)
+        clearing = running_share(clearing_hp / 1000.0, cost, cfg.cost_spread)
         apart = max(apart, float(np.abs(clearing - target).max()))
-    assert apart > 0.01  # the week tells the two rules apart
+    assert apart > 0.01  # the week tells the rules apart
