@@ -136,8 +136,10 @@ class MiningSector:
         retargets; 0.5 weighs the two alike, as a retarget comes on average half-way through
         two weeks. With 0, miners chase a difficulty two weeks behind and a fleet whose
         machines sit near their cost swings from one retarget to the next."""
-        w = self.model.config.mining.switch_anticipation
-        return (1.0 - w) * self.hashprice_usd_per_ph_day + w * self.clearing_hashprice_usd_per_ph_day
+        w, clearing = self.model.config.mining.switch_anticipation, self.clearing_hashprice_usd_per_ph_day
+        if clearing is None:  # before the first clearing
+            return self.hashprice_usd_per_ph_day
+        return (1.0 - w) * self.hashprice_usd_per_ph_day + w * clearing
 
     @property
     def lead_steps(self) -> int:

@@ -842,8 +842,12 @@ def test_fleets_switch_half_way_from_what_the_week_earns_to_the_clearing_so_a_ha
     of the two, and marginal vintages head lower than the clearing would take them. What
     runs earns the difficulty's hashprice."""
     m = build_model("backtest_hashrate_2019", households=0)
-    m.run(until=dt.date(2024, 4, 19))
     sector, cfg = m.mining, m.config.mining
+    cleared = sector.clearing_hashprice_usd_per_ph_day
+    sector.clearing_hashprice_usd_per_ph_day = None  # before any clearing: what the week earns
+    assert sector.switching_hashprice() == sector.hashprice_usd_per_ph_day
+    sector.clearing_hashprice_usd_per_ph_day = cleared
+    m.run(until=dt.date(2024, 4, 19))
     assert cfg.switch_anticipation == 0.5
     m.step()  # the halving's week
     assert m.market.subsidy_at(m.date) == 3.125
