@@ -595,6 +595,14 @@ def markdown(report: Report) -> str:
         "  exchanges' volume ~6x in 2022); the P2P share without exchanges is an assumption. The",
         "  Chainalysis figures are approximate, several are lower bounds, and countries appear only",
         "  in the years they led their region (section 4a).",
+        "- Mining: the 2019 backtest starts with 20% of its fleet at the S17 Pro's 39.5 J/TH and orders",
+        "  at that efficiency from January 2019, three months before the S17's release (2019-04, CBECI's",
+        "  miners table); the 2016 run's rule (what was installed while each machine was the best on",
+        "  sale, `mining.releases`) would make the January 2019 fleet almost all S9-class, which at the",
+        "  backtest's one $0.05/kWh per country would not pay at the BTC price of early 2019: it needs",
+        "  the cheaper power real S9s ran on first (section 1c). Every country's sites spread by +-25%",
+        "  around one tariff, so the baseline's machines sit in a narrow band of cost: a halving under a",
+        "  flat price idles half the network (section 1c).",
         "",
     ]
     return "\n".join(lines)
