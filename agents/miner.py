@@ -51,10 +51,10 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    switched off). New machines come at the frontier efficiency (improving by
    ``efficiency_improvement_per_year``, or stepping to a machine of ``mining.releases`` on
    its date: :meth:`~agents.mining_sector.MiningSector.frontier_j_per_th`); what one would
-   earn over its life against its price and site (:func:`capital_usd_per_th`), above a hurdle, sets an attractiveness
-   (:func:`attractiveness`), which scales orders: a share of the free MW where the host
-   caps power, a share of the MW a year the country can add (``capacity_mw_per_year``:
-   sites, grid, hosting) where it does not (:meth:`MinerFleet.order`). Investment so goes
+   earn over its life against its price and site (:func:`capital_usd_per_th`), above a
+   hurdle, sets an attractiveness (:func:`attractiveness`), which scales orders: a share of
+   the free MW where the host caps power, a share of the MW a year the country can add
+   (``capacity_mw_per_year``: sites, grid, hosting) where it does not (:meth:`MinerFleet.order`). Investment so goes
    where the return is and there is room, and no fleet's growth compounds on its own size.
    A fleet whose host bans mining but that still mines underground reinvests at
    ``underground_investment_factor`` of that. Where the host allows mining and does not cap
@@ -355,8 +355,9 @@ class MinerFleet(mesa.Agent):
         dt_years, step_days = self.model.dt_years, self.model.step_days
         cost = cash_cost_usd_per_th_day(self.eff, cfg, host.mining_tariff_usd_per_kwh)
         switch = switch_hashprice_usd_per_ph_day
-        target = running_share((hashprice_usd_per_ph_day if switch is None else switch) / TH_PER_PH, cost,
-                               cfg.cost_spread)
+        if switch is None:
+            switch = hashprice_usd_per_ph_day
+        target = running_share(switch / TH_PER_PH, cost, cfg.cost_spread)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
         on = self.running + speed * (target - self.running)
         self.running = on

@@ -168,14 +168,20 @@ def swing(series: pd.Series, halving: dt.date) -> float:
     log over the :data:`SWING_WEEKS` weekly values after it. Measured on the data's weekly
     7-day means it is block luck and the halving's response; a model whose machines switch on
     and off with each retarget (a cobweb) shows it several times over."""
-    after = series[[d > halving for d in series.index]].iloc[:SWING_WEEKS]
+    after = series[series.index > halving].iloc[:SWING_WEEKS]
     return float(np.abs(np.diff(np.log(after.to_numpy(dtype=float)))).mean())
 
 
-def data_swings() -> dict[dt.date, float]:
-    """:func:`swing` of the data's weekly 7-day means after each historical halving."""
+def window_series() -> pd.Series:
+    """The data's weekly 7-day means around the historical halvings (EH/s) by date."""
     windows = pd.read_csv(WINDOWS, parse_dates=["date"])
-    data = pd.Series(windows.hashrate_ehs.to_numpy(), index=windows.date.dt.date)
+    return pd.Series(windows.hashrate_ehs.to_numpy(), index=windows.date.dt.date)
+
+
+def data_swings(data: pd.Series | None = None) -> dict[dt.date, float]:
+    """:func:`swing` of the data's weekly 7-day means (:func:`window_series`) after each
+    historical halving."""
+    data = window_series() if data is None else data
     return {h: swing(data, h) for h in HALVINGS}
 
 
@@ -213,8 +219,7 @@ def context(seed: int = 0) -> dict:
     the S9 share before 2020 against Coin Metrics', the flat-price 2028 grid, the backtest's
     own weekly autocorrelation (at the scenario's switching speed and spread), the swings after
     the halvings (the data's, the baseline's on its price paths) and 2024's dip without refills."""
-    windows = pd.read_csv(WINDOWS, parse_dates=["date"])
-    data = pd.Series(windows.hashrate_ehs.to_numpy(), index=windows.date.dt.date)
+    data = window_series()
     model, s9 = run_with_s9_share(seed)  # the 2019 backtest, its fleet mix read on the way
     backtest = network_series(model)
     early = network_series(CryptoAdoptionModel(config=load_scenario("backtest_halving_2016"), seed=seed).run())
@@ -224,8 +229,9 @@ def context(seed: int = 0) -> dict:
     return {"lasting": {h: (lasting(data, h), lasting(early if h.year == 2016 else backtest, h)) for h in HALVINGS},
             "s9_model": s9, "s9_data_pct": s9_share_pct(), "flat_grid": flat_2028_grid(seed),
             "autocorrelation": weekly_autocorrelation(backtest),
-            "swings": data_swings(), "swing_paths": baseline_2028(seed, flat=False)["swing"],
-            "no_refill_2024": dips_of_one_seed(seed, {"mining.fill_per_year": 0.0})[HALVINGS[2]]["dip"]}
+            "swings": data_swings(data), "swing_paths": baseline_2028(seed, flat=False)["swing"],
+            "no_refill_2024": halving_dip(network_series(run_backtest(seed, {"mining.fill_per_year": 0.0})),
+                                          HALVINGS[2])["dip"]}
 
 
 def table_rows(seeds: range = SEEDS) -> pd.DataFrame:
@@ -299,7 +305,8 @@ def markdown(rows: pd.DataFrame, flat: dict, grid: pd.DataFrame | None = None,
     if why is not None:
         lines += swing_markdown(flat["swing"], why["swing_paths"], why["swings"])
     if grid is not None:
-        lines += grid_markdown(grid, history, *((why["autocorrelation"], why["no_refill_2024"]) if why else ()))
+        assumed, no_refill = (why["autocorrelation"], why["no_refill_2024"]) if why else (np.nan, np.nan)
+        lines += grid_markdown(grid, history, assumed, no_refill)
     if why is not None:
         lines += context_markdown(why, history)
     return lines
@@ -427,7 +434,7 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "dips came to -17.7% (2020) and -9.3% (2024), 2024 within its bound; but the baseline under a flat "
         "price fell 98% at the 2028 halving and then cycled between about 30 and 3,000 EH/s every four "
         "weeks: its machines sit near their cost, and switched off and on at once against a difficulty two "
-        "weeks behind. With the anticipation kept below, 0.6 and 0.9 a week still cycled (mean weekly change "
+        "weeks behind. With the anticipation kept above, 0.6 and 0.9 a week still cycled (mean weekly change "
         "0.50 and 1.45 after 2028, the data's 0.04-0.05) and the dips were -7.9/-4.3/-5.4% and "
         "-10.0/-6.1/-7.5% (2016/2020/2024, seed 0). A cost spread of +-60% at 0.3 a week kept the baseline "
         "smooth (2028: -43%) but took 2016's dip to -1.6%. So the speed stays at its assumed 0.3.",
