@@ -20,6 +20,7 @@ from model.model import CryptoAdoptionModel
 from model.scenario import load_scenario
 
 SCENARIO = "backtest_hashrate_2019"
+EARLY = "backtest_halving_2016"  # the network-only run around the 2016 halving
 HISTORY = table("hashrate_history.csv")
 #: Country shares of the network hashrate: CBECI's 2019-20 average, dated estimates after it.
 SHARE_TABLES = (table("mining_shares_2019_2020.csv"), table("hashrate_by_country_extra.csv"),

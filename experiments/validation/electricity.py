@@ -18,13 +18,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from data import table
-from experiments.validation.backtest import FACTS, SCENARIO, running_vintages, world_series
+from experiments.validation.backtest import EARLY, FACTS, SCENARIO, running_vintages, world_series
 from model.model import CryptoAdoptionModel
 from model.scenario import load_scenario
 from model.units import TH_PER_EH
 
 POWER = table("mining_power_cbeci.csv")
-EARLY = "backtest_halving_2016"  # the network-only run around the 2016 halving
 RUNS = (EARLY, SCENARIO)
 ENERGY_YEAR = 2024  # CCAF's yearly use (data/mining_facts.csv, category energy)
 FLEET_DATE = dt.date(2024, 4, 13)  # the week before the 2024 halving (2024-04-20)

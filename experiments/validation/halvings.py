@@ -19,6 +19,7 @@ import pandas as pd
 
 from data import table
 from experiments.validation.backtest import (
+    EARLY,
     FACTS,
     S9_CLASS_J_PER_TH,
     halving_dip,
@@ -38,7 +39,6 @@ HASHRATE_2014_2016 = table("hashrate_2014_2016.csv")
 #: The Bitmain machines on sale before the 2016 run (CBECI's miners table, data/mining_facts.csv):
 #: the fleet of 2016-05-14 holds what was installed while each was the best on sale.
 MACHINES_2016 = {"s3": "2014-07", "s5": "2014-12", "s7": "2015-09"}
-START_2016 = dt.date(2016, 5, 14)
 INSTALL_WINDOW_DAYS = 15  # the network's level on a date: the mean of the 3-day points within +-15 days
 LASTING_WEEKS = 4  # a recovery that lasts: this many weekly values in a row above the pre level
 BOUND_DIP_PP = 5.0         # each modelled dip within +-5 points of the data's
@@ -61,7 +61,8 @@ def fleet_2016() -> dict[str, tuple[float, float]]:
     """The 2016 run's fleet by machine: ``{name: (J/TH, share)}``, as built by the model's own
     rule that new machines come at the best efficiency on sale (the S9 went on sale after the run starts).
     Each machine's share is the network hashrate added from its release to the next one's
-    (the last one's: to the run's start), over all added since the first (the S3's, 2014-07-01)::
+    (the last one's: to ``run.start`` of ``backtest_halving_2016``), over all added since the
+    first (the S3's, 2014-07-01)::
 
         share_m = (H(release_{m+1}) - H(release_m)) / (H(start) - H(release_S3))
 
@@ -76,7 +77,8 @@ def fleet_2016() -> dict[str, tuple[float, float]]:
         near = (series.date - pd.Timestamp(day)).abs() <= pd.Timedelta(days=INSTALL_WINDOW_DAYS)
         return float(series.loc[near, "hashrate_ehs"].mean())
 
-    dates = [dt.date.fromisoformat(f"{month}-01") for month in MACHINES_2016.values()] + [START_2016]
+    start = load_scenario(EARLY).config.run.start
+    dates = [dt.date.fromisoformat(f"{month}-01") for month in MACHINES_2016.values()] + [start]
     levels = [level(d) for d in dates]
     total = levels[-1] - levels[0]
     return {name: (float(rows.loc[month, "value"]), (levels[i + 1] - levels[i]) / total)
@@ -99,7 +101,7 @@ def data_dips() -> pd.DataFrame:
 def halving_runs(seed: int, overrides: dict | None = None) -> tuple[CryptoAdoptionModel, CryptoAdoptionModel]:
     """The 2019 backtest and the 2016 network-only run, with ``overrides`` of both scenarios."""
     return (run_backtest(seed=seed, overrides=overrides),
-            CryptoAdoptionModel(config=load_scenario("backtest_halving_2016", overrides), seed=seed).run())
+            CryptoAdoptionModel(config=load_scenario(EARLY, overrides), seed=seed).run())
 
 
 def dips_of_runs(backtest: CryptoAdoptionModel, early: CryptoAdoptionModel) -> dict[dt.date, dict]:
@@ -222,7 +224,7 @@ def context(seed: int = 0) -> dict:
     data = window_series()
     model, s9 = run_with_s9_share(seed)  # the 2019 backtest, its fleet mix read on the way
     backtest = network_series(model)
-    early = network_series(CryptoAdoptionModel(config=load_scenario("backtest_halving_2016"), seed=seed).run())
+    early = network_series(CryptoAdoptionModel(config=load_scenario(EARLY), seed=seed).run())
 
     def lasting(series, h):
         return halving_dip(series, h, run=LASTING_WEEKS)["weeks_to_new_high"]

@@ -198,6 +198,7 @@ def test_the_2016_fleet_is_what_was_installed_while_each_machine_was_the_best_on
     linear = tmp_path / "linear.csv"
     pd.DataFrame({"date": days.date, "hashrate_ehs": np.arange(len(days)) * 0.001}).to_csv(linear, index=False)
     monkeypatch.setattr(halvings, "HASHRATE_2014_2016", linear)
-    releases = [dt.date(2014, 7, 1), dt.date(2014, 12, 1), dt.date(2015, 9, 1), halvings.START_2016]
+    start = load_scenario(halvings.EARLY).config.run.start
+    releases = [dt.date(2014, 7, 1), dt.date(2014, 12, 1), dt.date(2015, 9, 1), start]
     spans = np.diff([d.toordinal() for d in releases])
     assert [s for _, s in halvings.fleet_2016().values()] == pytest.approx(spans / spans.sum())
