@@ -48,9 +48,11 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    (:meth:`~agents.mining_sector.MiningSector.expected_hashprice`: the clearing hashprice
    at the reward then, with every pipeline's machines joined to today's fleets,
    :class:`PipelineSupply`, so that machines that will not pay after a halving count as
-   switched off). New machines come at the frontier efficiency (improving by
-   ``efficiency_improvement_per_year``, or stepping to a machine of ``mining.releases`` on
-   its date: :meth:`~agents.mining_sector.MiningSector.frontier_j_per_th`); what one would
+   switched off). New machines come at ``bought_over_best`` times the frontier efficiency
+   (the best on sale, improving by ``efficiency_improvement_per_year``, or stepping to a
+   machine of ``mining.releases`` on its date:
+   :meth:`~agents.mining_sector.MiningSector.bought_j_per_th`), since most of the market buys
+   the generations before the flagship; what one would
    earn over its life against its price and site (:func:`capital_usd_per_th`), above a
    hurdle, sets an attractiveness (:func:`attractiveness`), which scales orders: a share of
    the free MW where the host caps power, a share of the MW a year the country can add
@@ -377,12 +379,14 @@ class MinerFleet(mesa.Agent):
         self.operating_mw = power_mw(legal_on, self.eff, cfg.pue) + power_mw(ug_on, self.eff, cfg.pue)
         self.revenue_usd = self.operating_ths * hashprice_usd_per_ph_day / TH_PER_PH * step_days
 
-    def order(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None, frontier_j_per_th: float,
+    def order(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None, bought_j_per_th: float,
               lead_steps: int, capacity_mw_per_year: float, *, underground: bool = False) -> float:
-        """Order new frontier machines, arriving ``lead_steps`` from now; returns the MW ordered.
+        """Order new machines of ``bought_j_per_th`` J/TH
+        (:meth:`~agents.mining_sector.MiningSector.bought_j_per_th`), arriving ``lead_steps``
+        from now; returns the MW ordered.
 
         ``A`` is :func:`attractiveness` at ``hashprice`` (the one expected at arrival,
-        :meth:`~agents.mining_sector.MiningSector.expected_hashprice`), the cash cost of a frontier machine at the
+        :meth:`~agents.mining_sector.MiningSector.expected_hashprice`), the cash cost of such a machine at the
         host's tariff and its capital, times ``underground_investment_factor``
         for an ``underground`` order (a fleet whose host bans mining reinvests at a penalty:
         hidden sites, seizure risk); no order if ``A = 0``. Where the host caps power for
@@ -393,18 +397,18 @@ class MinerFleet(mesa.Agent):
             headroom = max(0, allowance_mw - MW(legal_ths) - MW(pipeline))
             capped:   mw = A x (1 - exp(-fill_per_year x dt)) x headroom       (never more than headroom)
             uncapped or underground: mw = A x capacity_mw_per_year x dt
-            order mw x 1e6 / (frontier x pue) TH/s at the frontier efficiency
+            order mw x 1e6 / (bought x pue) TH/s at that efficiency
 
         So new investment goes where the return is and the country has room, and a fleet's
         growth does not compound on its own size.
         """
         cfg = self.model.config.mining
-        cost = float(cash_cost_usd_per_th_day(frontier_j_per_th, cfg, self.host.mining_tariff_usd_per_kwh))
-        a = attractiveness(hashprice_usd_per_ph_day, cost, capital_usd_per_th(frontier_j_per_th, cfg), cfg)
-        return self.place_order(a, allowance_mw, frontier_j_per_th, lead_steps, capacity_mw_per_year,
+        cost = float(cash_cost_usd_per_th_day(bought_j_per_th, cfg, self.host.mining_tariff_usd_per_kwh))
+        a = attractiveness(hashprice_usd_per_ph_day, cost, capital_usd_per_th(bought_j_per_th, cfg), cfg)
+        return self.place_order(a, allowance_mw, bought_j_per_th, lead_steps, capacity_mw_per_year,
                                 underground=underground)
 
-    def place_order(self, attractive: float, allowance_mw: float | None, frontier_j_per_th: float,
+    def place_order(self, attractive: float, allowance_mw: float | None, bought_j_per_th: float,
                     lead_steps: int, capacity_mw_per_year: float, *, underground: bool = False) -> float:
         """:meth:`order` given the attractiveness ``A`` (the mining sector computes it for all
         fleets at once); returns the MW ordered."""
@@ -420,8 +424,8 @@ class MinerFleet(mesa.Agent):
             mw = a * (1.0 - math.exp(-cfg.fill_per_year * dt_years)) * self.headroom_mw(allowance_mw, cfg.pue)
         if mw <= 0:
             return 0.0
-        ths = mw * W_PER_MW / (frontier_j_per_th * cfg.pue)
-        self.pipeline.append((step + lead_steps, ths, frontier_j_per_th, underground))
+        ths = mw * W_PER_MW / (bought_j_per_th * cfg.pue)
+        self.pipeline.append((step + lead_steps, ths, bought_j_per_th, underground))
         return mw
 
     def refill_room_mw(self, hashprice_usd_per_ph_day: float) -> float:
@@ -435,8 +439,8 @@ class MinerFleet(mesa.Agent):
         coming = sum(ths * eff for _, ths, eff in self.refills) * pue / W_PER_MW
         return max(0.0, self.installed_mw(pue) - self.wanted_mw(hashprice_usd_per_ph_day) - coming)
 
-    def place_refill(self, attractive: float, room_mw: float, frontier_j_per_th: float, lead_steps: int) -> float:
-        """Order frontier machines for sites already built, arriving ``lead_steps`` from now
+    def place_refill(self, attractive: float, room_mw: float, bought_j_per_th: float, lead_steps: int) -> float:
+        """Order new machines (``bought_j_per_th``) for sites already built, arriving ``lead_steps`` from now
         in place of old ones (:meth:`swap_in`); returns the MW ordered. ``A`` is
         :func:`attractiveness` with the machine's capital only (the site is there), ``room``
         :meth:`refill_room_mw`::
@@ -450,8 +454,8 @@ class MinerFleet(mesa.Agent):
         mw = attractive * (1.0 - math.exp(-cfg.fill_per_year * self.model.dt_years)) * room_mw
         if mw <= 0:
             return 0.0
-        self.refills.append((self.model.t + lead_steps, mw * W_PER_MW / (frontier_j_per_th * cfg.pue),
-                             frontier_j_per_th))
+        self.refills.append((self.model.t + lead_steps, mw * W_PER_MW / (bought_j_per_th * cfg.pue),
+                             bought_j_per_th))
         return mw
 
 

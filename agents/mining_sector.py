@@ -151,33 +151,39 @@ class MiningSector:
         within the MW a year its country can add (:meth:`capacity_mw_per_year`), legal
         machines where the host allows mining, underground ones (at a penalty) where it does
         not but the fleet still mines there; machines arrive ``arrival_steps`` from now at
-
-        :meth:`frontier_j_per_th` (machines bought in the same year share a vintage, and an
+        :meth:`bought_j_per_th` (machines bought in the same year share a vintage, and an
         efficiency, unless a machine is released among them). Where the host
         allows mining and does not cap its power, the fleet first orders refills for the
         sites whose machines will not pay at the expected hashprice
         (:meth:`MinerFleet.place_refill`), at the attractiveness of the machine's price alone."""
         model = self.model
         cfg = model.config.mining
-        frontier = self.frontier_j_per_th()
+        bought = self.bought_j_per_th()
         expected = self.expected_hashprice(arrival_steps)
         tariffs = np.array([model.countries[code].mining_tariff_usd_per_kwh for code in self.fleets])
-        cost = cash_cost_usd_per_th_day(frontier, cfg, tariffs)
-        wanted = attractiveness(expected, cost, capital_usd_per_th(frontier, cfg), cfg).tolist()  # MinerFleet.order's
-        refill = attractiveness(expected, cost, capital_usd_per_th(frontier, cfg, site=False), cfg).tolist()
+        cost = cash_cost_usd_per_th_day(bought, cfg, tariffs)
+        wanted = attractiveness(expected, cost, capital_usd_per_th(bought, cfg), cfg).tolist()  # MinerFleet.order's
+        refill = attractiveness(expected, cost, capital_usd_per_th(bought, cfg, site=False), cfg).tolist()
         for a, (code, fleet) in zip(refill, self.fleets.items()):
             host = model.countries[code]
             if a > 0 and host.mining_allowed and host.mining_allowance_mw is None:
-                fleet.place_refill(a, fleet.refill_room_mw(expected), frontier, arrival_steps)
+                fleet.place_refill(a, fleet.refill_room_mw(expected), bought, arrival_steps)
         for a, (code, fleet) in zip(wanted, self.fleets.items()):
             capacity = self.capacity_mw_per_year(code)
             if model.countries[code].mining_allowed:
-                fleet.place_order(a, self.planning_mw(code), frontier, arrival_steps, capacity)
+                fleet.place_order(a, self.planning_mw(code), bought, arrival_steps, capacity)
             elif fleet.underground_ths.sum() > 0:
-                fleet.place_order(a, None, frontier, arrival_steps, capacity, underground=True)
+                fleet.place_order(a, None, bought, arrival_steps, capacity, underground=True)
+
+    def bought_j_per_th(self) -> float:
+        """J/TH of the machines ordered this week: the best on sale's
+        (:meth:`frontier_j_per_th`) times ``bought_over_best``. Most of the market buys the
+        generations before the flagship, cheaper per TH, so the fleet a halving meets holds
+        more machines near their cost than a fleet of flagships would."""
+        return self.frontier_j_per_th() * self.model.config.mining.bought_over_best
 
     def frontier_j_per_th(self) -> float:
-        """J/TH of the machines ordered this week, the best on sale::
+        """J/TH of the best machine on sale this week::
 
             frontier(t) = frontier_efficiency_j_per_th
                           x (1 - efficiency_improvement_per_year) ^ (calendar year of t - start year)

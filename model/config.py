@@ -270,6 +270,9 @@ class MiningConfig(FittedTerms):
     # Machines put on sale during the run: from each one's date the frontier is at most its
     # J/TH, a step where a generation ships (the S9 of June 2016) beside the smooth trend.
     releases: dict[str, Release] = {}
+    # J/TH of the machines miners buy over the best on sale's: most of the market trades the
+    # generations before the flagship (agents.mining_sector.MiningSector.bought_j_per_th).
+    bought_over_best: Annotated[float, Field(ge=1.0, le=3.0)] = 1.0
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.1
     power_share_of_cash_cost: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     cost_spread: Prob = 0.25

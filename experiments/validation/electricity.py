@@ -117,8 +117,14 @@ def markdown(report: ElectricityReport) -> list[str]:
     below = float((m.model_gw < m.guess_gw).mean())
     facts = "; ".join(f"{r.value:g} J/TH ({r.description.split(';')[0]}, {r.source}, {r.date})"
                       for r in report.fleet_facts.itertuples())
-    implied = [report.hashrate_ehs * TH_PER_EH * v * report.pue * hours_in(ENERGY_YEAR) / WH_PER_TWH
-               for v in report.fleet_facts.value]
+    wall_th_hours = report.hashrate_ehs * TH_PER_EH * report.pue * hours_in(ENERGY_YEAR)
+    implied = [wall_th_hours * v / WH_PER_TWH for v in report.fleet_facts.value]
+    energy_j_per_th = report.twh_data * WH_PER_TWH / wall_th_hours  # the fleet CCAF's energy figure implies
+    low, high = report.fleet_facts.value.min(), report.fleet_facts.value.max()
+    between = low <= report.fleet_j_per_th <= high
+    where = ("between the" if between else "below both" if report.fleet_j_per_th < low else "above both")
+    to_fleet = 0.0 if between else min(abs(report.fleet_j_per_th - v) for v in (low, high))
+    nearer = "the fleet figures" if to_fleet < abs(report.fleet_j_per_th - energy_j_per_th) else "the energy figure"
     lines += [
         "",
         f"{len(m) - len(out)} of {len(m)} months lie within the range; the model sits below CBECI's best guess in "
@@ -126,11 +132,11 @@ def markdown(report: ElectricityReport) -> list[str]:
         "",
         f"**{ENERGY_YEAR}** (seed 0, the 2019 backtest): {report.twh:.0f} TWh against CCAF's {report.twh_data:g} TWh "
         f"(`data/mining_facts.csv`), {report.twh / report.twh_data - 1:+.0%}. In the week before the {ENERGY_YEAR} "
-        f"halving its running machines averaged {report.fleet_j_per_th:.1f} J/TH; the published fleet figures are "
-        f"higher: {facts}. At those, the backtest's {ENERGY_YEAR} hashrate ({report.hashrate_ehs:.0f} EH/s) would "
-        f"draw {min(implied):.0f}-{max(implied):.0f} TWh with PUE {report.pue:g}, more than CCAF's own estimate: "
-        "the fleet figures and the energy figure do not agree with each other, and the model agrees with the "
-        "energy figure.",
+        f"halving its running machines averaged {report.fleet_j_per_th:.1f} J/TH, {where} published fleet "
+        f"figures: {facts}. At those, the backtest's {ENERGY_YEAR} hashrate ({report.hashrate_ehs:.0f} EH/s) would "
+        f"draw {min(implied):.0f}-{max(implied):.0f} TWh with PUE {report.pue:g}; CCAF's {report.twh_data:g} TWh "
+        f"at that hashrate means {energy_j_per_th:.1f} J/TH. The fleet figures and the energy figure do not agree "
+        f"with each other, and the model is nearer {nearer}.",
         "",
     ]
     return lines

@@ -497,7 +497,8 @@ def markdown(report: Report) -> str:
         "Driven by the monthly BTC price (Bitstamp), the halvings of 2020 and 2024, and the",
         "dated bans of the policy timeline (China's 2021 mining ban, Iran's summer bans), from",
         "the CBECI 2019-20 fleets by country. The miners' response (each country's capacity to add MW,",
-        "hurdle margin, underground reinvestment; the lead time profiled over its prior) is fitted on",
+        "hurdle margin, underground reinvestment, how far switching anticipates the retarget; the lead time",
+        "profiled over its prior) is fitted on",
         "2019-2024 with the country shares (`crypto-abm calibrate mining`, each year weighted",
         f"alike) and tested on 2025. Points from {HELD_OUT[0]:%Y-%m} to "
         f"{HELD_OUT[1] - dt.timedelta(days=1):%Y-%m} are held out of every error and fit.",
@@ -646,8 +647,9 @@ def main(seeds: int = 5) -> int:
     rows, flat, grid, why = report.halvings
     for r in rows.itertuples():
         print(f"halving {r.halving}: dip model {r.model_dip:+.1%} vs data {r.data_dip:+.1%}; recovery model "
-              f"{r.model_weeks} vs data {r.data_weeks:.0f} weeks")
-    print(f"2028 halving, flat price: dip {flat['dip']:+.1%}, recovery {flat['weeks_to_new_high']} weeks")
+              f"{halvings.weeks_text(r.model_weeks)} vs data {r.data_weeks:.0f} weeks")
+    flat_weeks = halvings.weeks_text(flat["weeks_to_new_high"])
+    print(f"2028 halving, flat price: dip {flat['dip']:+.1%}, recovery {flat_weeks} weeks")
     print(f"switching grid: {len(grid)} pairs of switching speed and cost spread; 2020 dip at most "
           f"{grid.dip_2020.min():+.1%}, 2016 at most {grid.dip_2016.min():+.1%}")
     print(f"S9-class share before the 2020 halving: model {why['s9_model']:.1%}, "

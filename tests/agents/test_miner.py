@@ -712,23 +712,68 @@ def test_warm_start_fills_the_pipeline_for_the_lead_time():
 
 def test_machines_ordered_before_a_release_are_at_the_old_frontier_and_after_it_at_the_new():
     """The 2016 run starts with the S7 the best on sale and the S9 released on 2016-06-01:
-    orders (the warm start's included) are S7s before that date and S9s from it, whatever
-    the smooth trend says; with the release later, orders stay at the trend."""
+    orders (the warm start's included) are S7-generation machines before that date and
+    S9-generation ones from it (at ``bought_over_best`` times the best's J/TH), whatever the
+    smooth trend says; with the release later, orders stay at the trend."""
     from model.model import CryptoAdoptionModel
     from model.scenario import load_scenario
     m = CryptoAdoptionModel(config=load_scenario("backtest_halving_2016"), seed=0)
     s7, s9 = 273.36, m.config.mining.releases["s9"].efficiency_j_per_th
+    bought = m.config.mining.bought_over_best
     assert m.mining.frontier_j_per_th() == pytest.approx(s7)
-    assert all(eff == pytest.approx(s7) for _, _, eff, _ in m.fleets["ROW"].pipeline)
+    assert all(eff == pytest.approx(s7 * bought) for _, _, eff, _ in m.fleets["ROW"].pipeline)
     m.run(until=dt.date(2016, 5, 28))
     assert m.mining.frontier_j_per_th() == pytest.approx(s7)
     m.run(until=dt.date(2016, 6, 4))
     assert m.mining.frontier_j_per_th() == pytest.approx(s9)
-    assert any(eff == pytest.approx(s9) for _, _, eff, _ in m.fleets["ROW"].pipeline)
+    assert m.mining.bought_j_per_th() == pytest.approx(s9 * bought)
+    assert any(eff == pytest.approx(s9 * bought) for _, _, eff, _ in m.fleets["ROW"].pipeline)
     plain = CryptoAdoptionModel(config=load_scenario("backtest_halving_2016",
                                                      {"mining.releases.s9.date": dt.date(2016, 7, 1)}), seed=0)
     plain.run(until=dt.date(2016, 6, 4))
     assert plain.mining.frontier_j_per_th() == pytest.approx(s7)
+
+
+def test_miners_buy_machines_less_efficient_than_the_best_and_get_fewer_th_per_mw():
+    """With ``bought_over_best`` r, every order (new sites, refills, the warm start's) is of
+    machines at r times the best's J/TH; the same attractiveness and room buy the same MW
+    (so 1/r of the TH/s) and a worse machine is less attractive at the same hashprice."""
+    from model.model import CryptoAdoptionModel
+    from model.scenario import load_scenario
+
+    def pipeline(ratio):
+        m = CryptoAdoptionModel(config=load_scenario("backtest_hashrate_2019", {"mining.bought_over_best": ratio}),
+                                seed=0)
+        return m, [(ths, eff) for _, ths, eff, _ in m.fleets["USA"].pipeline]
+    best, flagship = pipeline(1.0)
+    worse, mass = pipeline(1.5)
+    assert flagship and all(eff == pytest.approx(best.mining.frontier_j_per_th()) for _, eff in flagship)
+    assert all(eff == pytest.approx(1.5 * worse.mining.frontier_j_per_th()) for _, eff in mass)
+    cfg = best.config.mining
+    e, tariff, hp = best.mining.frontier_j_per_th(), 0.05, 120.0
+    a_best = attractiveness(hp, float(cash_cost_usd_per_th_day(e, cfg, tariff)), capital_usd_per_th(e, cfg), cfg)
+    a_mass = attractiveness(hp, float(cash_cost_usd_per_th_day(1.5 * e, cfg, tariff)),
+                            capital_usd_per_th(1.5 * e, cfg), cfg)
+    assert a_mass < a_best
+    fleet = best.fleets["USA"]
+    fleet.pipeline = []
+    mw = fleet.place_order(0.5, None, 1.5 * e, 4, 100.0)
+    (_, ths, eff, _), = fleet.pipeline
+    assert eff == pytest.approx(1.5 * e) and ths == pytest.approx(mw * 1e6 / (1.5 * e * cfg.pue))
+
+
+def test_the_bought_over_best_ratio_is_derived_from_the_rfq_market_it_names():
+    """behaviour.toml's ratio: the median J/TH of the models Luxor's RFQ market traded in
+    June 2023 over the best of them (data/asic_prices.csv), to its 3 printed decimals."""
+    import pandas as pd
+
+    from data import table
+    from model.scenario import load_scenario
+    prices = pd.read_csv(table("asic_prices.csv"))
+    rfq = prices[(prices.date == "2023-06") & prices.model_or_index.str.contains("Luxor RFQ market price")]
+    assert len(rfq) == 4
+    ratio = rfq.efficiency_j_per_th.median() / rfq.efficiency_j_per_th.min()
+    assert load_scenario("south_asia_2025").config.mining.bought_over_best == pytest.approx(round(ratio, 3), abs=1e-12)
 
 
 def test_relocated_machines_avoid_hosts_without_power_and_arrive_over_months():
@@ -833,13 +878,14 @@ def test_pipeline_supply_runs_each_entry_at_its_hosts_cost():
     assert 0 < pipeline(100.0) < 6.5e6  # the S9-class machines at $0.05 do not all pay
 
 
-def test_fleets_switch_half_way_from_what_the_week_earns_to_the_clearing_so_a_halving_overshoots():
+def test_fleets_switch_part_way_from_what_the_week_earns_to_the_clearing_so_a_halving_overshoots():
     """Each week every vintage closes its share of the gap to the running share that pays at
-    the switching hashprice: ``switch_anticipation`` (0.5) of the way from the difficulty's
+    the switching hashprice: ``switch_anticipation`` (w, fitted) of the way from the difficulty's
     (what the week earns) to the clearing one. In the week of the 2024 halving the difficulty
     is still set for the hashrate before it, so the hashprice the week earns falls below the
-    clearing one (which counts the machines that will switch off); miners switch on the mean
-    of the two, and marginal vintages head lower than the clearing would take them. What
+    clearing one (which counts the machines that will switch off); miners switch on
+    ``(1 - w) x earned + w x clearing``, and marginal vintages head lower than the clearing
+    would take them. What
     runs earns the difficulty's hashprice."""
     m = build_model("backtest_hashrate_2019", households=0)
     sector, cfg = m.mining, m.config.mining
@@ -848,7 +894,8 @@ def test_fleets_switch_half_way_from_what_the_week_earns_to_the_clearing_so_a_ha
     assert sector.switching_hashprice() == sector.hashprice_usd_per_ph_day
     sector.clearing_hashprice_usd_per_ph_day = cleared
     m.run(until=dt.date(2024, 4, 19))
-    assert cfg.switch_anticipation == 0.5
+    w = cfg.switch_anticipation
+    assert 0.0 < w < 1.0  # both hashprices count
     m.step()  # the halving's week
     assert m.market.subsidy_at(m.date) == 3.125
     earned, clearing_hp = sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day
@@ -857,7 +904,7 @@ def test_fleets_switch_half_way_from_what_the_week_earns_to_the_clearing_so_a_ha
     before = {code: f.running.copy() for code, f in sector.fleets.items()}
     sector.operate(order=False)
     earned, clearing_hp = sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day
-    switch = 0.5 * earned + 0.5 * clearing_hp
+    switch = (1.0 - w) * earned + w * clearing_hp
     assert sector.switching_hashprice() == pytest.approx(switch, rel=1e-12)
     speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (m.step_days / 7.0)
     for code, f in sector.fleets.items():

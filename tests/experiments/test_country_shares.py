@@ -14,11 +14,7 @@ from experiments.validation.backtest import HELD_OUT, share_points
 
 #: (bound, country) pairs the model misses today (docs/VALIDATION.md, section 1b); the
 #: rest must hold.
-MISSES: dict[tuple[str, str], str] = {
-    ("2025Q2", "CHN"): "6.9% against 13.7% and 13.8% (-6.8 and -7.0 points): China's underground fleet, "
-                       "which the fit lets reinvest at a tenth of the legal rate, stays too small; 9.6% with "
-                       "the one-step difficulty lag, 7.9% before Canada's moratoria were fitted (2026-12-04)",
-}
+MISSES: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")
