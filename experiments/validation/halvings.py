@@ -452,7 +452,16 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "-> 0.019; the fleet before the 2024 halving 24.7 -> 29.7 J/TH, between the published figures, and "
         "2024's electricity 140 -> 167 TWh against CCAF's 138 (section 1d). Kept: the ratio comes from a "
         "source, it puts the fleet where the fleet data put it, and the fit does not reject it (the cost rose "
-        "by about one residual variance before the anticipation was fitted).",
+        "by about one residual variance before the anticipation was fitted). Why the recoveries are slow "
+        "(seed 0): 165-200 EH/s of machines were in the pipeline through 2024's halving and arrived, but the "
+        "running hashrate stayed at 560-590 EH/s for 20 weeks: at the hashprice the halving leaves (about "
+        "$50/PH/day, a 30 J/TH machine's cash cost at the backtest's one $0.05/kWh) each arrival displaces "
+        "an older machine near its cost. Probed, not refitted, not kept: every backtest tariff at CCAF's 2024 "
+        "survey median ($0.045/kWh) gave dips -8.0 / -13.2 / -10.6% and recoveries 19 / 14 / none (network "
+        "0.137 / 0.152); miners extrapolating the last year's price trend to arrival (weight 0.5 or 1) left "
+        "the recoveries at 19 / 13-14 / 26 weeks with network test errors of 0.155-0.178; lead times of 12 "
+        "and 36 weeks gave recoveries of 8 / 24 / none and 22 / 15 / none (the fit chose 24, and the lead "
+        "time is not tuned on the recoveries).",
         "",
         "Tried and not kept (2026-12-04, with the 2016 fleet as it was): the switching speed fitted to the "
         "2016 halving alone, 2020 and 2024 the tests. The 2016 run's dip as the data measure it (block luck, "
