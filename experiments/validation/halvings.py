@@ -541,8 +541,8 @@ def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame, assumed: float = fl
         f"{len(fits)} of {len(grid)} pairs put all three dips within +-{BOUND_DIP_PP:g} points ({all_pairs}), "
         f"{len(both)} the 2020 and 2024 dips both (switching speed/spread: {both_pairs}). Chosen by this grid, "
         "such a pair would have been fitted to the test halvings. The 2016 network-only run dips at "
-        f"{dipped} of {len(grid)} pairs, the deeper the faster miners switch. In the 2019 backtest what keeps "
-        "the dips shallow at the scenario's own pair is also what the fleets have and order around a halving",
+        f"{dipped} of {len(grid)} pairs, the deeper the faster miners switch. Besides these two, what the "
+        "fleets have and order around a halving shapes the 2019 backtest's dips",
         "(the 2020 fleet has almost no S9s left to switch off;",
         "after 2024 new machines keep arriving while the older ones switch off; with no refills",
         f"(`fill_per_year` 0, not refitted), its dip is {no_refill:+.1%}).",
