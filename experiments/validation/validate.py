@@ -604,7 +604,8 @@ def markdown(report: Report) -> str:
         "  backtest's one $0.05/kWh per country would not pay at the BTC price of early 2019: it needs",
         "  the cheaper power real S9s ran on first (section 1c). Every country's sites spread by +-25%",
         "  around one tariff, so the baseline's machines sit in a narrow band of cost: a halving under a",
-        "  flat price idles half the network (section 1c).",
+        "  flat price idles over 40% of the network (section 1c), and after a historical halving each new",
+        "  machine displaces an older one at the margin, so the backtest recovers slowly.",
         "",
     ]
     return "\n".join(lines)
