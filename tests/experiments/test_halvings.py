@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from experiments.validation import halvings
@@ -20,13 +21,15 @@ MISSES: dict[tuple[str, str], str] = {
     ("2020-05-11", "dip"): "-19.1% against -24.2% (-21.4% as the data measure it), 5.1 points: the model's S9s "
                            "were switched off before the halving at $0.05/kWh (0.1% of its hashrate, Coin "
                            "Metrics ~23%), so the dip comes from the machines of 2019 alone",
-    ("2020-05-11", "recovery"): "23 weeks against 8 (15 as the data measure it): machines keep arriving, but "
-                                "at the hashprice the halving leaves each displaces an older one near its cost "
-                                "at the backtest's one $0.05/kWh, so the running hashrate grows slowly",
-    ("2024-04-20", "recovery"): "none within 26 weeks against 5: 165-200 EH/s of machines were in the pipeline "
-                                "through the halving, but at about $50/PH/day (a 30 J/TH machine's cash cost at "
-                                "$0.05/kWh) each arrival displaces an older machine; the model also stood about "
-                                "6% above the data before it",
+    ("2020-05-11", "recovery"): "23 weeks against 8 (15 as the data measure it): weeks 4-8 after the halving "
+                                "the model stood 18.6% below its pre level, the data 0.8%; machines keep "
+                                "arriving, but at the hashprice the halving leaves each displaces an older one "
+                                "near its cost at the backtest's one $0.05/kWh (section 1c, the plateaus)",
+    ("2024-04-20", "recovery"): "none within 26 weeks against 5: weeks 4-8 after the halving the model stood "
+                                "12.6% below its pre level, the data 3.3%; 165-200 EH/s of machines were in the "
+                                "pipeline through the halving, but at about $50/PH/day (a 30 J/TH machine's cash "
+                                "cost at $0.05/kWh) each arrival displaces an older machine; the model also stood "
+                                "about 6% above the data before it",
     ("2028", "flat"): "the flat-price baseline dips -43.5% in 2028, below the historical range (-24.2% to -11.1%)",
 }
 
@@ -208,3 +211,42 @@ def test_the_2016_fleet_is_what_was_installed_while_each_machine_was_the_best_on
     releases = [dt.date(2014, 7, 1), dt.date(2014, 12, 1), dt.date(2015, 9, 1), start]
     spans = np.diff([d.toordinal() for d in releases])
     assert [s for _, s in halvings.fleet_2016().values()] == pytest.approx(spans / spans.sum())
+
+
+def test_the_plateau_means_the_weeks_it_names():
+    halving = dt.date(2024, 4, 20)
+    weeks = range(-4, 30)
+    series = pd.Series([float(w) for w in weeks], index=[halving + dt.timedelta(weeks=w) for w in weeks])
+    assert halvings._mean_over(series, halving, halvings.TROUGH_WEEKS) == pytest.approx(6.0)
+    assert halvings._mean_over(series, halving, halvings.LATER_WEEKS) == pytest.approx(24.0)
+
+
+def test_the_implied_elasticity_inverts_the_first_order_response():
+    e, reward, installed = 0.5, 0.2, 0.1
+    row = {"reward_rise": reward, "installed_rise": installed, "data_rise": (e * reward + installed) / (1 + e)}
+    assert halvings.implied_elasticity(row) == pytest.approx(e)
+
+
+@pytest.fixture(scope="module")
+def plateaus():
+    return halvings.plateaus(0)
+
+
+def test_the_data_s_plateaus_are_read_from_the_windows_file(plateaus):
+    data = pd.read_csv(halvings.WINDOWS, parse_dates=["date"]).set_index("date").hashrate_ehs
+    for h, row in plateaus.items():
+        t = pd.Timestamp(h)
+        pre = data[(data.index >= t - pd.Timedelta(days=14)) & (data.index < t)].mean()
+        trough = data[(data.index >= t + pd.Timedelta(weeks=4)) & (data.index <= t + pd.Timedelta(weeks=8))].mean()
+        later = data[(data.index >= t + pd.Timedelta(weeks=22)) & (data.index <= t + pd.Timedelta(weeks=26))].mean()
+        assert row["data_plateau"] == pytest.approx(np.log(trough / pre))
+        assert row["data_rise"] == pytest.approx(np.log(later / trough))
+
+
+def test_the_model_s_plateau_lies_between_its_lowest_week_and_its_pre_level(plateaus):
+    from experiments.validation.backtest import halving_dip, network_series, run_backtest
+    series = network_series(run_backtest(0))
+    for h, row in plateaus.items():
+        dip = halving_dip(series, h)["dip"]
+        assert np.log1p(dip) <= row["model_plateau"] < 0.0  # the mean of weeks 4-8 is no lower than the lowest
+        assert 0.0 < row["idle"] < 1.0 and row["elasticity"] > 0.0  # a halving idles machines near their cost
