@@ -42,7 +42,9 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    their cost). The *clearing* hashprice, the one at which the hashrate miners would
    run earns exactly the day's block reward (a fixed point found by bisection,
    :func:`clearing_hashprice`), prices mining's bid for power and starts the expectation
-   of orders. Idle machines retire at ``idle_retire_per_year``. Legal operation never
+   of orders. Idle machines retire at ``idle_retire_per_year``; they are the ones on the
+   dearest sites, so a vintage keeps the cheaper part of its range of sites (``kept``)
+   and what runs keeps running. Legal operation never
    draws more than the host's MW allowance (:meth:`MinerFleet.operate`).
 4. **Expand.** Orders are judged at the hashprice expected when the machines arrive
    (:meth:`~agents.mining_sector.MiningSector.expected_hashprice`: the clearing hashprice
@@ -143,21 +145,24 @@ def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day, capex_u
     return float(a) if a.ndim == 0 else a
 
 
-def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: float) -> np.ndarray:
+def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: float, kept=1.0) -> np.ndarray:
     """Share of a vintage that covers its cash operating cost.
 
-    Sites of one vintage pay tariffs spread uniformly within ``+-spread`` of the mean, so
-    the share running rises linearly from 0 (revenue at ``(1 - spread) x cost``) to 1
-    (revenue at ``(1 + spread) x cost``) rather than switching all at once. With revenue
-    per TH/s per day ``H / 1000`` at hashprice ``H`` (USD/PH/day):
+    A vintage arrives on sites whose tariffs spread uniformly within ``+-spread`` of the
+    country's; as its idle machines are sold or scrapped it keeps the cheapest ``kept``
+    of that range (:meth:`MinerFleet.operate`), so its sites run from ``(1 - spread)`` to
+    ``top = 1 - spread + 2 x spread x kept`` times the tariff. The share running rises
+    linearly from 0 (revenue at ``(1 - spread) x cost``) to 1 (revenue at ``top x cost``)
+    rather than switching all at once. With revenue per TH/s per day ``H / 1000`` at
+    hashprice ``H`` (USD/PH/day):
 
         ratio_v = (H / 1000) / cost(e_v, tariff)
-        sigma_v = clip((ratio_v - (1 - spread)) / (2 x spread), 0, 1)   (spread = 0: 1 if ratio_v > 1, else 0)
+        sigma_v = clip((ratio_v - (1 - spread)) / (2 x spread x kept_v), 0, 1)   (spread = 0: 1 if ratio_v > 1, else 0)
     """
     ratio = revenue_usd_per_th_day / np.asarray(cost_usd_per_th_day)
     if spread <= 0:
         return (ratio > 1.0).astype(float)
-    return np.clip((ratio - (1.0 - spread)) / (2.0 * spread), 0.0, 1.0)
+    return np.clip((ratio - (1.0 - spread)) / (2.0 * spread * np.asarray(kept)), 0.0, 1.0)
 
 
 class MinerFleet(mesa.Agent):
@@ -172,6 +177,7 @@ class MinerFleet(mesa.Agent):
         self.legal_ths = np.zeros_like(legal) if underground else legal
         self.underground_ths = legal if underground else np.zeros_like(legal)
         self.running = np.ones_like(legal)  # share of each vintage switched on
+        self.kept = np.ones_like(legal)  # share of each vintage's range of sites it still holds, cheapest first
         # (arrival step, TH/s, J/TH, underground): orders and relocations under way
         self.pipeline: list[tuple[int, float, float, bool]] = []
         self.operating_ths = 0.0
@@ -209,14 +215,21 @@ class MinerFleet(mesa.Agent):
 
     def add_vintage(self, ths: float, eff: float, *, underground: bool = False) -> None:
         """Add machines to the vintage of the same efficiency (as ``np.isclose``: within
-        1e-8 + 1e-5 x eff), or as a new vintage switched on."""
+        1e-8 + 1e-5 x eff), or as a new vintage switched on. New machines come on every site
+        of the range (``kept`` 1); joined to a vintage that keeps less, the vintage keeps the
+        TH/s-weighted mean of the two (one uniform range of the same mean tariff)."""
         match = np.flatnonzero(np.abs(self.eff - eff) <= 1e-8 + 1e-5 * abs(eff))
         if match.size:
+            v = match[0]
+            held = self.legal_ths[v] + self.underground_ths[v]
+            if held + ths > 0:
+                self.kept[v] = (held * self.kept[v] + ths) / (held + ths)
             target = self.underground_ths if underground else self.legal_ths
-            target[match[0]] += ths
+            target[v] += ths
             return
         self.eff = np.append(self.eff, eff)
         self.running = np.append(self.running, 1.0)
+        self.kept = np.append(self.kept, 1.0)
         self.legal_ths = np.append(self.legal_ths, 0.0 if underground else ths)
         self.underground_ths = np.append(self.underground_ths, ths if underground else 0.0)
 
@@ -305,7 +318,7 @@ class MinerFleet(mesa.Agent):
         """MW the legal fleet would draw at a hashprice, with no cap."""
         cfg = self.model.config.mining
         cost = cash_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
-        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
+        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread, self.kept)
         return power_mw(share * self.legal_ths, self.eff, cfg.pue)
 
     def mean_efficiency(self) -> float:
@@ -323,7 +336,7 @@ class MinerFleet(mesa.Agent):
         """
         cfg = self.model.config.mining
         cost = cash_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
-        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread)
+        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread, self.kept)
         legal = share * self.legal_ths
         mw = power_mw(legal, self.eff, cfg.pue)
         scale = allowance_mw / mw if allowance_mw is not None and mw > allowance_mw else 1.0
@@ -348,10 +361,13 @@ class MinerFleet(mesa.Agent):
             operating_ths = sum legal_on + sum ug_on;   operating_mw = MW(legal_on) + MW(ug_on)
             revenue_usd   = operating_ths x (H_d / 1000) x step_days
             retire_v   = (1 - running_v) x (1 - exp(-idle_retire_per_year x dt))
-            legal_ths_v, underground_ths_v <- x (1 - retire_v)       (after the output is computed)
+            legal_ths_v, underground_ths_v, kept_v <- x (1 - retire_v)   (after the output is computed)
+            running_v  <- running_v / (1 - retire_v)
 
-        Underground machines ignore the allowance. Machines held back only by the allowance
-        are not idle and do not retire; the MW they wanted is ``curtailed_mw``.
+        The machines retired are the idle ones, on the dearest sites: the vintage keeps the
+        cheaper part of its range of sites (``kept``, :func:`running_share`) and what runs
+        still runs. Underground machines ignore the allowance. Machines held back only by
+        the allowance are not idle and do not retire; the MW they wanted is ``curtailed_mw``.
         """
         cfg, host = self.model.config.mining, self.host
         dt_years, step_days = self.model.dt_years, self.model.step_days
@@ -359,10 +375,9 @@ class MinerFleet(mesa.Agent):
         switch = switch_hashprice_usd_per_ph_day
         if switch is None:
             switch = hashprice_usd_per_ph_day
-        target = running_share(switch / TH_PER_PH, cost, cfg.cost_spread)
+        target = running_share(switch / TH_PER_PH, cost, cfg.cost_spread, self.kept)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
         on = self.running + speed * (target - self.running)
-        self.running = on
         legal_on = on * self.legal_ths
         mw = power_mw(legal_on, self.eff, cfg.pue)
         self.curtailed_mw = 0.0
@@ -374,6 +389,8 @@ class MinerFleet(mesa.Agent):
         retire = (1.0 - on) * (1.0 - math.exp(-cfg.idle_retire_per_year * dt_years))
         self.legal_ths = self.legal_ths * (1.0 - retire)
         self.underground_ths = self.underground_ths * (1.0 - retire)
+        self.kept = self.kept * (1.0 - retire)
+        self.running = on / (1.0 - retire)
         self.operating_ths = float(legal_on.sum() + ug_on.sum())
         self.underground_operating_ths = float(ug_on.sum())
         self.operating_mw = power_mw(legal_on, self.eff, cfg.pue) + power_mw(ug_on, self.eff, cfg.pue)
@@ -581,16 +598,19 @@ class FleetSupply:
         self.cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
         self.caps = np.array([np.nan if cap is None else cap for _, cap in fleets], dtype=float)
         self.running = np.concatenate([f.running for f, _ in fleets])
+        self.kept = np.concatenate([f.kept for f, _ in fleets])
         self.lengths = lengths
 
     def kinks(self) -> list[float] | None:
         """The hashprices (USD/PH/day) where a vintage starts or stops switching on
-        (:func:`running_share`: revenue at ``(1 +- spread) x cost``), sorted: between two of
-        them supply is linear in the hashprice unless a cap starts or stops binding."""
+        (:func:`running_share`: revenue at ``(1 - spread) x cost`` and at the top of the sites
+        it keeps, ``(1 - spread + 2 x spread x kept) x cost``), sorted: between two of them
+        supply is linear in the hashprice unless a cap starts or stops binding."""
         if self.layout is None:
             return None
         spread = max(self.cfg.cost_spread, 0.0)
-        return np.sort(np.concatenate([self.cost * (1.0 - spread), self.cost * (1.0 + spread)]) * TH_PER_PH).tolist()
+        top = 1.0 - spread + 2.0 * spread * self.kept
+        return np.sort(np.concatenate([self.cost * (1.0 - spread), self.cost * top]) * TH_PER_PH).tolist()
 
     def set_caps(self, caps: list[float | None]) -> None:
         """This week's MW caps, one per fleet (None: uncapped), e.g. after the power split."""
@@ -613,7 +633,7 @@ class FleetSupply:
         if self.layout is None:
             return [f.wanted_mw(hashprice_usd_per_ph_day) for f, _ in self.fleets]
         cfg = self.cfg
-        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, self.cost, cfg.cost_spread)
+        share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, self.cost, cfg.cost_spread, self.kept)
         values = np.zeros(self.n + 1)
         np.multiply(np.multiply(share, self.legal), self.eff, out=values[:self.n])
         return (fleet_sums(values, self.layout) * cfg.pue / W_PER_MW).tolist()
@@ -628,7 +648,7 @@ class FleetSupply:
         cfg = self.cfg
         hps = np.asarray(hashprice_usd_per_ph_day, dtype=float)
         revenue = (hps.reshape(-1) / TH_PER_PH)[:, None]
-        share = running_share(revenue, self.cost, cfg.cost_spread)  # (hashprice, vintage)
+        share = running_share(revenue, self.cost, cfg.cost_spread, self.kept)  # (hashprice, vintage)
         values = np.zeros((3, share.shape[0], self.n + 1))
         legal = np.multiply(share, self.legal, out=values[1, :, :self.n])
         np.multiply(legal, self.eff, out=values[0, :, :self.n])

@@ -272,9 +272,9 @@ class MiningSector:
         dt_years, step_days = model.dt_years, model.step_days
         hosts = [f.host for f in fleets]
         caps, eff, legal, underground = supply.caps, supply.eff, supply.legal, supply.underground
-        running, cost = supply.running, supply.cost
+        running, cost, kept = supply.running, supply.cost, supply.kept
         earned = self.hashprice_usd_per_ph_day
-        target = running_share(self.switching_hashprice() / TH_PER_PH, cost, cfg.cost_spread)
+        target = running_share(self.switching_hashprice() / TH_PER_PH, cost, cfg.cost_spread, kept)
         speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (step_days / DAYS_PER_WEEK)
         on = running + speed * (target - running)
         values = np.zeros((4, n + 1))
@@ -299,6 +299,8 @@ class MiningSector:
         retire = (1.0 - on) * (1.0 - math.exp(-cfg.idle_retire_per_year * dt_years))
         legal = legal * (1.0 - retire)
         underground = underground * (1.0 - retire)
+        kept = kept * (1.0 - retire)  # the idle machines retired are the dearest sites' (MinerFleet.operate)
+        still_on = on / (1.0 - retire)
         # sums[0]: MW(legal_on) x 1e6 / pue, [1]: legal_on, [2]: MW(ug_on) x 1e6 / pue, [3]: ug_on
         sums = fleet_sums(values, layout)
         legal_mw = (sums[0] * cfg.pue / W_PER_MW).tolist()
@@ -309,7 +311,8 @@ class MiningSector:
         ends = np.cumsum(lengths).tolist()
         for i, (fleet, start, end) in enumerate(zip(fleets, [0] + ends[:-1], ends)):
             part = slice(start, end)
-            fleet.running, fleet.legal_ths, fleet.underground_ths = on[part], legal[part], underground[part]
+            fleet.running, fleet.legal_ths, fleet.underground_ths = still_on[part], legal[part], underground[part]
+            fleet.kept = kept[part]
             fleet.curtailed_mw = curtailed[i]
             fleet.operating_ths = operating[i]
             fleet.underground_operating_ths = ug_ths[i]

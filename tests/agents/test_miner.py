@@ -189,6 +189,32 @@ def test_profitable_fleet_keeps_running_and_does_not_retire(host, cfg):
     assert fleet.revenue_usd == pytest.approx(1e6 * hp / 1000.0 * WEEK)
 
 
+def test_the_idle_machines_that_retire_are_the_dearest_sites_so_what_runs_keeps_running(host, cfg):
+    eff = 20.0
+    fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
+    hp = hashprice_at(1.0, eff, cfg)  # the middle site's cost: half the sites pay
+    for _ in range(60):  # long enough for the running share to settle and for machines to retire
+        operate(fleet, hp)
+    assert fleet.installed_ths < 0.8e6  # idle machines have gone
+    assert fleet.kept[0] == pytest.approx(fleet.installed_ths / 1e6)  # from the top of the range of sites
+    # The machines on the sites that pay all run, and all stay: every week's operation gives the same TH/s.
+    assert fleet.operating_ths == pytest.approx(0.5e6, rel=1e-3)
+    assert fleet.supply_ths(hp, None) == pytest.approx(0.5e6)
+    # A higher hashprice finds no idle machines on the dearest sites to switch back on.
+    top = 1.0 - cfg.cost_spread + 2.0 * cfg.cost_spread * fleet.kept[0]
+    assert fleet.supply_ths(hashprice_at(top, eff, cfg), None) == pytest.approx(fleet.installed_ths)
+    assert running_share(top * 0.999, 1.0, cfg.cost_spread, fleet.kept[0]) < 1.0
+
+
+def test_new_machines_of_a_vintage_come_on_every_site_of_the_range(host, cfg):
+    fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
+    fleet.kept[0] = 0.5
+    fleet.add_vintage(1e6, 20.0)  # the same efficiency: one vintage, the mean of the two ranges
+    assert fleet.kept.tolist() == [0.75]
+    fleet.add_vintage(1e6, 15.0)
+    assert fleet.kept.tolist() == [0.75, 1.0]
+
+
 def test_only_the_vintages_that_do_not_pay_switch_off(host, cfg):
     fleet = MinerFleet(host, "TST", 2e6, [(30.0, 0.5), (15.0, 0.5)])
     # Revenue is 1.4 x the power cost of the 15 J/TH vintage (all its sites pay) and
@@ -450,6 +476,7 @@ def scrambled():
             f.legal_ths = rng.random(n) * 10 ** rng.uniform(3, 8, n) * (rng.random(n) > 0.2)
             f.underground_ths = rng.random(n) * 1e6 * (rng.random(n) > 0.7)
             f.running = rng.random(n)
+            f.kept = rng.uniform(0.2, 1.0, n)
             m.mining.mining_cap_mw[code] = (None if rng.random() < 0.4
                                             else float(rng.uniform(0, 1.5) * f.installed_mw(cfg.pue)))
             m.countries[code].mining_enforcement_per_year = float(rng.uniform(0, 2))
@@ -480,7 +507,7 @@ def test_all_fleets_at_once_give_the_fleet_by_fleet_numbers_bit_for_bit(scramble
                 assert clearing_hashprice(reward, supply, guess=guess, kinks=supply.kinks()) \
                     == bisection(reward, one_by_one)
         # Operating all fleets at once, as each would alone.
-        before = {code: [f.legal_ths.copy(), f.underground_ths.copy(), f.running.copy()]
+        before = {code: [f.legal_ths.copy(), f.underground_ths.copy(), f.running.copy(), f.kept.copy()]
                   for code, f in sector.fleets.items()}
         alone = {}
         sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day = hp, hp * 0.7
@@ -488,13 +515,13 @@ def test_all_fleets_at_once_give_the_fleet_by_fleet_numbers_bit_for_bit(scramble
         assert hp * 0.7 < switch < hp  # the scenario's anticipation, between the two
         for code, f in sector.fleets.items():
             f.operate(hp, sector.mining_cap_mw[code], switch)
-            alone[code] = (f.legal_ths, f.underground_ths, f.running, f.operating_ths, f.underground_operating_ths,
-                           f.operating_mw, f.curtailed_mw, f.revenue_usd)
-            f.legal_ths, f.underground_ths, f.running = before[code]
+            alone[code] = (f.legal_ths, f.underground_ths, f.running, f.kept, f.operating_ths,
+                           f.underground_operating_ths, f.operating_mw, f.curtailed_mw, f.revenue_usd)
+            f.legal_ths, f.underground_ths, f.running, f.kept = before[code]
         assert sector.operate_fleets()
         for code, f in sector.fleets.items():
-            together = (f.legal_ths, f.underground_ths, f.running, f.operating_ths, f.underground_operating_ths,
-                        f.operating_mw, f.curtailed_mw, f.revenue_usd)
+            together = (f.legal_ths, f.underground_ths, f.running, f.kept, f.operating_ths,
+                        f.underground_operating_ths, f.operating_mw, f.curtailed_mw, f.revenue_usd)
             for a, b in zip(alone[code], together):
                 assert np.array_equal(a, b), code
 
@@ -901,18 +928,21 @@ def test_fleets_switch_part_way_from_what_the_week_earns_to_the_clearing_so_a_ha
     earned, clearing_hp = sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day
     assert earned < clearing_hp
     apart = 0.0
-    before = {code: f.running.copy() for code, f in sector.fleets.items()}
+    before = {code: (f.running.copy(), f.kept.copy()) for code, f in sector.fleets.items()}
     sector.operate(order=False)
     earned, clearing_hp = sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day
     switch = (1.0 - w) * earned + w * clearing_hp
     assert sector.switching_hashprice() == pytest.approx(switch, rel=1e-12)
     speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (m.step_days / 7.0)
+    retiring = 1.0 - np.exp(-cfg.idle_retire_per_year * m.dt_years)
     for code, f in sector.fleets.items():
+        running, kept = before[code]
         cost = cash_cost_usd_per_th_day(f.eff, cfg, f.host.mining_tariff_usd_per_kwh)
-        target = running_share(switch / 1000.0, cost, cfg.cost_spread)
-        np.testing.assert_allclose(f.running, before[code] + speed * (target - before[code]), rtol=1e-12,
-                                   atol=1e-15, err_msg=code)
+        target = running_share(switch / 1000.0, cost, cfg.cost_spread, kept)
+        on = running + speed * (target - running)
+        retire = (1.0 - on) * retiring  # the idle ones go, so the share of what is left that runs rises
+        np.testing.assert_allclose(f.running, on / (1.0 - retire), rtol=1e-12, atol=1e-15, err_msg=code)
         assert f.revenue_usd == pytest.approx(f.operating_ths * earned / 1000.0 * m.step_days, rel=1e-12)
-        clearing = running_share(clearing_hp / 1000.0, cost, cfg.cost_spread)
+        clearing = running_share(clearing_hp / 1000.0, cost, cfg.cost_spread, kept)
         apart = max(apart, float(np.abs(clearing - target).max()))
     assert apart > 0.01  # the week tells the rules apart
