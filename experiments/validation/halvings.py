@@ -639,6 +639,18 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "bound), seed 0's plateaus -18.6 / -12.6% -> -17.8 / -11.9%; the 2028 flat-price dip -43.5% -> -43.7%. "
         "Small moves: before the 2020 and 2024 halvings almost every machine ran, so there was little idle to "
         "retire.",
+        "",
+        "Tried and not kept (2026-12-04, after the retirement above): the rate at which idle machines retire "
+        "(`idle_retire_per_year`, assumed 0.5 a year) fitted with the rest, on the in-sample network and shares "
+        "alone. The fit put it at 2.45 a year (standard error 2.95, from its profile) and lowered the in-sample "
+        "cost from 31.37 to 29.80: with 41 in-sample points and 15 parameters, F(1, 25) = 1.3 (p = 0.26), and "
+        "by 1.6 units of weighted squares, less than the 2 an extra parameter must earn (AIC), so the data do "
+        "not ask for it and it stays assumed. Its tests, for the record (network seed 0, shares 20 seeds, "
+        "halvings 5): network errors 0.132 / 0.140, shares 3.3 / 3.0 points, China's 2025 share 8.6% and 8.8% "
+        "(out of its bound by 0.1 and by less than 0.05 points), dips -8.0 / -19.4 / -8.3% (all within their "
+        "bounds), recoveries 19 / 24 / 1 weeks (2024's within, 2020's no longer), the 2028 flat-price dip "
+        "-44.8%: the faster idle machines go, the fewer the halving finds near their cost in 2024, and the "
+        "faster China's underground fleet shrinks.",
     ]
 
 
