@@ -50,7 +50,7 @@ COBWEB_AUTOCORRELATION = -0.5  # below it a backtest's weekly changes alternate:
 HALVING_2028 = dt.date(2028, 4, 15)
 SWING_WEEKS = 26  # the weeks after a halving over which the hashrate's swing is measured
 HALVINGS = (dt.date(2016, 7, 9), dt.date(2020, 5, 11), dt.date(2024, 4, 20))
-#: The weeks after the 2024 halving :func:`response_2024` compares: the trough's, and two quarters on.
+#: The weeks after a halving :func:`plateaus` compares: the plateau's, and two quarters on.
 TROUGH_WEEKS, LATER_WEEKS = (4, 8), (22, 26)
 #: A check, not a fit: the two assumed parameters of the miners' short-run response over
 #: their plausible ranges (the assumption: 0.3 and 0.25, experiments/scenarios/parts/behaviour.toml).
@@ -256,16 +256,13 @@ def plateaus(seed: int = 0) -> dict[dt.date, dict]:
     series = {"data": window_series(), "model": network_series(model),
               "reward": pd.Series(reward, index=dates), "installed": pd.Series(installed, index=dates)}
     out = {}
-    for halving in HALVINGS[1:]:
-        def mean(name: str, weeks: tuple[int, int], h=halving) -> float:
-            return _mean_over(series[name], h, weeks)
-        out[halving] = {
-            **{f"{name}_plateau": float(np.log(mean(name, TROUGH_WEEKS)
-                                               / halving_dip(series[name], halving)["pre_halving_ehs"]))
-               for name in ("data", "model")},
-            **{f"{name}_rise": float(np.log(mean(name, LATER_WEEKS) / mean(name, TROUGH_WEEKS)))
-               for name in ("data", "model", "reward", "installed")},
-            **margin[halving]}
+    for h in HALVINGS[1:]:
+        plateau = {name: _mean_over(s, h, TROUGH_WEEKS) for name, s in series.items()}
+        later = {name: _mean_over(s, h, LATER_WEEKS) for name, s in series.items()}
+        out[h] = {**{f"{name}_plateau": float(np.log(plateau[name] / halving_dip(series[name], h)["pre_halving_ehs"]))
+                     for name in ("data", "model")},
+                  **{f"{name}_rise": float(np.log(later[name] / plateau[name])) for name in series},
+                  **margin[h]}
     return out
 
 
