@@ -26,9 +26,9 @@ once, in the docstring of the function named with it (docs/ODD.md 7.3 points her
    grid that had to cut its miners off stops taking new ones: Kazakhstan from 2022).
 3. **Operate.** First each country's power for the week is split between AI data centres
    and mining by willingness to pay (:meth:`~agents.mining_sector.MiningSector.allocate_power`, ``agents/power.py``).
-   A vintage runs when the hashprice it earns this week (the difficulty's) beats its cash
-   operating cost, the power bill plus the other cash costs
-   (:func:`cash_cost_usd_per_th_day`); sites' tariffs spread by ``+-cost_spread`` around
+   A vintage runs when the hashprice it earns this week (the difficulty's) beats what
+   switching it off would save, its power bill (:func:`running_cost_usd_per_th_day`: staff,
+   maintenance and the site are paid whether it runs or not); sites' tariffs spread by ``+-cost_spread`` around
    the country's, so a vintage switches off gradually (:func:`running_share`), and each
    week miners close only ``switch_share_per_week`` of the gap between the share running
    and the share that pays (curtailment and restart take time). Since a decision to switch
@@ -102,6 +102,15 @@ def cash_cost_usd_per_th_day(efficiency_j_per_th, cfg: MiningConfig, tariff_usd_
     return energy_cost_usd_per_th_day(efficiency_j_per_th, cfg.pue, tariff_usd_per_kwh) / cfg.power_share_of_cash_cost
 
 
+def running_cost_usd_per_th_day(efficiency_j_per_th, cfg: MiningConfig, tariff_usd_per_kwh: float):
+    """What one TH/s saves by switching off for a day, USD: its power bill
+    (:func:`energy_cost_usd_per_th_day`). The other cash costs (staff, maintenance, the site)
+    are paid whether it runs or not, so a machine runs while its revenue beats its power bill
+    (the short-run shutdown rule: price below average variable cost), while the cash cost
+    (:func:`cash_cost_usd_per_th_day`) judges new machines."""
+    return energy_cost_usd_per_th_day(efficiency_j_per_th, cfg.pue, tariff_usd_per_kwh)
+
+
 def power_mw(ths, efficiency_j_per_th, pue: float) -> float:
     """Wall power of a fleet, MW: ``MW(ths, e) = sum ths x e x pue / 1e6`` (TH/s x J/TH = W)."""
     return float(np.sum(np.asarray(ths) * np.asarray(efficiency_j_per_th)) * pue / W_PER_MW)
@@ -146,7 +155,7 @@ def attractiveness(hashprice_usd_per_ph_day: float, cost_usd_per_th_day, capex_u
 
 
 def running_share(revenue_usd_per_th_day: float, cost_usd_per_th_day, spread: float, kept=1.0) -> np.ndarray:
-    """Share of a vintage that covers its cash operating cost.
+    """Share of a vintage that covers its running cost (:func:`running_cost_usd_per_th_day`).
 
     A vintage arrives on sites whose tariffs spread uniformly within ``+-spread`` of the
     country's; as its idle machines are sold or scrapped it keeps the cheapest ``kept``
@@ -317,7 +326,7 @@ class MinerFleet(mesa.Agent):
     def wanted_mw(self, hashprice_usd_per_ph_day: float) -> float:
         """MW the legal fleet would draw at a hashprice, with no cap."""
         cfg = self.model.config.mining
-        cost = cash_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
+        cost = running_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
         share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread, self.kept)
         return power_mw(share * self.legal_ths, self.eff, cfg.pue)
 
@@ -335,7 +344,7 @@ class MinerFleet(mesa.Agent):
         with ``sigma_v`` the running share (:func:`running_share`) at the host's tariff.
         """
         cfg = self.model.config.mining
-        cost = cash_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
+        cost = running_cost_usd_per_th_day(self.eff, cfg, self.host.mining_tariff_usd_per_kwh)
         share = running_share(hashprice_usd_per_ph_day / TH_PER_PH, cost, cfg.cost_spread, self.kept)
         legal = share * self.legal_ths
         mw = power_mw(legal, self.eff, cfg.pue)
@@ -344,7 +353,7 @@ class MinerFleet(mesa.Agent):
 
     def operate(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None,
                 switch_hashprice_usd_per_ph_day: float | None = None) -> None:
-        """Run the vintages that cover their cash operating cost at ``switch_hashprice``
+        """Run the vintages that cover their running cost (the power bill) at ``switch_hashprice``
         (:meth:`~agents.mining_sector.MiningSector.switching_hashprice`; ``hashprice`` if not
         given), at the host's tariff, legal ones within ``allowance_mw``; idle (and retire) the
         others; the host seizes underground machines at its enforcement rate. What runs earns
@@ -371,7 +380,7 @@ class MinerFleet(mesa.Agent):
         """
         cfg, host = self.model.config.mining, self.host
         dt_years, step_days = self.model.dt_years, self.model.step_days
-        cost = cash_cost_usd_per_th_day(self.eff, cfg, host.mining_tariff_usd_per_kwh)
+        cost = running_cost_usd_per_th_day(self.eff, cfg, host.mining_tariff_usd_per_kwh)
         switch = switch_hashprice_usd_per_ph_day
         if switch is None:
             switch = hashprice_usd_per_ph_day
@@ -574,8 +583,8 @@ class FleetSupply:
     vintage) pairs: ``supply(H) = sum_f MinerFleet.supply_ths(H, cap_f)`` over ``fleets``
     (pairs of fleet and MW cap, None: uncapped), the same numbers bit for bit.
 
-    Built from the fleets as they are (the vintages concatenated, with their host's cash
-    cost), so it is rebuilt whenever they change: the mining sector builds one a week, after
+    Built from the fleets as they are (the vintages concatenated, with their running
+    cost at their host's tariff), so it is rebuilt whenever they change: the mining sector builds one a week, after
     arrivals and bans, for the power split, the clearing and operation. Called with a hashprice
     it returns a float; with an array of hashprices, an array. Each fleet's sums over its
     vintages repeat numpy's own order (:func:`~agents.ordered_sums.fleet_sums`) and the fleets are added in
@@ -595,7 +604,7 @@ class FleetSupply:
         self.legal = np.concatenate([f.legal_ths for f, _ in fleets])
         self.underground = np.concatenate([f.underground_ths for f, _ in fleets])
         tariff = np.repeat([f.host.mining_tariff_usd_per_kwh for f, _ in fleets], lengths)
-        self.cost = cash_cost_usd_per_th_day(self.eff, cfg, tariff)
+        self.cost = running_cost_usd_per_th_day(self.eff, cfg, tariff)
         self.caps = np.array([np.nan if cap is None else cap for _, cap in fleets], dtype=float)
         self.running = np.concatenate([f.running for f, _ in fleets])
         self.kept = np.concatenate([f.kept for f, _ in fleets])
@@ -668,7 +677,7 @@ class PipelineSupply:
     """The TH/s the machines in every fleet's pipeline would run at a hashprice once they
     have arrived: ``supply(H) = sum_p sigma_p(H) x ths_p`` over the pipeline entries ``p``
     (orders and relocations, legal or underground, and refills: the machines they replace
-    are the ones that would not run), each at the cash cost of its efficiency
+    are the ones that would not run), each at the running cost of its efficiency
     at its host's tariff (:func:`running_share`; no MW cap: orders in a capped host are
     sized to fit its allowance). Called with a hashprice it returns a float; with an array
     of hashprices, an array."""
@@ -679,7 +688,7 @@ class PipelineSupply:
         ths, eff, tariff = (np.array(column, dtype=float) for column in zip(*entries)) if entries \
             else (np.zeros(0),) * 3
         self.ths = ths
-        self.cost = cash_cost_usd_per_th_day(eff, cfg, tariff)
+        self.cost = running_cost_usd_per_th_day(eff, cfg, tariff)
         self.spread = cfg.cost_spread
 
     def __call__(self, hashprice_usd_per_ph_day):

@@ -344,8 +344,7 @@ class MiningSector:
             cap = power_cap_mw(c.mining_allowance_mw, seasonal_surplus_mw(
                 model.date, c.power_surplus_winter_mw, c.power_surplus_summer_mw, c.winter_peak_month))
             centres = centres_in.get(code, [])
-            self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, efficiency[code], cfg.pue,
-                                                                       cfg.power_share_of_cash_cost)
+            self.mining_bid_usd_per_mwh[code] = mining_bid_usd_per_mwh(hashprice, efficiency[code], cfg.pue)
             if centres or cap is not None:  # else nothing to split: mining is uncapped and alone
                 bids = [(str(i), d.built_mw(model.t), d.willingness_to_pay_usd_per_mwh) for i, d in enumerate(centres)]
                 bids.append(("mining", wanted_mw[code], self.mining_bid_usd_per_mwh[code]))

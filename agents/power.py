@@ -54,11 +54,10 @@ def merit_order(cap_mw: float | None, bids: list[tuple[str, float, float]]) -> d
     return served
 
 
-def mining_bid_usd_per_mwh(hashprice_usd_per_ph_day: float, efficiency_j_per_th: float, pue: float,
-                           power_share_of_cash_cost: float = 1.0) -> float:
-    """The most a miner can pay for a MWh: revenue per TH-day over the MWh a TH-day uses,
-    less the other cash costs that come with it (power is ``power_share_of_cash_cost`` of them):
-    ``power_share_of_cash_cost x (H / 1000) / (e x pue x 24 / 1e6)`` USD/MWh at hashprice
-    ``H`` (USD/PH/day) and efficiency ``e`` (J/TH)."""
+def mining_bid_usd_per_mwh(hashprice_usd_per_ph_day: float, efficiency_j_per_th: float, pue: float) -> float:
+    """The most a miner can pay for a MWh this week: revenue per TH-day over the MWh a TH-day
+    uses, ``(H / 1000) / (e x pue x 24 / 1e6)`` USD/MWh at hashprice ``H`` (USD/PH/day) and
+    efficiency ``e`` (J/TH). The other cash costs are paid whether the machine runs or not,
+    so they do not lower the bid (as for running, :func:`agents.miner.running_cost_usd_per_th_day`)."""
     mwh_per_th_day = efficiency_j_per_th * pue * HOURS_PER_DAY / W_PER_MW
-    return hashprice_usd_per_ph_day / TH_PER_PH / mwh_per_th_day * power_share_of_cash_cost
+    return hashprice_usd_per_ph_day / TH_PER_PH / mwh_per_th_day

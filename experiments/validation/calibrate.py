@@ -9,8 +9,7 @@ new machines must promise (``hurdle_margin``), the rate at which an underground 
 reinvests (``underground_investment_factor``), what is left of a country's capacity after
 a power emergency (``emergency_capacity_factor``: Kazakhstan's of 2022) and while its grids
 refuse new mining connections (``moratorium_capacity_factor``: Canada's provinces from
-2022-11) and how far miners switching machines on and off look ahead to the retarget
-(``switch_anticipation``), by weighted least squares (scipy's ``least_squares``) on
+2022-11), by weighted least squares (scipy's ``least_squares``) on
 
 * the network: the log error of each point before :data:`FIT_UNTIL`, each calendar year
   weighing as one observation, in units of ``SIGMA_LOG_HASHRATE``;
@@ -77,7 +76,6 @@ PARAMETERS = {
     "mining.emergency_capacity_factor": (0.5, 0.0, 1.0, False),
     "mining.moratorium_capacity_factor": (0.5, 0.0, 1.0, False),
     "mining.capacity_growth_per_year": (0.2, -0.5, 1.0, False),
-    "mining.switch_anticipation": (0.5, 0.0, 1.0, False),
     **{f"mining.capacity_mw_per_year.{c}": (500.0, 10.0, 20_000.0, True) for c in COUNTRIES},
 }
 

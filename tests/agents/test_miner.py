@@ -23,6 +23,7 @@ from agents.miner import (
     clearing_hashprice,
     energy_cost_usd_per_th_day,
     power_mw,
+    running_cost_usd_per_th_day,
     running_share,
 )
 from model import build_model
@@ -49,8 +50,8 @@ def cfg(host):
 
 
 def hashprice_at(ratio: float, eff: float, cfg, tariff: float = TARIFF) -> float:
-    """The hashprice (USD/PH/day) at which revenue per TH is ``ratio`` x its cash operating cost."""
-    return ratio * float(cash_cost_usd_per_th_day(eff, cfg, tariff)) * 1000.0
+    """The hashprice (USD/PH/day) at which revenue per TH is ``ratio`` x its running cost (the power bill)."""
+    return ratio * float(running_cost_usd_per_th_day(eff, cfg, tariff)) * 1000.0
 
 
 def hashprice_for_return(ret: float, eff: float, cfg, tariff: float = TARIFF, cost_factor: float = 1.0) -> float:
@@ -77,16 +78,31 @@ def test_energy_cost_and_power_follow_their_units():
     assert power_mw([1e6, 2e6], [20.0, 10.0], 1.0) == pytest.approx(40.0)
 
 
-def test_cash_cost_adds_the_other_costs_to_the_power_bill(cfg):
-    """Power is ``power_share_of_cash_cost`` of the cash cost, so a machine whose revenue
-    beats its power bill by 10% still idles when power is 80% of its costs."""
-    assert float(cash_cost_usd_per_th_day(20.0, cfg, 0.05)) == pytest.approx(
-        float(energy_cost_usd_per_th_day(20.0, cfg.pue, 0.05)) / cfg.power_share_of_cash_cost)
-    revenue = 1.1 * float(energy_cost_usd_per_th_day(20.0, cfg.pue, 0.05))
-    power_only = cfg.model_copy(update={"power_share_of_cash_cost": 1.0, "cost_spread": 0.0})
-    with_other_costs = cfg.model_copy(update={"power_share_of_cash_cost": 0.8, "cost_spread": 0.0})
-    assert running_share(revenue, cash_cost_usd_per_th_day(20.0, power_only, 0.05), 0.0) == 1.0
-    assert running_share(revenue, cash_cost_usd_per_th_day(20.0, with_other_costs, 0.05), 0.0) == 0.0
+def test_cash_cost_adds_the_other_costs_to_the_power_bill_and_running_cost_does_not(cfg):
+    """Power is ``power_share_of_cash_cost`` of the cash cost, which judges new machines; what
+    a machine saves by switching off is its power bill alone (the other cash costs are paid
+    whether it runs or not)."""
+    power = float(energy_cost_usd_per_th_day(20.0, cfg.pue, 0.05))
+    assert cfg.power_share_of_cash_cost < 1.0
+    assert float(cash_cost_usd_per_th_day(20.0, cfg, 0.05)) == pytest.approx(power / cfg.power_share_of_cash_cost)
+    assert float(running_cost_usd_per_th_day(20.0, cfg, 0.05)) == pytest.approx(power)
+
+
+def test_a_machine_runs_while_it_beats_its_power_bill_though_not_its_cash_cost(host, cfg, monkeypatch):
+    """Revenue 10% above the power bill: short of the cash cost when power is 80% of it, and
+    yet the machine runs (a week's switching closes ``switch_share_per_week`` of the gap from
+    nothing running); 10% below the power bill it does not."""
+    fleet = MinerFleet(host, "TST", 1e6, [(20.0, 1.0)])
+    fleet.running[:] = 0.0
+    one_site = cfg.model_copy(update={"cost_spread": 0.0})
+    monkeypatch.setattr(host, "config", host.config.model_copy(update={"mining": one_site}))
+    above = 1.1 * float(energy_cost_usd_per_th_day(20.0, cfg.pue, TARIFF)) * 1000.0
+    assert above < float(cash_cost_usd_per_th_day(20.0, cfg, TARIFF)) * 1000.0
+    assert fleet.supply_ths(above, None) == pytest.approx(1e6)
+    assert fleet.supply_ths(above / 1.1 * 0.9, None) == 0.0
+    operate(fleet, above)
+    speed = 1.0 - (1.0 - cfg.switch_share_per_week) ** (host.step_days / WEEK)
+    assert fleet.operating_ths == pytest.approx(1e6 * speed)
 
 
 def test_running_share_ramps_linearly_across_the_tariff_spread():
@@ -158,7 +174,7 @@ def test_attractiveness_averages_over_sites_costs(cfg):
 def test_unprofitable_fleet_switches_off_gradually_then_idle_machines_retire(host, cfg):
     eff = 20.0
     fleet = MinerFleet(host, "TST", 1e6, [(eff, 1.0)])
-    hp = hashprice_at(0.5, eff, cfg)  # revenue is half the cash cost: nothing pays
+    hp = hashprice_at(0.5, eff, cfg)  # revenue is half the power bill: nothing pays
     operate(fleet, hp)
     # One week closes switch_share_per_week of the gap to zero, no more.
     assert fleet.operating_ths == pytest.approx(1e6 * (1.0 - cfg.switch_share_per_week))
@@ -379,7 +395,7 @@ def test_refills_are_ordered_for_the_sites_whose_machines_will_not_pay(host, cfg
     """Room for refills: the MW of machines that would idle at the expected hashprice, less
     refills under way; the order is that room x attractiveness x (1 - exp(-fill x dt))."""
     fleet = MinerFleet(host, "TST", 2e6, [(90.0, 0.5), (15.0, 0.5)])
-    hp = hashprice_at(3.0, 15.0, cfg)  # the 15s pay thrice their cash cost; the S9s (90) are far under theirs
+    hp = hashprice_at(3.0, 15.0, cfg)  # the 15s earn thrice their power bill; the S9s (90) are far under theirs
     idle_mw = 1e6 * 90.0 * cfg.pue / 1e6
     assert fleet.refill_room_mw(hp) == pytest.approx(idle_mw)
     mw = fleet.place_refill(0.5, fleet.refill_room_mw(hp), 13.5, lead_steps=4)
@@ -897,7 +913,7 @@ def test_pipeline_supply_runs_each_entry_at_its_hosts_cost():
     usa.refills = [(7, 5e5, 30.0)]
     pipeline = PipelineSupply(fleets, cfg)
     hps = np.array([10.0, 100.0, 300.0])
-    expected = sum(ths * running_share(hps / 1000.0, cash_cost_usd_per_th_day(eff, cfg, tariff), cfg.cost_spread)
+    expected = sum(ths * running_share(hps / 1000.0, running_cost_usd_per_th_day(eff, cfg, tariff), cfg.cost_spread)
                    for ths, eff, tariff in [(1e6, 40.0, 0.05), (2e6, 90.0, 0.05), (5e5, 30.0, 0.05),
                                             (3e6, 90.0, 0.02)])
     np.testing.assert_allclose(pipeline(hps), expected, rtol=1e-12)
@@ -908,9 +924,10 @@ def test_pipeline_supply_runs_each_entry_at_its_hosts_cost():
 def test_fleets_switch_part_way_from_what_the_week_earns_to_the_clearing_so_a_halving_overshoots():
     """Each week every vintage closes its share of the gap to the running share that pays at
     the switching hashprice: ``switch_anticipation`` (w, fitted) of the way from the difficulty's
-    (what the week earns) to the clearing one. In the week of the 2024 halving the difficulty
-    is still set for the hashrate before it, so the hashprice the week earns falls below the
-    clearing one (which counts the machines that will switch off); miners switch on
+    (what the week earns) to the clearing one. In the second week of the 2024 halving the
+    difficulty is still set (two weeks behind) for the hashrate before it, so the hashprice
+    the week earns falls below the clearing one (which counts the machines that will switch
+    off); miners switch on
     ``(1 - w) x earned + w x clearing``, and marginal vintages head lower than the clearing
     would take them. What
     runs earns the difficulty's hashprice."""
@@ -920,11 +937,11 @@ def test_fleets_switch_part_way_from_what_the_week_earns_to_the_clearing_so_a_ha
     sector.clearing_hashprice_usd_per_ph_day = None  # before any clearing: what the week earns
     assert sector.switching_hashprice() == sector.hashprice_usd_per_ph_day
     sector.clearing_hashprice_usd_per_ph_day = cleared
-    m.run(until=dt.date(2024, 4, 19))
+    m.run(until=dt.date(2024, 4, 26))
     w = cfg.switch_anticipation
     assert 0.0 < w < 1.0  # both hashprices count
-    m.step()  # the halving's week
-    assert m.market.subsidy_at(m.date) == 3.125
+    assert m.market.subsidy_at(m.date) == 3.125  # the halving's week, 2024-04-24
+    m.step()
     earned, clearing_hp = sector.hashprice_usd_per_ph_day, sector.clearing_hashprice_usd_per_ph_day
     assert earned < clearing_hp
     apart = 0.0
@@ -937,7 +954,7 @@ def test_fleets_switch_part_way_from_what_the_week_earns_to_the_clearing_so_a_ha
     retiring = 1.0 - np.exp(-cfg.idle_retire_per_year * m.dt_years)
     for code, f in sector.fleets.items():
         running, kept = before[code]
-        cost = cash_cost_usd_per_th_day(f.eff, cfg, f.host.mining_tariff_usd_per_kwh)
+        cost = running_cost_usd_per_th_day(f.eff, cfg, f.host.mining_tariff_usd_per_kwh)
         target = running_share(switch / 1000.0, cost, cfg.cost_spread, kept)
         on = running + speed * (target - running)
         retire = (1.0 - on) * retiring  # the idle ones go, so the share of what is left that runs rises

@@ -48,8 +48,6 @@ def test_mining_bid_rises_with_hashprice_and_efficiency():
     assert mining_bid_usd_per_mwh(50, 15, 1.1) > mining_bid_usd_per_mwh(50, 30, 1.1)
     # 50 USD/PH/day at 15 J/TH and PUE 1.1: 0.05 USD per 0.396 kWh
     assert mining_bid_usd_per_mwh(50, 15, 1.1) == pytest.approx(0.05 / 0.000396)
-    # other cash costs (power 80% of them) leave 80% of the revenue to pay for power
-    assert mining_bid_usd_per_mwh(50, 15, 1.1, 0.8) == pytest.approx(0.8 * 0.05 / 0.000396)
 
 
 # ------------------------------------------------------------------ in the model
