@@ -685,6 +685,22 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "rule is the textbook one, not a fitted knob, and what it gets right (how far the network falls for "
         "a month after a halving, and how it grows back) is the smoothed response, where the dips it misses "
         "are one week's lows.",
+        "",
+        "Probed after it (2026-12-04, night; seed 0 for the network, 3 seeds for the dips), not kept. Why "
+        "2020's dip is shallow: the backtest held 22.6 EH/s of S9-class machines at the halving, 19% of what "
+        "was installed, but ran only 12.4 EH/s of them (10% of the hashrate) in the week before: in March and "
+        "April 2020 the hashprice (about $120/PH/day) had sat below many S9 sites' power bill ($97-162 across "
+        "the +-25% sites at $0.05/kWh). China's tariff at $0.04, $0.035 or $0.03 instead (unrefitted; Sichuan's "
+        "dry-season thermal power was about 0.28 yuan, its wet-season hydro 0.08, 8btc 2019, not in `data/`): "
+        "2020's dip -6.7%, -6.8% or -4.8%, cheaper power keeping S9s on after the halving too. Faster "
+        "switching, 0.6 or 1 of the gap a week instead of 0.3: dips -9.1 / -7.0 / -7.1% or -10.2 / -11.8 / "
+        "-10.0%, but the flat-price baseline cycles after 2028 (mean weekly change 0.39 or 1.12; the test's "
+        "bound 0.054) and dips -68% or -89%. The hurdle at -0.5 or 0 (unrefitted): the 2028 flat-price dip "
+        "-43% or -35%, with network errors of 0.19 / 0.19 or 0.27 / 0.32. Refills whenever a new machine's "
+        "extra earnings over the one it replaces pay for its price (an upgrade, not only a refill of idle "
+        "sites; the same hurdle), refitted (11 minutes): in-sample cost 35.91, the hurdle off its bound "
+        "(-0.40, standard error 0.31), network errors 0.186 / 0.123 (the fit's past issue 14's 0.163), shares "
+        "3.0 / 4.7 points, dips -8.5 / -4.7 / -4.9%, recoveries 7 / 1 / 1 weeks, the 2028 flat-price dip -45%.",
     ]
 
 
