@@ -409,14 +409,19 @@ def plateau_markdown(plateau: dict[dt.date, dict]) -> list[str]:
         return " and ".join(format(np.expm1(r[key]) if logs else r[key], fmt) for r in rows)
     implied = " and ".join(f"{implied_elasticity(r):.1f}" for r in rows)
     spread = load_scenario(SCENARIO).config.mining.cost_spread
+    gaps = [abs(np.expm1(r[f"model_{k}"]) - np.expm1(r[f"data_{k}"])) * 100 for r in rows for k in ("plateau", "rise")]
+    within = (f"Both plateaus and both rises lie within {BOUND_DIP_PP:g} points of the data's (the dips' "
+              f"tolerance; a test), the widest gap {max(gaps):.1f} points." if max(gaps) <= BOUND_DIP_PP else
+              f"The widest gap between the model's plateaus or rises and the data's is {max(gaps):.1f} points, "
+              f"**more than** the dips' tolerance of {BOUND_DIP_PP:g} (a test).")
     return [
         f"**What the recoveries are made of** (the 2019 backtest, seed 0; `plateaus`). Weeks {TROUGH_WEEKS[0]}-"
         f"{TROUGH_WEEKS[1]} after the halvings of {years} the data's hashrate stood {both('data_plateau')} against "
         f"its pre level, the model's {both('model_plateau')}. From there to weeks {LATER_WEEKS[0]}-{LATER_WEEKS[1]} "
         f"the data rose {both('data_rise')}, the model {both('model_rise')}, while the day's reward in USD "
         f"(the same price and fees drive both) moved {both('reward_rise')} and the model's installed machines "
-        f"{both('installed_rise')}. A month after each halving the real network had lost little, as if nearly "
-        "all of its machines still paid at half the hashprice. A quarter after the "
+        f"{both('installed_rise')}. {within} A month after each halving the real network had lost little, as "
+        "if nearly all of its machines still paid at half the hashprice. A quarter after the "
         f"halvings {both('idle', '.0%', logs=False)} of the model's installed machines stood idle and its "
         f"running hashrate's elasticity to the hashprice at the clearing was {both('elasticity', '.1f', logs=False)}: "
         "older machines switching off give back e / (1 + e) of a new machine's hashrate. Had the new machines "
