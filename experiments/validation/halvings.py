@@ -705,7 +705,12 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "extra earnings over the one it replaces pay for its price (an upgrade, not only a refill of idle "
         "sites; the same hurdle), refitted (11 minutes): in-sample cost 35.91, the hurdle off its bound "
         "(-0.40, standard error 0.31), network errors 0.186 / 0.123 (the fit's past issue 14's 0.163), shares "
-        "3.0 / 4.7 points, dips -8.5 / -4.7 / -4.9%, recoveries 7 / 1 / 1 weeks, the 2028 flat-price dip -45%.",
+        "3.0 / 4.7 points, dips -8.5 / -4.7 / -4.9%, recoveries 7 / 1 / 1 weeks, the 2028 flat-price dip -45%. "
+        "Switching at once (1 of the gap a week) on the clearing hashprice (anticipation 1), the frictionless "
+        "limits of both assumptions (unrefitted): dips -9.8 / -8.7 / -7.1%, recoveries 8 / 16 / 10 weeks, no "
+        "cycling after 2028 (0.002), the 2028 flat-price dip -39%, network errors 0.156 / 0.121; but 2020's "
+        "plateau -6.4% against the data's -0.8%, outside the plateau test's 5 points, and chosen with all three "
+        "halvings seen, so no halving would be left as a test.",
     ]
 
 
