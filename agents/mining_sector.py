@@ -133,9 +133,10 @@ class MiningSector:
         ``H_d`` the difficulty's (what runs earns this week), ``H*`` the clearing hashprice
         (the one the difficulty moves to as it catches up with the hashrate). A decision to
         switch holds for weeks (``switch_share_per_week``), over which the difficulty
-        retargets, so the clearing one counts for most of it (the weight is fitted,
-        ``crypto-abm calibrate mining``). With 0, miners chase a difficulty two weeks behind
-        and a fleet whose machines sit near their cost swings from one retarget to the next."""
+        retargets, so the clearing one counts too (0.5 assumed: a retarget comes on average
+        half-way through two weeks; the network does not tell the weight, docs/VALIDATION.md 1c).
+        With 0, miners chase a difficulty two weeks behind and a fleet whose machines sit near
+        their cost swings from one retarget to the next."""
         w, clearing = self.model.config.mining.switch_anticipation, self.clearing_hashprice_usd_per_ph_day
         if clearing is None:  # before the first clearing
             return self.hashprice_usd_per_ph_day

@@ -923,7 +923,7 @@ def test_pipeline_supply_runs_each_entry_at_its_hosts_cost():
 
 def test_fleets_switch_part_way_from_what_the_week_earns_to_the_clearing_so_a_halving_overshoots():
     """Each week every vintage closes its share of the gap to the running share that pays at
-    the switching hashprice: ``switch_anticipation`` (w, fitted) of the way from the difficulty's
+    the switching hashprice: ``switch_anticipation`` (w, assumed) of the way from the difficulty's
     (what the week earns) to the clearing one. In the second week of the 2024 halving the
     difficulty is still set (two weeks behind) for the hashrate before it, so the hashprice
     the week earns falls below the clearing one (which counts the machines that will switch
