@@ -175,3 +175,23 @@ def test_each_lead_time_starts_from_the_best_fit_so_far(monkeypatch):
     assert c.LEADS == (12, 24, 36)
     assert starts == [None, 12.0, 24.0]
     assert values["mining.lead_time_weeks"] == 24 and errors["cost_lead_36"] == 2.0
+
+
+def test_the_trials_and_known_gaps_in_validation_md_come_from_its_generator():
+    """docs/VALIDATION.md is written by `crypto-abm validate`, so a trial recorded there by hand
+    (a paragraph opening Kept, Tried or Probed) or a Known gaps line would be lost the next time
+    it runs. Each must be text of the generator's source (experiments/), where the validation
+    writes it from."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    texts = [node.value for path in (root / "experiments").rglob("*.py")
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    doc = (root / "docs" / "VALIDATION.md").read_text(encoding="utf-8")
+    trials = [line for line in doc.splitlines() if re.match(r"(Kept|Tried|Probed)\b", line)]
+    gaps = [line for line in doc[doc.index("## Known gaps"):].splitlines() if line.strip()]
+    assert len(trials) >= 10 and len(gaps) >= 10
+    assert [line[:80] for line in trials + gaps if not any(line in text for text in texts)] == []
