@@ -712,7 +712,7 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "plateau -6.4% against the data's -0.8%, outside the plateau test's 5 points, and chosen with all three "
         "halvings seen, so no halving would be left as a test.",
         "",
-        'Tried and not kept (2026-12-05): the machines miners buy priced as the market priced them. The model'
+        "Tried and not kept (2026-12-05): the machines miners buy priced as the market priced them. The model"
         " prices a new machine at the flagships' price per W (`mining.machine_price_usd_per_w`, $0.80, the "
         "median of 15 public miners' purchases, nearly all of the best machine then on sale) times its J/TH, "
         "and buys machines of 1.244 times the best's J/TH (`mining.bought_over_best`), so it pays 1.244 times"
@@ -721,24 +721,24 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "price per TH/s (median $17.25 against the S19 XP's $24.00): the generations behind the flagship cost"
         " less per TH/s, not more. Priced so (a machine's capital per TH/s 42% lower; the machine the "
         "backtest orders in 2020 at $19.4/TH, against Riot's and Marathon's $19.2-20.9 for S19s), refitted "
-        '(7.5 minutes): in-sample cost 34.12 -> 33.57, the hurdle still on its bound (-0.89, standard error '
-        '0.42), the lead time 12 weeks, the capacities within their standard errors of before; network errors'
-        ' 0.147 / 0.119 -> 0.140 / 0.120 (fit / test), every country-share bound held (20 seeds); but the '
+        "(7.5 minutes): in-sample cost 34.12 -> 33.57, the hurdle still on its bound (-0.89, standard error "
+        "0.42), the lead time 12 weeks, the capacities within their standard errors of before; network errors"
+        " 0.147 / 0.119 -> 0.140 / 0.120 (fit / test), every country-share bound held (20 seeds); but the "
         "dips went from -7.4 / -5.5 / -3.7% to -5.7 / -4.5 / -2.7% (5 seeds), which takes 2016's out of its "
         "bound (5.8 points short), and 2020's rise to weeks 22-26 came to +19.4% against the data's +13.2%, "
-        'outside the plateau test (seed 0); the 2028 flat-price dip -48.4%. Decided before the run: kept only'
+        "outside the plateau test (seed 0); the 2028 flat-price dip -48.4%. Decided before the run: kept only"
         " if no more of issue 14's checks were missed; two more were, so the model still prices the machines "
         "it buys at the flagships' price per W, 1.73 times what the snapshot implies (Known gaps). What it "
-        'shows: with the hurdle on its bound, orders run at the MW the countries can add whenever a new '
+        "shows: with the hurdle on its bound, orders run at the MW the countries can add whenever a new "
         "machine returns 10% over its capital, so the backtest hardly tells the machine's price (a 42% cut "
         "moved the in-sample cost by 0.55). Nor do new machines' prices follow the hashprice in the data: "
-        'over the 24 dated prices of new machines of known efficiency in `data/asic_prices.csv` (purchases, '
-        'preorders, option exercises, dealer and RFQ prices, 2020-05 to 2025-08; the secondary-market S19 and'
+        "over the 24 dated prices of new machines of known efficiency in `data/asic_prices.csv` (purchases, "
+        "preorders, option exercises, dealer and RFQ prices, 2020-05 to 2025-08; the secondary-market S19 and"
         " the 2025 clearance bundle left out), the log of USD per W on the log of the month's hashprice (the "
         "month's mean BTC price, reward and fees over the hashrate series interpolated in logs) has a slope "
         "of 0.32 (standard error 0.24), or 0.06 (0.19) without the S19 XP's launch price of June 2022 "
         "($2.49/W). Resellers' asks and the price indices for machines at once moved far more ($97/TH for "
-        '25-38 J/TH in February 2022, about $3/W; $15.7/TH for under 38 J/TH in December 2022, about $0.5/W).'
+        "25-38 J/TH in February 2022, about $3/W; $15.7/TH for under 38 J/TH in December 2022, about $0.5/W)."
         " So a constant price per W for orders is what the purchase data support, and the issue's ASIC $/TH "
         "over time enters through the J/TH of what is on sale (the frontier's trend and `mining.releases`). "
         "Nor is the hurdle's bound a matter of how steeply orders respond: with `mining.margin_scale` 0.2 "

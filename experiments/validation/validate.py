@@ -609,7 +609,7 @@ def markdown(report: Report) -> str:
         "  dip less than the data's (whose lowest weeks carry block luck, and in 2020 more S9s).",
         "  New machines are priced at the flagships' price per W times their J/TH, so the generations",
         "  behind the flagship that the model buys cost 1.244 times the flagship's price per TH/s;",
-        '  the one market snapshot in the data prices them at 0.719 times it. Correcting it cut a',
+        "  the one market snapshot in the data prices them at 0.719 times it. Correcting it cut a",
         "  machine's capital by 42%, barely moved the fit (the hurdle is on its bound) and made the",
         "  halvings' checks worse (section 1c), so it was not kept.",
         "",
