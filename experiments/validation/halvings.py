@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from data import table
+from experiments.validation import halving_margins
 from experiments.validation.backtest import (
     EARLY,
     FACTS,
@@ -354,6 +355,7 @@ def markdown(rows: pd.DataFrame, flat: dict, grid: pd.DataFrame | None = None,
         f"{'inside' if ok else '**outside**'}); recovery "
         + ("none within 26 weeks." if flat_weeks is None else f"after {flat_weeks:.0f} weeks."),
         "",
+        *halving_margins.markdown(flat.get("pre_halving_ehs")),
     ]
     if why is not None:
         lines += swing_markdown(flat["swing"], why["swing_paths"], why["swings"])

@@ -23,7 +23,10 @@ MISSES: dict[tuple[str, str], str] = {
                            "hashprice nearly every machine still beat its power bill; weeks 4-8 after the "
                            "halving the model stood 2.0% below its pre level and the data 3.3%, whose dip is "
                            "one week's block-luck low",
-    ("2028", "flat"): "the flat-price baseline dips -47.9% in 2028, below the historical range (-24.2% to -11.1%)",
+    ("2028", "flat"): "the flat-price baseline dips -47.9% in 2028, below the historical range (-24.2% to -11.1%): "
+                      "its orders go on at the hurdle's bound to 2,087 EH/s; at the 2025-12 price the data's own "
+                      "hashprice would ask three quarters of the fleet to be better than 20.4 J/TH by then "
+                      "(VALIDATION 1c, halving_margins.py)",
 }
 
 

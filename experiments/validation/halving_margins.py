@@ -1,0 +1,190 @@
+"""What a halving leaves paying, from the data alone (section 1c): no model run.
+
+For the halvings of 2020 and 2024, and for 2028 at the flat price issue 14's check holds
+(the 2025-12 price), the hashprice before the subsidy halves and just after (at the
+difficulty of before), from the data's monthly BTC price and fees of the month before the
+halving and the hashrate before it; then the least efficient machine whose power bill the
+hashprice after still pays, at the miners' surveyed median tariff (CCAF 2024) and the
+scenarios' PUE. It asks whether issue 14's 2028 criterion (a flat-price dip inside the
+historical range) is one the data's 2025 hashprice allows, whatever the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from agents.miner import capital_usd_per_th, cash_cost_usd_per_th_day, energy_cost_usd_per_th_day
+from data import table
+from experiments.validation.backtest import s9_share_pct
+from model.scenario import load_scenario
+from model.units import DAYS_PER_YEAR, PH_PER_EH, TH_PER_PH
+
+BLOCKS_PER_DAY = 144
+#: (halving, subsidy before it in BTC, the data's hashrate before it in EH/s, or None for
+#: the two weeks' mean of data/halving_dips.csv)
+HALVINGS = ((dt.date(2020, 5, 11), 12.5, None), (dt.date(2024, 4, 20), 6.25, None))
+FLAT_MONTH = "2025-12"  # the flat price of issue 14's 2028 check: this month's mean
+HALVING_2028 = dt.date(2028, 4, 15)  # as the baseline scenario dates it
+SUBSIDY_2028 = 3.125
+BUY_2026 = dt.date(2026, 1, 1)  # a flagship bought as the flat price begins
+BASELINE = "south_asia_2025"
+
+
+def mining_config():
+    """The baseline's mining parameters (PUE, machine price, site cost, life: sourced or
+    assumed in the scenario files)."""
+    return load_scenario(BASELINE).config.mining
+
+
+def _facts() -> pd.DataFrame:
+    return pd.read_csv(table("mining_facts.csv"))
+
+
+def _fact(category: str, unit: str, date: str | None = None) -> float:
+    facts = _facts()
+    rows = facts[(facts.category == category) & (facts.unit == unit)]
+    if date is not None:
+        rows = rows[rows.date == date]
+    return float(rows.value.iloc[0])
+
+
+def median_tariff_usd_per_kwh() -> float:
+    """CCAF's median delivered electricity price of surveyed miners, 2024 (USD/MWh in the data)."""
+    return _fact("cost", "USD/MWh", "2024") / 1000.0
+
+
+def fleet_j_per_th() -> float:
+    """CCAF's surveyed-fleet average, 2024."""
+    return _fact("fleet_efficiency", "J/TH", "2024")
+
+
+def flagship_j_per_th() -> float:
+    """The best machine in the data's efficiency table (the S21 XP)."""
+    facts = _facts()
+    return float(facts.loc[facts.category == "asic_efficiency", "value"].min())
+
+
+def hashprice(subsidy_btc: float, fees_btc_per_day: float, price_usd: float, ehs: float) -> float:
+    """USD per PH/s per day: the day's reward in USD over the hashrate."""
+    return (subsidy_btc * BLOCKS_PER_DAY + fees_btc_per_day) * price_usd / (ehs * PH_PER_EH)
+
+
+def _month(date: dt.date) -> str:
+    return f"{date.year:04d}-{date.month:02d}"
+
+
+def _month_before(date: dt.date) -> str:
+    return _month(date.replace(day=1) - dt.timedelta(days=1))
+
+
+def rows() -> pd.DataFrame:
+    """One row a halving: the month whose price and fees it uses, the hashrate, the
+    hashprice before and after, and the J/TH whose power bill the hashprice after pays at the
+    median tariff (``pays_after``) and once the deepest historical dip has gone and the
+    difficulty followed (``pays_at_deepest``: the hashprice after over one plus that dip)."""
+    prices = pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd
+    fees = pd.read_csv(table("fees.csv")).set_index("period").fees_btc_per_day
+    dips = pd.read_csv(table("halving_dips.csv"))
+    history = pd.read_csv(table("hashrate_history.csv"))
+    deepest = float(dips.dip_pct.min()) / 100.0
+    pue = mining_config().pue
+    per_j = float(energy_cost_usd_per_th_day(1.0, pue, median_tariff_usd_per_kwh())) * TH_PER_PH  # USD/PH/day per J/TH
+    cases = [(h, s, float(dips.loc[dips.halving == str(h), "pre_ehs"].iloc[0]), _month_before(h))
+             for h, s, _ in HALVINGS]
+    latest = history.iloc[-1]
+    cases.append((HALVING_2028, SUBSIDY_2028, float(latest.hashrate_ehs), FLAT_MONTH))
+    out = []
+    for halving, subsidy, ehs, month in cases:
+        before = hashprice(subsidy, fees[month], prices[month], ehs)
+        after = hashprice(subsidy / 2, fees[month], prices[month], ehs)
+        out.append({"halving": halving, "month": month, "ehs": ehs, "before": before, "after": after,
+                    "pays_after": after / per_j, "pays_at_deepest": after / (1 + deepest) / per_j})
+    return pd.DataFrame(out)
+
+
+def flagship_earnings_2026() -> tuple[float, float]:
+    """USD per TH/s that the flagship bought on :data:`BUY_2026` earns over the scenarios'
+    machine life at the flat-price hashprice (:func:`rows`' 2028 row, halved after the
+    halving at the same hashrate) less its cash cost at the median tariff, on the model's own
+    formula (:func:`~agents.miner.attractiveness`), and its capital (price and site,
+    :func:`~agents.miner.capital_usd_per_th`)."""
+    cfg = mining_config()
+    flat = rows().iloc[-1]
+    e = flagship_j_per_th()
+    cost = float(cash_cost_usd_per_th_day(e, cfg, median_tariff_usd_per_kwh()))
+    life_days = cfg.machine_life_years * DAYS_PER_YEAR
+    before_days = min((HALVING_2028 - BUY_2026).days, life_days)
+    earned = ((flat.before / TH_PER_PH - cost) * before_days
+              + (flat.after / TH_PER_PH - cost) * (life_days - before_days))
+    return earned, capital_usd_per_th(e, cfg)
+
+
+def flagship_return_2026() -> float:
+    """The flagship's return on its capital over its life (:func:`flagship_earnings_2026`)."""
+    earned, capital = flagship_earnings_2026()
+    return earned / capital - 1.0
+
+
+def breakeven_usd_per_w() -> float:
+    """The machine price per W at which the flagship only pays back its capital over its life:
+    what it earns less its site, over its J/TH."""
+    earned, capital = flagship_earnings_2026()
+    cfg = mining_config()
+    site = capital - capital_usd_per_th(flagship_j_per_th(), cfg, site=False)
+    return (earned - site) / flagship_j_per_th()
+
+
+def markdown(model_pre_ehs: float | None = None) -> list[str]:
+    """The paragraph of section 1c; ``model_pre_ehs``, the model's flat-price hashrate before
+    the 2028 halving, adds the hashprice it implies at the same price and fees."""
+    r = rows()
+    dips = pd.read_csv(table("halving_dips.csv")).set_index("halving").dip_pct
+    deepest = float(dips.min())
+    tariff = median_tariff_usd_per_kwh()
+    past = "; ".join(f"{row.halving.year} (price and fees of {row.month}, {row.ehs:,.0f} EH/s): ${row.before:.0f} -> "
+                     f"${row.after:.0f}/PH/day, which pays the power of machines up to {row.pays_after:.0f} J/TH"
+                     for row in r.iloc[:-1].itertuples())
+    flat = r.iloc[-1]
+    cfg = mining_config()
+    facts = _facts()
+    nonces = facts[(facts.category == "fleet_efficiency") & (facts.date != "2024")].iloc[0]
+    model = ""
+    if model_pre_ehs is not None:
+        prices = pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd
+        fees = pd.read_csv(table("fees.csv")).set_index("period").fees_btc_per_day
+        h = hashprice(SUBSIDY_2028, fees[FLAT_MONTH], prices[FLAT_MONTH], model_pre_ehs)
+        model = (f" The model's flat-price run does neither: its orders go on at the hurdle's bound, so it "
+                 f"holds {model_pre_ehs:,.0f} EH/s before the halving, at a hashprice of ${h:.1f}/PH/day, and "
+                 "the halving meets a fleet already near its power bill (above).")
+    return [
+        f"**What a halving leaves paying, from the data alone** (no model; `halving_margins.py`). The "
+        f"hashprice before the subsidy halves and just after it, at the difficulty of before, from the data's "
+        f"monthly mean price and fees of the month before and the hashrate before; machines' power bills at "
+        f"CCAF's surveyed median ${tariff * 1000:.0f}/MWh (2024) and the scenarios' PUE: {past}. In 2020 that "
+        "line fell between the S17 Pro (39.5 J/TH) and the S9 class (98), which ran about "
+        f"{s9_share_pct():.0f}% of the hashrate before it (Coin Metrics; the dip {dips[str(r.halving[0])]:+.1f}%); in "
+        f"2024 the surveyed fleet averaged {fleet_j_per_th():g} J/TH, well inside it (the dip "
+        f"{dips[str(r.halving[1])]:+.1f}%). At the {FLAT_MONTH} price and fees and the data's last hashrate "
+        f"({flat.ehs:,.0f} EH/s, {history_date()}), the 2028 halving takes the hashprice from "
+        f"${flat.before:.1f} to ${flat.after:.1f}/PH/day, which pays machines up to {flat.pays_after:.1f} J/TH. "
+        f"For the network to fall no more than the deepest historical dip ({deepest:+.1f}%), about "
+        f"{1 + deepest / 100:.0%} of its hashrate would have to run on machines of {flat.pays_at_deepest:.1f} "
+        f"J/TH or better by then (or on power cheaper in proportion), against a fleet surveyed at "
+        f"{fleet_j_per_th():g} J/TH in 2024 (CCAF; CoinShares: {nonces.value:g} J/TH in {nonces.date}, "
+        f"{nonces.description}). At that hashprice the best machine in the data "
+        f"({flagship_j_per_th():g} J/TH), bought on {BUY_2026} at the model's price "
+        f"(${cfg.machine_price_usd_per_w:.2f}/W, the median of public miners' purchases) and site cost and "
+        f"run for its {cfg.machine_life_years:g}-year life at the same tariff, returns "
+        f"{flagship_return_2026():+.0%} on its capital; it pays its capital back only below "
+        f"${breakeven_usd_per_w():.2f}/W. So the check asks for most of the fleet renewed, or moved to cheaper "
+        "power, by 2028, at a hashprice where the newest machine about pays back its capital; the "
+        "historical halvings came after prices had risen." + model,
+        "",
+    ]
+
+
+def history_date() -> str:
+    """The date of the data's last hashrate point."""
+    return str(pd.read_csv(table("hashrate_history.csv")).date.iloc[-1])
