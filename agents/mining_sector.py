@@ -21,14 +21,13 @@ from agents.miner import (
     MinerFleet,
     PipelineSupply,
     attractiveness,
-    capital_usd_per_th,
-    cash_cost_usd_per_th_day,
     choose_destination,
     clearing_hashprice,
     running_share,
 )
 from agents.ordered_sums import fleet_sums
 from agents.power import merit_order, mining_bid_usd_per_mwh, power_cap_mw, seasonal_surplus_mw
+from model.mining_costs import capital_usd_per_th, cash_cost_usd_per_th_day
 from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH, TH_PER_PH, W_PER_MW
 
 

@@ -58,6 +58,6 @@ def mining_bid_usd_per_mwh(hashprice_usd_per_ph_day: float, efficiency_j_per_th:
     """The most a miner can pay for a MWh this week: revenue per TH-day over the MWh a TH-day
     uses, ``(H / 1000) / (e x pue x 24 / 1e6)`` USD/MWh at hashprice ``H`` (USD/PH/day) and
     efficiency ``e`` (J/TH). The other cash costs are paid whether the machine runs or not,
-    so they do not lower the bid (as for running, :func:`agents.miner.running_cost_usd_per_th_day`)."""
+    so they do not lower the bid (as for running, :func:`model.mining_costs.running_cost_usd_per_th_day`)."""
     mwh_per_th_day = efficiency_j_per_th * pue * HOURS_PER_DAY / W_PER_MW
     return hashprice_usd_per_ph_day / TH_PER_PH / mwh_per_th_day

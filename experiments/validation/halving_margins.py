@@ -15,9 +15,9 @@ import datetime as dt
 
 import pandas as pd
 
-from agents.miner import capital_usd_per_th, cash_cost_usd_per_th_day, energy_cost_usd_per_th_day
 from data import table
 from experiments.validation.backtest import s9_share_pct
+from model.mining_costs import capital_usd_per_th, cash_cost_usd_per_th_day, energy_cost_usd_per_th_day
 from model.scenario import load_scenario
 from model.units import DAYS_PER_YEAR, PH_PER_EH, TH_PER_PH
 
@@ -109,7 +109,7 @@ def flagship_earnings_2026() -> tuple[float, float]:
     machine life at the flat-price hashprice (:func:`rows`' 2028 row, halved after the
     halving at the same hashrate) less its cash cost at the median tariff, on the model's own
     formula (:func:`~agents.miner.attractiveness`), and its capital (price and site,
-    :func:`~agents.miner.capital_usd_per_th`)."""
+    :func:`~model.mining_costs.capital_usd_per_th`)."""
     cfg = mining_config()
     flat = rows().iloc[-1]
     e = flagship_j_per_th()

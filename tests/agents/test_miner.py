@@ -17,16 +17,18 @@ from agents.miner import (
     MinerFleet,
     PipelineSupply,
     attractiveness,
-    capital_usd_per_th,
-    cash_cost_usd_per_th_day,
     choose_destination,
     clearing_hashprice,
-    energy_cost_usd_per_th_day,
     power_mw,
-    running_cost_usd_per_th_day,
     running_share,
 )
 from model import build_model
+from model.mining_costs import (
+    capital_usd_per_th,
+    cash_cost_usd_per_th_day,
+    energy_cost_usd_per_th_day,
+    running_cost_usd_per_th_day,
+)
 
 WEEK = 7
 DT = WEEK / 365.25
