@@ -757,7 +757,8 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "miners reported were about $0.03 in 2020, BitOoda for Fidelity, not in `data/`, and $0.045 in "
         "2024, CCAF): unrefitted at $0.04, $0.035 or $0.03 everywhere (3 seeds), 2020's dip came to -8.9%, "
         "-7.8% or -3.5% and 2024's to +0.1%, +1.3% or +1.5%, with network errors of 0.18 / 0.16 to 0.22 / "
-        "0.26: cheaper power widens every machine's margin, so a halving idles fewer of them.",
+        "0.26: cheaper power widens every machine's margin, so a halving idles fewer of them. At CCAF's "
+        "measured $0.045 (2026-12-05, the same way): 2020 -6.9%, 2024 -1.9%, network 0.163 / 0.128.",
     ]
 
 
