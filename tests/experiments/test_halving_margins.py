@@ -67,3 +67,44 @@ def test_the_paragraph_states_the_computed_numbers(rows):
     assert f"${flat.before:.1f} to ${flat.after:.1f}/PH/day" in text
     assert f"{flat.pays_at_deepest:.1f} J/TH or better" in text
     assert "holds 2,000 EH/s before the halving" in text
+
+
+@pytest.mark.parametrize("date, month", [("2019-04", "2019-04"), ("2022-Q3", "2022-09"), ("2023", "2023-12"),
+                                         ("2021-2022", None), ("2024-25", None)])
+def test_a_release_counts_from_the_latest_month_its_date_allows(date, month):
+    assert hm.release_month(date) == month
+
+
+def test_a_halving_month_averages_the_subsidy_over_its_days():
+    assert hm.subsidy_btc("2020-04") == 12.5 and hm.subsidy_btc("2020-06") == 6.25
+    assert hm.subsidy_btc("2020-05") == pytest.approx((10 * 12.5 + 21 * 6.25) / 31)
+
+
+@pytest.fixture(scope="module")
+def returns():
+    return hm.flagship_returns()
+
+
+def test_the_monthly_returns_leave_the_held_out_months_out(returns):
+    assert not returns.month.between("2021-05", "2022-01").any()
+    assert returns.month.is_monotonic_increasing and returns.month.iloc[0] == hm.FIRST_MONTH
+
+
+def test_the_monthly_hashprice_comes_near_luxors_record_low_of_july_2024(returns):
+    """Luxor's index on its record low day (data/mining_facts.csv) against the month's mean: a
+    day's low lies below its month's mean, within 15% here."""
+    facts = pd.read_csv(table("mining_facts.csv"))
+    luxor = facts[(facts.category == "hashprice") & (facts.date == "2024-07-04")].iloc[0]
+    month = returns.set_index("month").loc[luxor.date[:7], "hashprice"]
+    assert float(luxor.value) < month < float(luxor.value) * 1.15
+
+
+def test_the_best_machine_on_sale_never_gets_worse(returns):
+    assert returns.j_per_th.is_monotonic_decreasing
+
+
+def test_the_returns_paragraph_names_every_month_below_zero(returns):
+    text = " ".join(hm.returns_markdown(-0.9))
+    below = returns[returns["return"] < 0]
+    assert all(m in text for m in below.month)
+    assert f"{len(returns) - len(below)} of the {len(returns)} months" in text
