@@ -18,6 +18,7 @@ return at which miners stop ordering (the model's hurdle).
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -28,26 +29,51 @@ from model.mining_costs import capital_usd_per_th, cash_cost_usd_per_th_day, ene
 from model.scenario import load_scenario
 from model.units import DAYS_PER_YEAR, PH_PER_EH, TH_PER_PH
 
-BLOCKS_PER_DAY = 144
-#: (halving, subsidy before it in BTC, the data's hashrate before it in EH/s, or None for
-#: the two weeks' mean of data/halving_dips.csv)
-HALVINGS = ((dt.date(2020, 5, 11), 12.5, None), (dt.date(2024, 4, 20), 6.25, None))
+#: The past halvings compared (their hashrate before: data/halving_dips.csv).
+HALVINGS = (dt.date(2020, 5, 11), dt.date(2024, 4, 20))
 FLAT_MONTH = "2025-12"  # the flat price of issue 14's 2028 check: this month's mean
-HALVING_2028 = dt.date(2028, 4, 15)  # as the baseline scenario dates it
-SUBSIDY_2028 = 3.125
 BUY_2026 = dt.date(2026, 1, 1)  # a flagship bought as the flat price begins
 BASELINE = "south_asia_2025"
 FIRST_MONTH = "2019-04"  # the 2019 backtest's months, from the first machine released in them (the S17 Pro)
 
 
+@cache
+def _baseline():
+    return load_scenario(BASELINE).config
+
+
 def mining_config():
     """The baseline's mining parameters (PUE, machine price, site cost, life: sourced or
     assumed in the scenario files)."""
-    return load_scenario(BASELINE).config.mining
+    return _baseline().mining
 
 
+def halving_2028() -> dt.date:
+    """The baseline's last halving, as its scenario dates it."""
+    return max(h.date for h in _baseline().market.halvings.values())
+
+
+@cache
 def _facts() -> pd.DataFrame:
     return pd.read_csv(table("mining_facts.csv"))
+
+
+@cache
+def _prices() -> pd.Series:
+    """The data's monthly mean BTC price, by month."""
+    return pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd
+
+
+@cache
+def _fees() -> pd.Series:
+    """The data's fees, BTC per day, by month (the yearly rows left out)."""
+    fees = pd.read_csv(table("fees.csv"))
+    return fees[fees.period.str.fullmatch(r"\d{4}-\d{2}")].set_index("period").fees_btc_per_day
+
+
+@cache
+def _history() -> pd.DataFrame:
+    return pd.read_csv(table("hashrate_history.csv"))
 
 
 def _fact(category: str, unit: str, date: str | None = None) -> float:
@@ -76,7 +102,7 @@ def flagship_j_per_th() -> float:
 
 def hashprice(subsidy_btc: float, fees_btc_per_day: float, price_usd: float, ehs: float) -> float:
     """USD per PH/s per day: the day's reward in USD over the hashrate."""
-    return (subsidy_btc * BLOCKS_PER_DAY + fees_btc_per_day) * price_usd / (ehs * PH_PER_EH)
+    return (subsidy_btc * _baseline().market.blocks_per_day + fees_btc_per_day) * price_usd / (ehs * PH_PER_EH)
 
 
 def _month(date: dt.date) -> str:
@@ -92,19 +118,16 @@ def rows() -> pd.DataFrame:
     hashprice before and after, and the J/TH whose power bill the hashprice after pays at the
     median tariff (``pays_after``) and once the deepest historical dip has gone and the
     difficulty followed (``pays_at_deepest``: the hashprice after over one plus that dip)."""
-    prices = pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd
-    fees = pd.read_csv(table("fees.csv")).set_index("period").fees_btc_per_day
+    prices, fees = _prices(), _fees()
     dips = pd.read_csv(table("halving_dips.csv"))
-    history = pd.read_csv(table("hashrate_history.csv"))
     deepest = float(dips.dip_pct.min()) / 100.0
     pue = mining_config().pue
     per_j = float(energy_cost_usd_per_th_day(1.0, pue, median_tariff_usd_per_kwh())) * TH_PER_PH  # USD/PH/day per J/TH
-    cases = [(h, s, float(dips.loc[dips.halving == str(h), "pre_ehs"].iloc[0]), _month_before(h))
-             for h, s, _ in HALVINGS]
-    latest = history.iloc[-1]
-    cases.append((HALVING_2028, SUBSIDY_2028, float(latest.hashrate_ehs), FLAT_MONTH))
+    cases = [(h, float(dips.loc[dips.halving == str(h), "pre_ehs"].iloc[0]), _month_before(h)) for h in HALVINGS]
+    cases.append((halving_2028(), float(_history().hashrate_ehs.iloc[-1]), FLAT_MONTH))
     out = []
-    for halving, subsidy, ehs, month in cases:
+    for halving, ehs, month in cases:
+        subsidy = subsidy_on(halving - dt.timedelta(days=1))
         before = hashprice(subsidy, fees[month], prices[month], ehs)
         after = hashprice(subsidy / 2, fees[month], prices[month], ehs)
         out.append({"halving": halving, "month": month, "ehs": ehs, "before": before, "after": after,
@@ -123,7 +146,7 @@ def flagship_earnings_2026() -> tuple[float, float]:
     e = flagship_j_per_th()
     cost = float(cash_cost_usd_per_th_day(e, cfg, median_tariff_usd_per_kwh()))
     life_days = cfg.machine_life_years * DAYS_PER_YEAR
-    before_days = min((HALVING_2028 - BUY_2026).days, life_days)
+    before_days = min((halving_2028() - BUY_2026).days, life_days)
     earned = ((flat.before / TH_PER_PH - cost) * before_days
               + (flat.after / TH_PER_PH - cost) * (life_days - before_days))
     return earned, capital_usd_per_th(e, cfg)
@@ -157,15 +180,19 @@ def release_month(date: str) -> str | None:
     return date if len(rest) == 2 and rest.isdigit() and int(rest) <= 12 else None
 
 
-def subsidy_btc(month: str) -> float:
-    """The block subsidy averaged over a month's days (the dated halvings of
-    data/mining_facts.csv; a halving month counts each side's days)."""
+def subsidy_on(day: dt.date) -> float:
+    """The block subsidy on ``day``, from the dated halvings of data/mining_facts.csv."""
     facts = _facts()
     rows = facts[(facts.category == "block_subsidy") & facts.date.str.fullmatch(r"\d{4}-\d{2}-\d{2}")]
     halvings = sorted((dt.date.fromisoformat(d), float(v)) for d, v in zip(rows.date, rows.value))
+    return next((v for d, v in reversed(halvings) if d <= day), halvings[0][1] * 2)
+
+
+def subsidy_btc(month: str) -> float:
+    """The block subsidy averaged over a month's days (a halving month counts each side's days)."""
     first = dt.date.fromisoformat(f"{month}-01")
     days = [first + dt.timedelta(days=k) for k in range(31) if (first + dt.timedelta(days=k)).month == first.month]
-    return float(np.mean([next((v for d, v in reversed(halvings) if d <= day), halvings[0][1] * 2) for day in days]))
+    return float(np.mean([subsidy_on(day) for day in days]))
 
 
 def flagship_returns() -> pd.DataFrame:
@@ -177,11 +204,9 @@ def flagship_returns() -> pd.DataFrame:
     data and the held-out months are left out."""
     cfg = mining_config()
     tariff = median_tariff_usd_per_kwh()
-    prices = pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd
-    fees = pd.read_csv(table("fees.csv"))
-    fees = fees[fees.period.str.fullmatch(r"\d{4}-\d{2}")].set_index("period").fees_btc_per_day
-    history = pd.read_csv(table("hashrate_history.csv"))
+    prices, fees, history = _prices(), _fees(), _history()
     days = pd.to_datetime(history.date).map(pd.Timestamp.toordinal).to_numpy()
+    log_ehs = np.log(history.hashrate_ehs.to_numpy())
     facts = _facts()
     machines = sorted((month, float(row.value)) for row in facts[facts.category == "asic_efficiency"].itertuples()
                       if (month := release_month(str(row.date))) is not None)
@@ -191,7 +216,7 @@ def flagship_returns() -> pd.DataFrame:
         if month < FIRST_MONTH or held_out[0] <= month <= held_out[1] or month not in prices.index:
             continue
         day = dt.date.fromisoformat(f"{month}-15").toordinal()
-        ehs = float(np.exp(np.interp(day, days, np.log(history.hashrate_ehs.to_numpy()))))
+        ehs = float(np.exp(np.interp(day, days, log_ehs)))
         e = min(j for m, j in machines if m <= month)
         h = hashprice(subsidy_btc(month), fees[month], prices[month], ehs)
         cost = float(cash_cost_usd_per_th_day(e, cfg, tariff))
@@ -218,9 +243,7 @@ def markdown(model_pre_ehs: float | None = None) -> list[str]:
     nonces = facts[(facts.category == "fleet_efficiency") & (facts.date != "2024")].iloc[0]
     model = ""
     if model_pre_ehs is not None:
-        prices = pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd
-        fees = pd.read_csv(table("fees.csv")).set_index("period").fees_btc_per_day
-        h = hashprice(SUBSIDY_2028, fees[FLAT_MONTH], prices[FLAT_MONTH], model_pre_ehs)
+        h = flat.before * flat.ehs / model_pre_ehs  # the same reward over the model's hashrate
         model = (f" The model's flat-price run does neither: its orders go on at the hurdle's bound, so it "
                  f"holds {model_pre_ehs:,.0f} EH/s before the halving, at a hashprice of ${h:.1f}/PH/day, and "
                  "the halving meets a fleet already near its power bill (above).")
@@ -254,7 +277,7 @@ def markdown(model_pre_ehs: float | None = None) -> list[str]:
 
 def returns_markdown(hurdle: float) -> list[str]:
     """The paragraph on :func:`flagship_returns`, against the model's fitted ``hurdle``."""
-    r = flagship_returns()
+    r, cfg = flagship_returns(), mining_config()
     below = r[r["return"] < 0]
     spans = ", ".join(below.month)
     tariffs = sorted({c.mining_tariff_usd_per_kwh for c in load_scenario(SCENARIO).config.countries.values()})
@@ -264,11 +287,11 @@ def returns_markdown(hurdle: float) -> list[str]:
         "machine on sale (from the data's efficiency table, read late: a quarter's last month, a year's "
         "December), at the median tariff and the model's price and site cost, at each month's hashprice "
         "(the data's hashrate points interpolated in logs) held over its "
-        f"{mining_config().machine_life_years:g}-year life: it would have returned its capital in "
+        f"{cfg.machine_life_years:g}-year life: it would have returned its capital in "
         f"{len(r) - len(below)} of the {len(r)} months from {FIRST_MONTH} with fees in the data (the held-out "
         f"months left out). Its return fell below zero only in {spans}, never below "
         f"{r['return'].min():+.0%}, and in no month came near the model's fitted hurdle ({hurdle:+.2f}): the "
-        f"model's own economics (machines of {mining_config().bought_over_best:g} times the best's J/TH, "
+        f"model's own economics (machines of {cfg.bought_over_best:g} times the best's J/TH, "
         f"{tariff} in the 2019 backtest, the hashprice expected on arrival) make new machines pay less than "
         "the data's flagship did. So history "
         "holds few months in which new machines did not pay: it does not tell at which return miners stop "
@@ -280,4 +303,4 @@ def returns_markdown(hurdle: float) -> list[str]:
 
 def history_date() -> str:
     """The date of the data's last hashrate point."""
-    return str(pd.read_csv(table("hashrate_history.csv")).date.iloc[-1])
+    return str(_history().date.iloc[-1])

@@ -29,7 +29,7 @@ def test_the_hashprice_reproduces_the_one_luxor_published():
     month = last.date[:7]
     price = pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd[month]
     fees = pd.read_csv(table("fees.csv")).set_index("period").fees_btc_per_day[month]
-    ours = hm.hashprice(hm.SUBSIDY_2028, fees, price, float(last.hashrate_ehs))
+    ours = hm.hashprice(hm.subsidy_btc(month), fees, price, float(last.hashrate_ehs))
     assert abs(math.log(ours / published)) < 0.1
 
 
