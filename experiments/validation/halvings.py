@@ -759,6 +759,30 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "-7.8% or -3.5% and 2024's to +0.1%, +1.3% or +1.5%, with network errors of 0.18 / 0.16 to 0.22 / "
         "0.26: cheaper power widens every machine's margin, so a halving idles fewer of them. At CCAF's "
         "measured $0.045 (2026-12-05, the same way): 2020 -6.9%, 2024 -1.9%, network 0.163 / 0.128.",
+        "",
+        "Probed, not refitted, not kept (2026-12-05; dips 2016 / 2020 / 2024 over 3 seeds, network fit / test "
+        "and 2020's plateau and rise on seed 0): China's wet season. Sichuan's share of China's hashrate went "
+        "from 14.9% to 61.1% in the 2020 wet season (CBECI, `data/countries.csv`), where miners paid 0.08 "
+        "yuan/kWh, about $0.01 (Bitcoin.com 2019), or 0.25 yuan against 0.35 in Xinjiang and Inner Mongolia "
+        "(8btc 2019); the season runs from April or May to October (8btc 2019, Cointelegraph 2020; not in "
+        "`data/`). China's backtest tariff was multiplied in those months by 0.52 or 0.82: 61.1% of its "
+        "machines on the Sichuan price, as a share of the backtest's $0.05 ($0.011 / $0.05) or of the "
+        "northern price (0.25 / 0.35 yuan), the rest unchanged. The 2019 path did not move: every "
+        "machine ran through 2019, so its misfit (the model 19-21% high from April to June, 8-23% low in "
+        "September and October) is not the season's. With the assumed switching, May to October: dips -7.4 "
+        "/ +0.3 / -2.9% (x0.52) or -7.4 / -4.8 / -3.1% (x0.82), network 0.147 / 0.122 or 0.149 / 0.121: "
+        "cheap hydro at and after the halving keeps machines on, so 2020's dip shrinks. Switching at once on "
+        "the clearing hashprice (1 a week, anticipation 1; without the season -9.8 / -8.7 / -7.1%, 2020's "
+        "plateau -6.4% against the data's -0.8%, recovery 16 weeks against 8): May to October x0.52 -9.8 / "
+        "-2.9 / -6.3%, plateau -1.7% but a rise of +19.5% against +13.2%; x0.82 -9.8 / -8.5 / -6.4%, plateau "
+        "-7.1%; April to October x0.52 -9.8 / -6.5 / -6.4%, plateau -5.3%, rise +21.2%. Only a season "
+        "starting in June, which the sources do not give, put 2020's plateau and recovery on the data's "
+        "(-0.5%, +18.1%, 8 weeks), with 2024's dip within its bound (-7.7%), every country-share bound held "
+        "(20 seeds), network 0.160 / 0.123 and the 2028 flat-price dip -39.4%; but 2020's dip stayed at "
+        "-8.8%, and a calendar picked for the halving's timing would be fitted to the test. The data's "
+        "-24.2% was one week's low (to 2020-05-25; pre 119.0 EH/s, `data/halving_dips.csv`): -13.3% the week "
+        "after, -6.4% the week after that.",
+        "",
     ]
 
 
