@@ -64,6 +64,11 @@ def _prices() -> pd.Series:
     return pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd
 
 
+def monthly_price_usd(month: str) -> float:
+    """The data's mean BTC price in ``month`` (YYYY-MM), USD."""
+    return float(_prices()[month])
+
+
 @cache
 def _fees() -> pd.Series:
     """The data's fees, BTC per day, by month (the yearly rows left out)."""

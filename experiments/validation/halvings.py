@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from data import table
-from experiments.validation import halving_margins
+from experiments.validation import halving_margins, season_end
 from experiments.validation.backtest import (
     EARLY,
     FACTS,
@@ -783,6 +783,7 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "-24.2% was one week's low (to 2020-05-25; pre 119.0 EH/s, `data/halving_dips.csv`): -13.3% the week "
         "after, -6.4% the week after that.",
         "",
+        *season_end.markdown(window_series(), history),
     ]
 
 
