@@ -784,6 +784,22 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "after, -6.4% the week after that.",
         "",
         *season_end.markdown(window_series(), history),
+        "Probed, not refitted, not kept (2026-12-05; dips over 3 seeds, the rest seed 0): the move itself. "
+        "46.2% of China's machines (Sichuan's share of China's hashrate, 14.9% to 61.1% in the 2020 wet "
+        "season, CBECI) off the network for one week, the week holding May 15 (the season's start, May in the "
+        "sources, read at its middle) and the week holding October 31 (its end, late October), in 2019, 2020 "
+        "and 2021 (before China's ban; the data's autumn drop above lasted a week), nothing else changed. "
+        "2020's dip came to -25.4% (-22.5% as measured; data -24.2%), within its bound, recovery 14 weeks "
+        "(data 8); 2016's and 2024's did not move (-7.4%, -3.7%); the autumn 2020 drop came to -19.7% (the "
+        "data's -24.0% on the weekly values); network 0.146 / 0.119. But the dip is the move's, not the "
+        "halving's: in the week after the halving, before the move, the model stood -0.2% against its pre "
+        "level. The move of 2019-05-15 fell on the monthly mean of May 2019, which the backtest compares with "
+        "its nearest week (log error +0.21 -> -0.11): the fit error's small fall is that comparison's. And "
+        "the week and the length were read from the sources and the autumn drop with 2020's dip seen. Made "
+        "part of the model (a dated move in the backtest's China; the baseline's China is banned and would "
+        "not move), it would want the data's monthly means compared with the model's monthly means, and a "
+        "refit: the next step, not taken here.",
+        "",
     ]
 
 

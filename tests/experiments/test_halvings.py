@@ -18,7 +18,9 @@ MISSES: dict[tuple[str, str], str] = {
     ("2020-05-11", "dip"): "-5.5% against -24.2% (-7.8% as the data measure it), 18.7 points: the model's S9s "
                            "ran 8.1% of its hashrate before the halving at $0.05/kWh (Coin Metrics ~23%), and "
                            "at half the hashprice its machines of 2019 still beat their power bill; no pair of "
-                           "the switching grid reaches the data's dip (at most -19.2%)",
+                           "the switching grid reaches the data's dip (at most -19.2%); with no halving the data "
+                           "fell -24.0% as China's miners moved at the end of the 2020 wet season, and the 2020 "
+                           "halving came as it began: the model has no such move (VALIDATION 1c, season_end.py)",
     ("2024-04-20", "dip"): "-3.7% against -11.1% (-7.0% as the data measure it), 7.4 points: at half the "
                            "hashprice nearly every machine still beat its power bill; weeks 4-8 after the "
                            "halving the model stood 2.0% below its pre level and the data 3.3%, whose dip is "
