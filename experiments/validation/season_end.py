@@ -15,6 +15,7 @@ import datetime as dt
 
 import pandas as pd
 
+from data import table
 from experiments.validation.backtest import halving_dip
 from experiments.validation.halving_margins import monthly_price_usd
 
@@ -51,6 +52,14 @@ def deepest_away(series: pd.Series, halvings: tuple[dt.date, ...]) -> pd.Series:
     return away.loc[away.dip.idxmin()]
 
 
+def reported_drop() -> tuple[float, float]:
+    """Blockchain.com's hashrate estimate (EH/s) before and after the drop reported at the end
+    of the 2020 wet season (``data/mining_facts.csv``, ``season_end_hashrate``, by date)."""
+    facts = pd.read_csv(table("mining_facts.csv"))
+    before, after = facts[facts.category == "season_end_hashrate"].sort_values("date").value
+    return float(before), float(after)
+
+
 def markdown(series: pd.Series, data_dips: pd.DataFrame) -> list[str]:
     """The paragraph: ``series`` the data's weekly 7-day means around the halvings,
     ``data_dips`` the data's halving dips (halving, dip) from the daily values."""
@@ -65,6 +74,7 @@ def markdown(series: pd.Series, data_dips: pd.DataFrame) -> list[str]:
     h2020 = max(h for h in halvings if h < deepest.anchor)
     others = [h for h in halvings if h != h2020]
     rest = dips[dips.away & dips.anchor.map(lambda a: a.year != low.year)]
+    reported = reported_drop()
     return [
         f"**A dip without a halving** (the data alone; `season_end.py`). The data's weekly 7-day means run "
         f"26 weeks past each halving. Measured as the halvings' dips are, anchored at every week more than "
@@ -75,8 +85,9 @@ def markdown(series: pd.Series, data_dips: pd.DataFrame) -> list[str]:
         f"other years' windows fall no deeper than {rest.dip.min():+.1%}. No halving came, and the BTC price's "
         f"monthly mean rose from ${price_before:,.0f} to ${price_at:,.0f}: the hashrate fell as China's miners "
         "left Sichuan at the end of the 2020 wet season (Sichuan's share of China's hashrate went from 14.9% to "
-        "61.1% in that season, CBECI, `data/countries.csv`; Blockchain.com's estimate fell from 151.1 to 116.3 "
-        "EH/s on 2020-10-24, put down then to the move north, not in `data/`). The 2020 halving came as that "
+        "61.1% in that season, CBECI, `data/countries.csv`; Blockchain.com's estimate fell from "
+        f"{reported[0]:.1f} EH/s on 2020-10-24 to {reported[1]:.1f}, put down then to the move north, "
+        "`data/mining_facts.csv`). The 2020 halving came as that "
         "season began, when the machines move south; the halvings of "
         f"{' and '.join(str(h.year) for h in others)} came in mid-season and after China's ban, and dipped "
         f"{' and '.join(f'{daily[h]:+.1%}' for h in others)}. So the 2020 "

@@ -78,3 +78,13 @@ def test_the_paragraph_cites_what_the_data_hold(data):
     others = dips[dips.halving != dt.date(2020, 5, 11)].dip
     assert "14.9% to 61.1%" in text and f"deepest is {deepest.dip:+.1%}" in text
     assert " and ".join(f"{d:+.1%}" for d in others) in text
+
+
+def test_the_reported_drop_and_the_season_come_from_the_data_with_their_sources():
+    facts = pd.read_csv(table("mining_facts.csv"))
+    season = facts[facts.category.str.contains("season")]
+    assert season.source.str.len().min() > 20  # every row names where it comes from
+    before, after = season_end.reported_drop()
+    assert before > after > 0  # a drop, as the paragraph says
+    starts = season.loc[season.category == "wet_season_start", "value"]
+    assert set(starts) <= {4, 5}  # April or May, as the move probe reads it
