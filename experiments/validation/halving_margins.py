@@ -54,7 +54,8 @@ def halving_2028() -> dt.date:
 
 
 @cache
-def _facts() -> pd.DataFrame:
+def mining_facts() -> pd.DataFrame:
+    """The data's mining facts (``data/mining_facts.csv``), read once."""
     return pd.read_csv(table("mining_facts.csv"))
 
 
@@ -64,9 +65,9 @@ def _prices() -> pd.Series:
     return pd.read_csv(table("btc_usd_monthly.csv")).set_index("month").mean_usd
 
 
-def monthly_price_usd(month: str) -> float:
-    """The data's mean BTC price in ``month`` (YYYY-MM), USD."""
-    return float(_prices()[month])
+def monthly_price_usd(day: dt.date) -> float:
+    """The data's mean BTC price in the month of ``day``, USD."""
+    return float(_prices()[_month(day)])
 
 
 @cache
@@ -82,7 +83,7 @@ def _history() -> pd.DataFrame:
 
 
 def _fact(category: str, unit: str, date: str | None = None) -> float:
-    facts = _facts()
+    facts = mining_facts()
     rows = facts[(facts.category == category) & (facts.unit == unit)]
     if date is not None:
         rows = rows[rows.date == date]
@@ -101,7 +102,7 @@ def fleet_j_per_th() -> float:
 
 def flagship_j_per_th() -> float:
     """The best machine in the data's efficiency table (the S21 XP)."""
-    facts = _facts()
+    facts = mining_facts()
     return float(facts.loc[facts.category == "asic_efficiency", "value"].min())
 
 
@@ -187,7 +188,7 @@ def release_month(date: str) -> str | None:
 
 def subsidy_on(day: dt.date) -> float:
     """The block subsidy on ``day``, from the dated halvings of data/mining_facts.csv."""
-    facts = _facts()
+    facts = mining_facts()
     rows = facts[(facts.category == "block_subsidy") & facts.date.str.fullmatch(r"\d{4}-\d{2}-\d{2}")]
     halvings = sorted((dt.date.fromisoformat(d), float(v)) for d, v in zip(rows.date, rows.value))
     return next((v for d, v in reversed(halvings) if d <= day), halvings[0][1] * 2)
@@ -212,7 +213,7 @@ def flagship_returns() -> pd.DataFrame:
     prices, fees, history = _prices(), _fees(), _history()
     days = pd.to_datetime(history.date).map(pd.Timestamp.toordinal).to_numpy()
     log_ehs = np.log(history.hashrate_ehs.to_numpy())
-    facts = _facts()
+    facts = mining_facts()
     machines = sorted((month, float(row.value)) for row in facts[facts.category == "asic_efficiency"].itertuples()
                       if (month := release_month(str(row.date))) is not None)
     held_out = (_month(HELD_OUT[0]), _month(HELD_OUT[1] - dt.timedelta(days=1)))
@@ -244,7 +245,7 @@ def markdown(model_pre_ehs: float | None = None) -> list[str]:
                      for row in r.iloc[:-1].itertuples())
     flat = r.iloc[-1]
     cfg = mining_config()
-    facts = _facts()
+    facts = mining_facts()
     nonces = facts[(facts.category == "fleet_efficiency") & (facts.date != "2024")].iloc[0]
     model = ""
     if model_pre_ehs is not None:

@@ -15,9 +15,8 @@ import datetime as dt
 
 import pandas as pd
 
-from data import table
 from experiments.validation.backtest import halving_dip
-from experiments.validation.halving_margins import monthly_price_usd
+from experiments.validation.halving_margins import mining_facts, monthly_price_usd
 
 #: An anchor this far or farther from every halving: neither its look-ahead nor the weeks
 #: before it hold a halving's own dip.
@@ -45,9 +44,8 @@ def anchored_dips(series: pd.Series, halvings: tuple[dt.date, ...]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def deepest_away(series: pd.Series, halvings: tuple[dt.date, ...]) -> pd.Series:
-    """The deepest :func:`anchored_dips` row away from the halvings."""
-    dips = anchored_dips(series, halvings)
+def deepest_away(dips: pd.DataFrame) -> pd.Series:
+    """The deepest row of :func:`anchored_dips` away from the halvings."""
     away = dips[dips.away]
     return away.loc[away.dip.idxmin()]
 
@@ -55,7 +53,7 @@ def deepest_away(series: pd.Series, halvings: tuple[dt.date, ...]) -> pd.Series:
 def reported_drop() -> tuple[float, float]:
     """Blockchain.com's hashrate estimate (EH/s) before and after the drop reported at the end
     of the 2020 wet season (``data/mining_facts.csv``, ``season_end_hashrate``, by date)."""
-    facts = pd.read_csv(table("mining_facts.csv"))
+    facts = mining_facts()
     before, after = facts[facts.category == "season_end_hashrate"].sort_values("date").value
     return float(before), float(after)
 
@@ -65,14 +63,13 @@ def markdown(series: pd.Series, data_dips: pd.DataFrame) -> list[str]:
     ``data_dips`` the data's halving dips (halving, dip) from the daily values."""
     halvings = tuple(data_dips.halving)
     dips = anchored_dips(series, halvings)
-    deepest = deepest_away(series, halvings)
+    deepest = deepest_away(dips)
     same = dips.set_index("anchor").dip  # the halvings' own dips on these weekly values
     daily = dict(zip(data_dips.halving, data_dips.dip))
     low = deepest.low_date
-    price_before, price_at = (monthly_price_usd(f"{d:%Y-%m}") for d in (deepest.anchor, low))
-    # the halving nearest before the deepest dip, and the others
-    h2020 = max(h for h in halvings if h < deepest.anchor)
-    others = [h for h in halvings if h != h2020]
+    price_before, price_at = monthly_price_usd(deepest.anchor), monthly_price_usd(low)
+    nearest = max(h for h in halvings if h < deepest.anchor)  # the halving before the deepest dip
+    others = [h for h in halvings if h != nearest]
     rest = dips[dips.away & dips.anchor.map(lambda a: a.year != low.year)]
     reported = reported_drop()
     return [
@@ -81,7 +78,7 @@ def markdown(series: pd.Series, data_dips: pd.DataFrame) -> list[str]:
         f"{AWAY_WEEKS} weeks from a halving (near a window's end the look-ahead is shorter, which can only make a "
         f"dip shallower), the deepest is {deepest.dip:+.1%}: {deepest.pre_ehs:.1f} EH/s in the two weeks before "
         f"{deepest.anchor}, {deepest.low_ehs:.1f} in the week to {low}. The 2020 halving's on the same weekly "
-        f"values is {same[h2020]:+.1%} ({daily[h2020]:+.1%} from the daily values); away from the halvings the "
+        f"values is {same[nearest]:+.1%} ({daily[nearest]:+.1%} from the daily values); away from the halvings the "
         f"other years' windows fall no deeper than {rest.dip.min():+.1%}. No halving came, and the BTC price's "
         f"monthly mean rose from ${price_before:,.0f} to ${price_at:,.0f}: the hashrate fell as China's miners "
         "left Sichuan at the end of the 2020 wet season (Sichuan's share of China's hashrate went from 14.9% to "

@@ -33,7 +33,7 @@ def test_a_one_week_fall_is_the_dip_of_the_anchors_before_it():
     # within AWAY_WEEKS of the halving, so no anchor before the fall is away from it
     assert not dips.loc[dips.low_date == fall, "away"].any()
     far = (dt.date(2019, 1, 7),)  # every anchor away from it
-    assert season_end.deepest_away(weekly(values), far).dip == pytest.approx(-0.3)
+    assert season_end.deepest_away(season_end.anchored_dips(weekly(values), far)).dip == pytest.approx(-0.3)
 
 
 def test_a_shorter_look_ahead_at_the_end_of_the_window_only_sees_what_is_there():
@@ -46,7 +46,7 @@ def test_a_shorter_look_ahead_at_the_end_of_the_window_only_sees_what_is_there()
 @pytest.fixture(scope="module")
 def data():
     series, dips = halvings.window_series(), halvings.data_dips()
-    return series, dips, season_end.deepest_away(series, tuple(dips.halving))
+    return series, dips, season_end.deepest_away(season_end.anchored_dips(series, tuple(dips.halving)))
 
 
 def test_the_deepest_dip_away_from_a_halving_is_the_end_of_the_2020_wet_season(data):
@@ -66,7 +66,7 @@ def test_no_other_year_falls_as_deep_away_from_its_halving(data):
 
 def test_the_price_rose_over_the_fall(data):
     _, _, deepest = data
-    assert monthly_price_usd(f"{deepest.low_date:%Y-%m}") > monthly_price_usd(f"{deepest.anchor:%Y-%m}")
+    assert monthly_price_usd(deepest.low_date) > monthly_price_usd(deepest.anchor)
 
 
 def test_the_paragraph_cites_what_the_data_hold(data):
