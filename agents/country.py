@@ -92,6 +92,8 @@ class Country(mesa.Agent):
         self.mining_enforcement_per_year = cfg.mining_enforcement_per_year
         self.sanctioned = cfg.sanctioned
         self.power_emergency_until = None
+        self.moving_share = 0.0  # of the fleet's machines between regions (a seasonal_move), until moving_until
+        self.moving_until = None
         self.power_surplus_winter_mw = cfg.power_surplus_winter_mw
         self.power_surplus_summer_mw = cfg.power_surplus_summer_mw
         self.winter_peak_month = cfg.winter_peak_month

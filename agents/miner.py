@@ -373,6 +373,16 @@ class MinerFleet(mesa.Agent):
         self.operating_mw = power_mw(legal_on, self.eff, cfg.pue) + power_mw(ug_on, self.eff, cfg.pue)
         self.revenue_usd = self.operating_ths * hashprice_usd_per_ph_day / TH_PER_PH * step_days
 
+    def pause(self, share: float) -> None:
+        """Take ``share`` of the week's running machines off the network (a ``seasonal_move``
+        within the host): their hashrate, power and revenue go; they keep their running state,
+        are not idle (so do not retire) and run again when the move ends."""
+        kept = 1.0 - share
+        self.operating_ths *= kept
+        self.underground_operating_ths *= kept
+        self.operating_mw *= kept
+        self.revenue_usd *= kept
+
     def order(self, hashprice_usd_per_ph_day: float, allowance_mw: float | None, bought_j_per_th: float,
               lead_steps: int, capacity_mw_per_year: float, *, underground: bool = False) -> float:
         """Order new machines of ``bought_j_per_th`` J/TH

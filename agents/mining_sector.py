@@ -104,7 +104,8 @@ class MiningSector:
         Power is split (:meth:`allocate_power`) and the clearing hashprice found
         (:meth:`clearing_hashprice`: it prices next week's bid for power and starts the
         expectation of orders); every fleet operates (:meth:`MinerFleet.operate`, all
-        at once: :meth:`operate_fleets`) and, with ``order``, orders (:meth:`order`)
+        at once: :meth:`operate_fleets`), the machines of a host's seasonal move are taken off
+        (:meth:`MinerFleet.pause`) and, with ``order``, every fleet orders (:meth:`order`)
         arriving :attr:`lead_steps` later. Then each country's
         ``mining_revenue_usd_per_year = revenue_usd / dt``.
         """
@@ -119,6 +120,9 @@ class MiningSector:
         if not self.operate_fleets(supply):
             for code, fleet in self.fleets.items():
                 fleet.operate(self.hashprice_usd_per_ph_day, self.mining_cap_mw[code], self.switching_hashprice())
+        for code, fleet in self.fleets.items():
+            if model.countries[code].moving_share > 0:
+                fleet.pause(model.countries[code].moving_share)
         if order:
             self.order(self.lead_steps)
         for code, fleet in self.fleets.items():

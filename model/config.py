@@ -607,6 +607,13 @@ class NetworkConfig(Strict):
 
 
 # ------------------------------------------------------------------------ shocks
+def _after_shock_date(until: dt.date, info: ValidationInfo) -> dt.date:
+    """An end date that must come after the shock's own (a field validator's check)."""
+    if "date" in info.data and until <= info.data["date"]:
+        raise ValueError(f"must come after the shock's date ({info.data['date']})")
+    return until
+
+
 class _ShockBase(Strict):
     #: The fields of the shock's country (:class:`CountryConfig`, the model's ``Country``)
     #: this kind overwrites on its date, each with the field of the shock whose value it puts
@@ -662,9 +669,7 @@ class ReservePurchase(_ShockBase):
             return until
         if not info.data.get("btc_per_week"):
             raise ValueError("until is for recurring purchases: set btc_per_week too")
-        if "date" in info.data and until <= info.data["date"]:
-            raise ValueError(f"must come after the shock's date ({info.data['date']})")
-        return until
+        return _after_shock_date(until, info)
 
 
 class AllianceEdge(_ShockBase):
@@ -705,6 +710,22 @@ class PowerEmergency(_ShockBase):
     until: Date
 
 
+class SeasonalMove(_ShockBase):
+    """Machines moving between the country's regions at the turn of a season (China's miners to
+    Sichuan's hydropower for the wet season and back north after it): ``share`` of the fleet's
+    machines is off the network from the date until ``until``, then runs again where it was;
+    none leaves the country, exits or changes its running state."""
+    kind: Literal["seasonal_move"]
+    share: Prob
+    until: Date
+
+    @field_validator("until")
+    @classmethod
+    def _after_start(cls, until, info: ValidationInfo):
+        """Checked on the field itself, so the error names ``until`` and its value."""
+        return _after_shock_date(until, info)
+
+
 class AiDemand(_ShockBase):
     """AI data centres that will bid for the country's allocated power."""
     kind: Literal["ai_demand"]
@@ -726,12 +747,12 @@ class AdoptionIncentive(_ShockBase):
 
 Shock = Annotated[
     Union[StanceChange, Signal, EnergyAllocation, ReservePurchase, AllianceEdge, PriceShock, MiningBan,
-          MiningMoratorium, PowerEmergency, AiDemand, AdoptionIncentive],
+          MiningMoratorium, PowerEmergency, SeasonalMove, AiDemand, AdoptionIncentive],
     Field(discriminator="kind"),
 ]
 SHOCK_KINDS = ("stance_change", "signal", "energy_allocation", "reserve_purchase",
                "alliance_edge", "price_shock", "mining_ban", "mining_moratorium", "power_emergency",
-               "ai_demand", "adoption_incentive")
+               "seasonal_move", "ai_demand", "adoption_incentive")
 
 
 # ---------------------------------------------------------------------- scenario

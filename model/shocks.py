@@ -2,8 +2,8 @@
 
 :func:`apply_shocks` is the shock phase of the week: the enabled shocks dated in
 (last date, today], in scenario order, then the endings whose date has come (temporary
-mining bans, moratoria on new mining connections, power emergencies, recurring reserve
-programmes). What each kind means is
+mining bans, moratoria on new mining connections, power emergencies, seasonal moves, recurring
+reserve programmes). What each kind means is
 said by its class in ``model/config.py``; what it does to the model is the function
 registered for that class below.
 """
@@ -27,6 +27,7 @@ from model.config import (
     PowerEmergency,
     PriceShock,
     ReservePurchase,
+    SeasonalMove,
     Signal,
     StanceChange,
 )
@@ -53,8 +54,9 @@ TEMPORARY_FLAGS = (
 
 
 def apply_shocks(model: CryptoAdoptionModel, after: dt.date, upto: dt.date) -> None:
-    """Apply enabled shocks dated in (after, upto], then end mining bans, moratoria and power
-    emergencies whose time is up (one shorter than a step is logged but never reaches the miners)."""
+    """Apply enabled shocks dated in (after, upto], then end mining bans, moratoria, power
+    emergencies and seasonal moves whose time is up (one shorter than a step is logged but never
+    reaches the miners)."""
     for sid, shock in model.config.shocks.items():
         if shock.enabled and after < shock.date <= upto:
             apply(shock, model, sid, shock_cause(model, sid, shock))
@@ -67,6 +69,9 @@ def apply_shocks(model: CryptoAdoptionModel, after: dt.date, upto: dt.date) -> N
         if c.power_emergency_until is not None and c.power_emergency_until <= upto:
             c.power_emergency_until = None
             model.log(code, "power_emergency_end", None, None, "power emergency ended: mining may draw power again")
+        if c.moving_until is not None and c.moving_until <= upto:
+            model.log(code, "seasonal_move_end", c.moving_share, 0.0, "seasonal move ended: the machines run again")
+            c.moving_share, c.moving_until = 0.0, None
         buy_reserves(model, c, upto)
 
 
@@ -177,6 +182,13 @@ def _power_emergency(shock: PowerEmergency, model: CryptoAdoptionModel, sid: str
     c = model.countries[shock.country]
     c.power_emergency_until = shock.until
     model.log(c.code, "power_emergency", None, str(shock.until), cause)
+
+
+@apply.register(SeasonalMove)
+def _seasonal_move(shock: SeasonalMove, model: CryptoAdoptionModel, sid: str, cause: str) -> None:
+    c = model.countries[shock.country]
+    c.moving_share, c.moving_until = shock.share, shock.until
+    model.log(c.code, "seasonal_move", 0.0, shock.share, f"{cause} (until {shock.until})")
 
 
 @apply.register(AiDemand)

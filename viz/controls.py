@@ -40,7 +40,7 @@ from viz.state import Controller
 KIND_NAMES = {"stance_change": "stance change", "energy_allocation": "energy allocation", "signal": "signal",
               "reserve_purchase": "reserve purchase", "alliance_edge": "alliance", "price_shock": "price shock",
               "mining_ban": "mining ban", "mining_moratorium": "mining moratorium",
-              "power_emergency": "power emergency"}
+              "power_emergency": "power emergency", "seasonal_move": "seasonal move"}
 
 
 # ------------------------------------------------------------------ run buttons

@@ -88,8 +88,9 @@ def markdown(series: pd.Series, data_dips: pd.DataFrame) -> list[str]:
         "season began, when the machines move south; the halvings of "
         f"{' and '.join(str(h.year) for h in others)} came in mid-season and after China's ban, and dipped "
         f"{' and '.join(f'{daily[h]:+.1%}' for h in others)}. So the 2020 "
-        "dip that issue 14 bounds within 5 points mixes the halving with a move the model does not have: its "
-        "China mines all year on one tariff with no machines in transit (the wet-season probe above gave it "
-        "the season's cheaper power, not the move).",
+        "dip that issue 14 bounds within 5 points mixes the halving with a move. Until 2026-12-05 the model "
+        "had none (its China mined all year on one tariff with no machines in transit; the wet-season probe "
+        "above gave it the season's cheaper power, not the move); since then the 2019 backtest moves China's "
+        "machines at the season's turns (below).",
         "",
     ]

@@ -15,18 +15,12 @@ from experiments.validation import halvings
 
 #: (halving, measure) the model misses today, with the miss; the rest must hold.
 MISSES: dict[tuple[str, str], str] = {
-    ("2020-05-11", "dip"): "-5.5% against -24.2% (-7.8% as the data measure it), 18.7 points: the model's S9s "
-                           "ran 8.1% of its hashrate before the halving at $0.05/kWh (Coin Metrics ~23%), and "
-                           "at half the hashprice its machines of 2019 still beat their power bill; no pair of "
-                           "the switching grid reaches the data's dip (at most -19.2%); with no halving the data "
-                           "fell -24.0% as China's miners moved at the end of the 2020 wet season, and the 2020 "
-                           "halving came as it began: the model has no such move (VALIDATION 1c, season_end.py)",
-    ("2024-04-20", "dip"): "-3.7% against -11.1% (-7.0% as the data measure it), 7.4 points: at half the "
+    ("2024-04-20", "dip"): "-3.8% against -11.1% (-6.7% as the data measure it), 7.3 points: at half the "
                            "hashprice nearly every machine still beat its power bill; weeks 4-8 after the "
-                           "halving the model stood 2.0% below its pre level and the data 3.3%, whose dip is "
+                           "halving the model stood 2.2% below its pre level and the data 3.3%, whose dip is "
                            "one week's block-luck low",
-    ("2028", "flat"): "the flat-price baseline dips -47.9% in 2028, below the historical range (-24.2% to -11.1%): "
-                      "its orders go on at the hurdle's bound to 2,087 EH/s; at the 2025-12 price the data's own "
+    ("2028", "flat"): "the flat-price baseline dips -48.0% in 2028, below the historical range (-24.2% to -11.1%): "
+                      "its orders go on at the hurdle's bound to 2,094 EH/s; at the 2025-12 price the data's own "
                       "hashprice would ask three quarters of the fleet to be better than 20.4 J/TH by then "
                       "(VALIDATION 1c, halving_margins.py)",
 }
@@ -37,9 +31,9 @@ def rows():
     return halvings.table_rows().set_index("halving")
 
 
-def _case(halving: str, measure: str):
+def _case(halving: str, measure: str, misses: dict[tuple[str, str], str] = MISSES):
     key = (halving, measure)
-    return pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=MISSES[key])) if key in MISSES else key
+    return pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=misses[key])) if key in misses else key
 
 
 @pytest.mark.parametrize("halving, measure", [_case(h, m) for h in ("2016-07-09", "2020-05-11", "2024-04-20")
@@ -250,12 +244,23 @@ def test_the_model_s_plateau_lies_between_its_lowest_week_and_its_pre_level(plat
         assert 0.0 < row["idle"] < 1.0 and row["elasticity"] > 0.0  # a halving idles machines near their cost
 
 
-def test_a_month_after_the_2020_and_2024_halvings_and_the_rise_after_follow_the_data(plateaus):
+#: The plateau test's misses (halving, plateau or rise), with the miss; the bound stays.
+PLATEAU_MISSES: dict[tuple[str, str], str] = {
+    ("2020-05-11", "rise"): "+6.5% against +13.2% from weeks 4-8 to weeks 22-26, 6.7 points: both windows hold "
+                            "China's autumn move (the data's week to 2020-11-02, the model's of 2020-11-04), and "
+                            "before it the model stood at 124-127 EH/s in mid-October against the data's 139-141: "
+                            "it grows too slowly from June, which its missing autumn drop hid before the moves "
+                            "(2026-12-05; VALIDATION 1c)",
+}
+
+
+@pytest.mark.parametrize("halving, key", [_case(h, k, PLATEAU_MISSES) for h in ("2020-05-11", "2024-04-20")
+                                          for k in ("plateau", "rise")])
+def test_a_month_after_the_2020_and_2024_halvings_and_the_rise_after_follow_the_data(plateaus, halving, key):
     """The smoothed response to a halving: the model's plateau (weeks 4-8 over the pre level)
     and its rise from there to weeks 22-26 each within the dips' tolerance (5 points) of the
     data's. Machines switching off on their whole cash cost (before 2026-12-04, night) put the
     plateaus at -17.8% and -11.9% against the data's -0.8% and -3.3%."""
-    for h, row in plateaus.items():
-        for key in ("plateau", "rise"):
-            gap = np.expm1(row[f"model_{key}"]) - np.expm1(row[f"data_{key}"])
-            assert abs(gap) * 100 <= halvings.BOUND_DIP_PP, (h, key)
+    row = plateaus[dt.date.fromisoformat(halving)]
+    gap = np.expm1(row[f"model_{key}"]) - np.expm1(row[f"data_{key}"])
+    assert abs(gap) * 100 <= halvings.BOUND_DIP_PP
