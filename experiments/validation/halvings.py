@@ -833,6 +833,17 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "level), and the move's week and length were chosen with 2020's dip seen, so 2020 no longer tests the "
         "response to a halving; 2016 and 2024 do.",
         "",
+        "Probed, not refitted, not kept (2026-12-05, seed 0, on the model with the moves): China's capacity "
+        "to add MW concentrated in the wet season, for the plateau test's 2020 miss and the 2019 path (the "
+        "model about 20% high in April and June 2019, 7-21% low in September and October). The MW a year "
+        "China can add went by the month its orders arrive: a share w of the year's additions arriving from "
+        "May to October (0.5 in the model). At w 0.75, 2020's rise came to +8.1% (data +13.2%); at w 1 "
+        "(nothing added from November to April) to +12.2%, within the bound. But the network's errors went "
+        "from 0.144 / 0.119 to 0.149 / 0.122 and 0.156 / 0.124, the test window's among them, and the model "
+        "fell further below the 2020 halving day's single estimate (log error -0.21 -> -0.25 and -0.29). No "
+        "source gives the share, and fitted it would be one more parameter for one seasonal pattern, so China "
+        "adds its MW evenly over the year (script: a monkeypatch of `MiningSector.capacity_mw_per_year`).",
+        "",
     ]
 
 
