@@ -829,7 +829,7 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "in mid-October against the data's 139-141, so from June it grows too slowly (as in 2019, when it ran "
         "8-23% low in September and October); without the move its missing autumn drop hid that. What the "
         "move does not show is that the model's response to a halving is right: 2020's dip within its bound "
-        "is the move's (the week after the halving, before the move, the model stood -0.2% against its pre "
+        "is the move's (the week after the halving, before the move, the model stood -0.1% against its pre "
         "level), and the move's week and length were chosen with 2020's dip seen, so 2020 no longer tests the "
         "response to a halving; 2016 and 2024 do.",
         "",
