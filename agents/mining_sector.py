@@ -120,9 +120,9 @@ class MiningSector:
         if not self.operate_fleets(supply):
             for code, fleet in self.fleets.items():
                 fleet.operate(self.hashprice_usd_per_ph_day, self.mining_cap_mw[code], self.switching_hashprice())
-        for code, fleet in self.fleets.items():
-            if model.countries[code].moving_share > 0:
-                fleet.pause(model.countries[code].moving_share)
+        for fleet in self.fleets.values():
+            if fleet.host.moving_share > 0:
+                fleet.pause(fleet.host.moving_share)
         if order:
             self.order(self.lead_steps)
         for code, fleet in self.fleets.items():

@@ -44,12 +44,14 @@ def _amount(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
 
 
-#: Country flags a dated shock sets with an optional end: (flag, its end date, the end's event
-#: kind, what the event says). At the end the flag goes back to false.
-TEMPORARY_FLAGS = (
-    ("mining_banned", "mining_ban_until", "mining_ban_end", "temporary mining ban ended"),
-    ("mining_moratorium", "mining_moratorium_until", "mining_moratorium_end",
+#: Country fields a dated shock sets until an end date: (field, its end date, the value it goes
+#: back to at the end, the end's event kind, what the event says). The event logs the field's
+#: value before and after.
+TEMPORARY_FIELDS = (
+    ("mining_banned", "mining_ban_until", False, "mining_ban_end", "temporary mining ban ended"),
+    ("mining_moratorium", "mining_moratorium_until", False, "mining_moratorium_end",
      "moratorium on new mining connections ended"),
+    ("moving_share", "moving_until", 0.0, "seasonal_move_end", "seasonal move ended: the machines run again"),
 )
 
 
@@ -61,17 +63,14 @@ def apply_shocks(model: CryptoAdoptionModel, after: dt.date, upto: dt.date) -> N
         if shock.enabled and after < shock.date <= upto:
             apply(shock, model, sid, shock_cause(model, sid, shock))
     for code, c in model.countries.items():
-        for flag, until, kind, what in TEMPORARY_FLAGS:
+        for field, until, off, kind, what in TEMPORARY_FIELDS:
             if getattr(c, until) is not None and getattr(c, until) <= upto:
-                setattr(c, flag, False)
+                model.log(code, kind, getattr(c, field), off, what)
+                setattr(c, field, off)
                 setattr(c, until, None)
-                model.log(code, kind, True, False, what)
         if c.power_emergency_until is not None and c.power_emergency_until <= upto:
             c.power_emergency_until = None
             model.log(code, "power_emergency_end", None, None, "power emergency ended: mining may draw power again")
-        if c.moving_until is not None and c.moving_until <= upto:
-            model.log(code, "seasonal_move_end", c.moving_share, 0.0, "seasonal move ended: the machines run again")
-            c.moving_share, c.moving_until = 0.0, None
         buy_reserves(model, c, upto)
 
 
