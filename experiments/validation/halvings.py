@@ -856,6 +856,33 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "+0.1% (data -3.3%), both within; dips -7.3 / -25.5 / -1.6% (seed 0), 2024's further from the data. "
         "Kept only if the test error did not grow; it did, so the backtest's frontier stays on its trend.",
         "",
+        "Probed, not refitted, not kept (2026-12-05, seed 0): a financing brake on orders, for the 2028 "
+        "flat-price dip. In the flat-price baseline miners spend $7.5bn on machines and sites in 2026 and "
+        "$11.6bn in 2027 while the fleets' cash margin (revenue less the cash cost of what runs) is $0.5bn and "
+        "-$0.4bn; in the 2019 backtest they spent 0.5-5.2 times each year's margin (0.34-0.75 of revenue: "
+        "miners also raise equity and debt). With the sector's orders and refills over any 52 weeks held to "
+        "kappa times its margin over them (all scaled down together), at kappa 5.24 (the backtest's largest "
+        "year) or 3, the flat-price baseline held 1,713 or 1,680 EH/s before the 2028 halving instead of 2,094 "
+        "and still dipped -46.6% or -46.1%, with network errors of 0.157 / 0.119 or 0.181 / 0.113. A brake "
+        "slows the approach to the return at which orders stop; it does not move that return, so the halving "
+        "still meets a fleet near its power bill.",
+        "",
+        "Tried and not kept (2026-12-05, refitted in a worktree not merged; rule written before the refit): "
+        "miners who count the halvings within a new machine's life and extrapolate the BTC price's trend. "
+        "Unrefitted, a new machine judged on the mean clearing hashprice over its three years (the halvings in "
+        "them counted) with the hurdle at +0.5 took the 2028 flat-price dip to -22.6% (at 0: -26.7%), within "
+        "the historical range, but with no price expectation the backtest could not grow (network errors "
+        "0.51 / 0.47). So the price's trailing 52-week log trend, extrapolated over arrival and half the life "
+        "at a weight K (0 to 1.5), joined the fit with the hurdle (started at +0.5). The fit took K to its "
+        "bound (1.5, standard error 0.64) and the hurdle back down to -0.54 (0.28), the lead time to 36 weeks: "
+        "in-sample cost 35.25 -> 40.37, network errors 0.144 / 0.119 -> 0.194 / 0.254, shares 3.6 / 2.4 -> "
+        "3.3 / 6.5 points; dips -8.1 / -29.3 / +1.9% (3 seeds), 2016's recovery 25 weeks (data 4); the 2028 "
+        "flat-price dip -43.8%. Kept only if no check was newly missed and one missed check was met; neither "
+        "held. As on 2026-12-03, the backtest's growth is fitted about as well by price expectations as by a "
+        "low hurdle, the test window (2025, after 2024's doubling of the price) rejects the expectations, and a "
+        "hurdle high enough to stop a flat-price fleet's orders while most of it still pays after a halving "
+        "leaves the backtest unable to grow.",
+        "",
     ]
 
 
