@@ -38,7 +38,7 @@ PROBES = (
     "three were tried with 2025 seen, and together they still end 2025 9% above the data. So the "
     "projection's first year runs hot, and the hashprice after it runs low (README, Headlines). How "
     "much that matters: with the MW a year every country can add scaled by 0.3 (chosen, with 2025 seen, "
-    "to bring 2025 near the data: 1,036 EH/s on 2025-09-15, 1,042 on 2025-11-15), the hashprice at the "
+    "to bring 2025 near the data: 1,030 EH/s on 2025-09-15, 1,043 on 2025-11-15), the hashprice at the "
     "end of 2025 comes to $38.5/PH/day (data $38.2, not used in choosing it; unscaled $28.7), and with "
     "Pakistan's allocation approved (`pak_allocation_approved`, seed 0) Pakistan's mining peaks at 345 MW "
     "at $0.08/kWh instead of 7, and at 1,209 MW at $0.06 instead of 266. The allocation's answer hangs on "
