@@ -51,7 +51,7 @@ PROBES = (
 class FirstYear:
     """The baseline's and the backtest's errors at the data's 2025 points."""
 
-    baseline: HashrateFit
+    baseline: HashrateFit  # only its test window (2025) means anything: the run starts on 2025-01-01
     backtest: HashrateFit
 
     @property
