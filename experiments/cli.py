@@ -192,12 +192,14 @@ def parser() -> argparse.ArgumentParser:
                        help="as for run; a sweep folder is resumed and nothing in it is removed, so it changes nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     calibrate = sub.add_parser("calibrate", help="fit parameters to data and write experiments/calibration/")
-    calibrate.add_argument("target", choices=["mining", "households", "policy", "volume"],
+    calibrate.add_argument("target", choices=["mining", "households", "policy", "volume", "nowcast"],
                            help="mining: the miners' response, fitted to the 2019-2024 hashrate history; "
                                 "households: the adoption rule, fitted to measured ownership across countries, "
                                 "and El Salvador's 2021 wallet bonus; policy: the stance hazards, fitted to the "
                                 "global panel of stance changes 2013-2025; volume: value received on chain across "
-                                "countries (income and price elasticities) and the exchange scale")
+                                "countries (income and price elasticities) and the exchange scale; nowcast: the "
+                                "projection's first year, one scale on the MW a year every country can add, "
+                                "fitted to 2025's network hashrate (south_asia_2025 and the scenarios built on it)")
     calibrate.add_argument("--uncertainty-only", action="store_true",
                            help="households, mining: only the covariance of the fitted values, at the values in "
                                 "experiments/calibration/<target>.toml (not refitted), written beside them")
@@ -411,6 +413,12 @@ def _calibrate(args: argparse.Namespace) -> int:
     if args.uncertainty_only and (args.target not in ("households", "mining") or args.evaluations):
         raise ScenarioError.one(args.command, "--uncertainty-only", "belongs to the households and mining targets, "
                                 "without --evaluations (crypto-abm calibrate mining --uncertainty-only)", args.target)
+    if args.evaluations and args.target not in ("households", "mining"):
+        raise ScenarioError.one(args.command, "--evaluations", "belongs to the households and mining targets",
+                                args.evaluations)
+    if args.target == "nowcast":
+        from experiments.validation import calibrate_nowcast
+        return calibrate_nowcast.main()
     if args.target == "volume":
         from experiments.validation import volume_fit
         return volume_fit.main()

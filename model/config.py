@@ -48,7 +48,7 @@ def _draw(value: Any) -> int | str | None:
     raise ValueError('must be a whole number >= 0 (draw k of the fit) or "seed" (the run\'s own draw)')
 
 
-#: Parameter uncertainty of a fitted block (policy, volume, mining, households): absent runs the
+#: Parameter uncertainty of a fitted block (policy, volume, mining, households, nowcast): absent runs the
 #: fit's values; k runs draw k from the fit's covariance (the same in every run); "seed" the run's own draw
 #: (its own stream), so each replicate of a sweep has its own and paired arms share it. The
 #: model applies it (model.model, ``drawn``); the block's ``drawn(rng)`` makes the draw.
@@ -332,6 +332,21 @@ class MiningConfig(FittedTerms):
         if self.relocate_share + self.underground_share > 1.0 + 1e-9:
             raise ValueError("relocate_share + underground_share must not exceed 1")
         return self
+
+
+class NowcastConfig(FittedTerms):
+    """A scenario's first year fitted to the data (``crypto-abm calibrate nowcast``,
+    experiments/calibration/nowcast.toml). The miners' capacities are fitted on the 2019
+    backtest's inputs (one tariff, a trend frontier); on a projection's own sourced inputs
+    (country tariffs, the newest machine) the same capacities order faster than history
+    did, so one scale on the MW a year every country can add is fitted to the projection's
+    first year of data. That year is then in-sample for the projection (docs/VALIDATION.md 1e)."""
+    # Multiplies mining.capacity_mw_per_year (agents.mining_sector.MiningSector.capacity_mw_per_year).
+    capacity_scale: Pos = 1.0
+    # The fit's uncertainty (crypto-abm calibrate nowcast): capacity_scale on its log scale; the
+    # model reads it only for a draw.
+    covariance: Covariance | None = None
+    draw: Draw = None  # the covariance's terms' draw (FittedTerms.drawn)
 
 
 # ------------------------------------------------------------------------ policy
@@ -765,6 +780,7 @@ class ScenarioConfig(Strict):
     policy: PolicyConfig
     households: HouseholdConfig
     volume: VolumeConfig
+    nowcast: NowcastConfig = NowcastConfig()
     exchanges: dict[str, ExchangeConfig]
     countries: dict[str, CountryConfig]
     network: NetworkConfig = NetworkConfig()

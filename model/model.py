@@ -36,7 +36,9 @@ from model.units import DAYS_PER_WEEK, DAYS_PER_YEAR, TH_PER_EH
 # block_luck: the blocks found in the validation's measurement of the network hashrate
 # (experiments/validation/backtest.measured_series); the run itself draws nothing from it.
 STREAMS = ("market", "countries", "miners", "exchanges", "households", "incidents", "policy_draw", "volume_draw",
-           "mining_draw", "households_draw", "block_luck")
+           "mining_draw", "households_draw", "block_luck", "nowcast_draw")
+#: The scenario's tables of fitted values with a covariance (model.config.FittedTerms, Draw).
+FITTED_BLOCKS = ("policy", "volume", "mining", "households", "nowcast")
 EVENT_COLUMNS = ["date", "country", "kind", "from", "to", "cause"]
 
 
@@ -96,8 +98,8 @@ class CryptoAdoptionModel(mesa.Model):
         if cfg.run.market_seed is not None:  # the price path of a run seeded market_seed, the rest from seed
             self.streams["market"] = stream_generators(cfg.run.market_seed)["market"]
         # the fitted blocks this run uses: the fits' values, or a draw of them (model.config.Draw)
-        drawn = {name: self._drawn(getattr(cfg, name), f"{name}_draw")
-                 for name in ("policy", "volume", "mining", "households") if getattr(cfg, name).draw is not None}
+        drawn = {name: self._drawn(getattr(cfg, name), f"{name}_draw") for name in FITTED_BLOCKS
+                 if getattr(cfg, name).draw is not None}
         if drawn:
             self.config = cfg = cfg.model_copy(update=drawn)
         self.dates = run_dates(cfg.run.start, cfg.run.end, cfg.run.step_days)

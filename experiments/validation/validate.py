@@ -618,7 +618,9 @@ def markdown(report: Report) -> str:
         "  machine's capital by 42%, barely moved the fit (the hurdle is on its bound) and made the",
         "  halvings' checks worse (section 1c), so it was not kept. The baseline reuses the backtest's",
         "  fitted miners on its own sourced inputs (country tariffs, the S21 XP), on which they order",
-        "  faster: its 2025 runs hot against the data (section 1e) and its hashprice low.",
+        "  faster: with the capacities as fitted its 2025 runs hot against the data (section 1e). The",
+        "  projection carries a fitted nowcast instead (one scale on every country's MW a year), so its",
+        "  2025 is in-sample and the projection has no out-of-sample test of its own.",
         "",
     ]
     return "\n".join(lines)

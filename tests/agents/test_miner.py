@@ -586,7 +586,7 @@ def test_power_cuts_before_the_run_shrink_what_a_country_can_add():
     assert m.config.countries["KAZ"].mining_power_cuts == 1
     assert m.fleets["KAZ"].capacity_factor == pytest.approx(0.4)
     assert m.fleets["USA"].capacity_factor == 1.0
-    growth = sector.capacity_growth()
+    growth = sector.capacity_growth() * m.config.nowcast.capacity_scale
     assert sector.capacity_mw_per_year("KAZ") == pytest.approx(0.4 * cfg.capacity_mw_per_year["KAZ"] * growth)
     assert sector.capacity_mw_per_year("USA") == pytest.approx(cfg.capacity_mw_per_year["USA"] * growth)
 
@@ -600,18 +600,19 @@ def test_a_moratorium_scales_what_a_country_can_add_while_it_holds(tmp_path):
     m = build_model(str(path), households=MIN_HOUSEHOLDS, overrides={"mining.moratorium_capacity_factor": 0.25})
     cfg, sector = m.config.mining, m.mining
     assert m.countries["CAN"].mining_moratorium and not m.countries["USA"].mining_moratorium
-    growth = sector.capacity_growth()
+    scale = m.config.nowcast.capacity_scale  # the projection's fitted 2025 (model.config.NowcastConfig)
+    growth = sector.capacity_growth() * scale
     assert sector.capacity_mw_per_year("CAN") == pytest.approx(0.25 * cfg.capacity_mw_per_year["CAN"] * growth)
     full = sector.capacity_mw_per_year("USA")
     assert full == pytest.approx(cfg.capacity_mw_per_year["USA"] * growth)
     m.run(until=dt.date(2025, 3, 5))
     assert m.countries["USA"].mining_moratorium
     assert sector.capacity_mw_per_year("USA") == pytest.approx(
-        0.25 * cfg.capacity_mw_per_year["USA"] * sector.capacity_growth())
+        0.25 * cfg.capacity_mw_per_year["USA"] * sector.capacity_growth() * scale)
     m.run(until=dt.date(2025, 6, 4))
     assert not m.countries["USA"].mining_moratorium
     assert sector.capacity_mw_per_year("USA") == pytest.approx(
-        cfg.capacity_mw_per_year["USA"] * sector.capacity_growth())
+        cfg.capacity_mw_per_year["USA"] * sector.capacity_growth() * scale)
     kinds = list(m.events_frame().query("country == 'USA'")["kind"])
     assert kinds.index("mining_moratorium") < kinds.index("mining_moratorium_end")
 

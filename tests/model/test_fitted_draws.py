@@ -1,5 +1,5 @@
 """Parameter uncertainty of the blocks that draw through ``model.config.FittedTerms`` (mining,
-households, volume): ``BLOCK.draw`` runs a draw of the fitted terms from ``[BLOCK.covariance]``, normal on
+households, volume, nowcast): ``BLOCK.draw`` runs a draw of the fitted terms from ``[BLOCK.covariance]``, normal on
 the fit's scale (a log term's logarithm), truncated to the fit's search bounds; a numbered draw is
 the same in every run, a seed's draw comes from the block's own stream."""
 
@@ -12,7 +12,7 @@ from model import build_model
 
 #: block -> a log term whose estimate is far from its bounds
 BLOCKS = {"mining": "capacity_mw_per_year.USA", "households": "imitation_per_year",
-          "volume": "value_received_usd_per_adopter_per_year"}
+          "volume": "value_received_usd_per_adopter_per_year", "nowcast": "capacity_scale"}
 
 
 def _terms(model, block: str) -> dict[str, float]:

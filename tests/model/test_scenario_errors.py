@@ -168,6 +168,7 @@ PLAIN_ALLOWED = {
     ("mining", "covariance", "matrix", "*", "*"), ("mining", "covariance", "bounds", "*", "*"),
     ("households", "covariance", "matrix", "*", "*"), ("households", "covariance", "bounds", "*", "*"),
     ("volume", "covariance", "matrix", "*", "*"),
+    ("nowcast", "covariance", "matrix", "*", "*"), ("nowcast", "covariance", "bounds", "*", "*"),
 }
 
 
