@@ -4,18 +4,21 @@ The baseline (``south_asia_2025``) reuses the 2019 backtest's fitted miners on i
 sourced inputs (country tariffs, the S21 XP as the best machine on sale); on them the
 backtest's capacities order faster than 2025 did (docs/VALIDATION.md 1e: 1,406 EH/s at
 2025-11-15 against the data's 1,100). So one scale on the MW a year every country can add
-(``nowcast.capacity_scale``) is fitted to the data's 2025 network points, the same points
-the backtest's test window uses (:func:`~experiments.validation.backtest.compare`), by
-least squares on their log errors: the baseline under its price history (2025 is history),
-seed :data:`SEED`, at :data:`~experiments.validation.first_year.HOUSEHOLDS` households
-(mining does not depend on them). One parameter, four points; the scale is searched on its
-logarithm (scipy's bounded ``minimize_scalar``), its standard error from the Jacobian at the
-optimum (``s^2 / J'J``, forward differences of :data:`~experiments.validation.calibrate.JACOBIAN_STEP`
-of the search's range, as for the mining fit). 2025 is then in-sample for the baseline, and
-the backtest's test window (a separate run, not touched by the scale) stays its test.
-Written to ``experiments/calibration/nowcast.toml``, which only the projection includes,
-with ``[nowcast.covariance]`` for ``nowcast.draw``. The draw is independent of the mining
-fit's: the scale is fitted at the mining fit's values, not refitted for each of its draws.
+(``nowcast.capacity_scale``) is fitted to the data's monthly means of 2025
+(:func:`~experiments.validation.first_year.monthly`: ``data/hashrate_2025_daily.csv``, the
+months with enough whole days) by least squares on their log errors: the baseline under its
+price history (2025 is history), seed :data:`SEED`, at
+:data:`~experiments.validation.first_year.HOUSEHOLDS` households (mining does not depend on
+them, nor, under the price history, on the seed). One parameter, six months; the scale is
+searched on its logarithm (scipy's bounded ``minimize_scalar``), its standard error from the
+Jacobian at the optimum (``s^2 / J'J``, forward differences of
+:data:`~experiments.validation.calibrate.JACOBIAN_STEP` of the search's range, as for the
+mining fit; the months' errors are correlated, so it is if anything too narrow). 2025 is then
+in-sample for the baseline, and the backtest's test window (a separate run, not touched by
+the scale) stays its test. Written to ``experiments/calibration/nowcast.toml``, which only
+the projection includes, with ``[nowcast.covariance]`` for ``nowcast.draw``. The draw is
+independent of the mining fit's: the scale is fitted at the mining fit's values, not refitted
+for each of its draws.
 """
 
 from __future__ import annotations
@@ -40,9 +43,9 @@ TOLERANCE_LOG = 0.01  # the search stops within ~1% of the scale
 
 
 def points(scale: float, seed: int = SEED) -> np.ndarray:
-    """The log errors at the data's 2025 points of the baseline with ``scale``."""
-    fit = baseline_run(seed, scale).fit
-    return fit.points.loc[fit.points.window == "test", "log_error"].to_numpy()
+    """The log errors of the baseline with ``scale`` against the data's monthly means of 2025
+    (:func:`~experiments.validation.first_year.monthly`)."""
+    return baseline_run(seed, scale).months.log_error.to_numpy()
 
 
 def fit(seed: int = SEED) -> dict[str, float]:
@@ -72,8 +75,9 @@ def fit(seed: int = SEED) -> dict[str, float]:
 def table(result: dict[str, float], today: dt.date | None = None) -> dict:
     """``[nowcast]`` with its provenance and ``[nowcast.covariance]`` (``model.config.NowcastConfig``)."""
     note = (f"crypto-abm calibrate nowcast ({(today or dt.date.today()).isoformat()}): least squares on the log "
-            f"errors of {SCENARIO} (seed {SEED}, {HOUSEHOLDS} households, the 2025 price history) at the data's "
-            f"{result['points']:.0f} network points of 2025 (data/hashrate_history.csv, the backtest's test points); "
+            f"errors of {SCENARIO} (seed {SEED}, {HOUSEHOLDS} households, the 2025 price history) against the "
+            f"data's monthly mean network hashrate in {result['points']:.0f} months of 2025 "
+            f"(data/hashrate_2025_daily.csv); "
             f"log-RMSE {result['rmse_log']:.3f} at the fit (in-sample), {result['rmse_log_unscaled']:.3f} at scale 1 "
             f"(standard error {result['se']:.3g}, {result['se_log']:.3g} on the log scale)")
     covariance = Covariance.record(
@@ -100,7 +104,7 @@ def main() -> int:
     result = fit()
     path = write(result)
     print(f"nowcast.capacity_scale = {result['capacity_scale']:.4g} (se {result['se']:.3g}); log-RMSE over the "
-          f"{result['points']:.0f} points of 2025 {result['rmse_log']:.3f} (scale 1: "
+          f"{result['points']:.0f} months of 2025 {result['rmse_log']:.3f} (scale 1: "
           f"{result['rmse_log_unscaled']:.3f}); {result['evaluations']:.0f} runs")
     print(f"wrote {path}")
     return 0
