@@ -42,7 +42,7 @@ BOUNDS = (0.05, 2.0)  # the scale's search range (natural scale); 1 runs the bac
 TOLERANCE_LOG = 0.01  # the search stops within ~1% of the scale
 
 
-def points(scale: float, seed: int = SEED) -> np.ndarray:
+def month_errors(scale: float, seed: int = SEED) -> np.ndarray:
     """The log errors of the baseline with ``scale`` against the data's monthly means of 2025
     (:func:`~experiments.validation.first_year.monthly`)."""
     return baseline_run(seed, scale).months.log_error.to_numpy()
@@ -50,13 +50,14 @@ def points(scale: float, seed: int = SEED) -> np.ndarray:
 
 def fit(seed: int = SEED) -> dict[str, float]:
     """The fitted scale, its standard error on the log scale (and, by the delta method, on
-    its own), the log-RMSE over the points at the fit and at scale 1, and the evaluations."""
+    its own), the log-RMSE over the months at the fit and at scale 1, their number (``points``) and
+    the model runs."""
     evaluations = 0
 
     def residuals(x: np.ndarray) -> np.ndarray:
         nonlocal evaluations
         evaluations += 1
-        return points(float(np.exp(x[0])), seed)
+        return month_errors(float(np.exp(x[0])), seed)
 
     lo, hi = np.log(BOUNDS)
     result = minimize_scalar(lambda v: float(np.sum(residuals(np.array([v])) ** 2)), bounds=(lo, hi),

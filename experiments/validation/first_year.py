@@ -79,6 +79,9 @@ def monthly(series: pd.Series) -> pd.DataFrame:
     data = monthly_data()
     weeks = pd.Series(series.to_numpy(), index=pd.PeriodIndex(pd.to_datetime(series.index), freq="M"))
     model = weeks.groupby(level=0).mean().reindex(data.index)
+    if model.isna().any():
+        missing = ", ".join(map(str, model.index[model.isna()]))
+        raise ValueError(f"the run has no week in {missing}, a month of the data")
     return pd.DataFrame({"month": data.index.astype(str), "data_ehs": data.to_numpy(), "model_ehs": model.to_numpy(),
                          "log_error": np.log(model.to_numpy() / data.to_numpy())})
 

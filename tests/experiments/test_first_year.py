@@ -79,3 +79,9 @@ def test_the_nowcast_s_hashprice_is_nearer_the_data_than_the_transfer_s(first):
                    "nowcast instead")
 def test_the_transfer_s_first_year_is_no_further_from_the_data_than_the_backtest_s_test_window(first):
     assert first.transfer.fit.rmse_log_test <= first.backtest.rmse_log_test
+
+
+def test_a_run_that_misses_a_month_of_the_data_is_refused():
+    short = pd.Series([800.0, 810.0], index=[pd.Timestamp("2025-01-08").date(), pd.Timestamp("2025-02-05").date()])
+    with pytest.raises(ValueError, match="no week in 2025-09"):
+        first_year.monthly(short)
