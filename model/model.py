@@ -293,6 +293,16 @@ class CryptoAdoptionModel(mesa.Model):
         return STANCE_NAMES[int(level)]
 
 
+def seed_draws(config: ScenarioConfig) -> dict[str, str]:
+    """The settings that give a run its own draw of every fit with a covariance that ``config``
+    has (``BLOCK.draw = "seed"``, :data:`FITTED_BLOCKS`): what ``crypto-abm ensemble
+    --parameters fitted`` and the dashboard's band set. The nowcast's only where the scenario
+    fits one: ``[nowcast]`` is optional, and an override of a table a scenario does not give is
+    refused."""
+    return {f"{block}.draw": "seed" for block in FITTED_BLOCKS
+            if block != "nowcast" or config.nowcast.covariance is not None}
+
+
 def build_model(scenario: str = "south_asia_2025", *, seed: int = 0, households: int | None = None,
                 overrides: Mapping[str, Any] | Iterable[str] | None = None) -> CryptoAdoptionModel:
     """Build a model from a scenario name or file, with optional overrides.

@@ -35,13 +35,10 @@ from experiments.provenance import atomic_write_bytes
 from experiments.sweep.errors import SpecError
 from experiments.sweep.runner import Report, prepare, run_prepared
 from experiments.sweep.spec import SweepSpec, parse_spec
+from model.model import seed_draws
 from model.scenario import load_scenario
 
 PARAMETERS = ("point", "fitted", "all")
-#: The fitted blocks with a covariance, and the setting that makes each run draw its own values
-#: (for the blocks a scenario gives: :func:`fitted_draws`).
-FITTED_DRAWS = {"policy.draw": "seed", "volume.draw": "seed", "mining.draw": "seed", "households.draw": "seed",
-                "nowcast.draw": "seed"}
 MARKET_SEED = "run.market_seed"
 SPEC_FILE = "ensemble.toml"
 SWEEP = "sweep"
@@ -82,7 +79,7 @@ def spec_table(opts: EnsembleOptions) -> dict[str, Any]:
         raise SpecError.one(where, "--members", "an ensemble needs at least 2 members", opts.members)
     fixed = dict(opts.overrides)
     if opts.parameters in ("fitted", "all"):
-        draws = fitted_draws(opts.scenario)
+        draws = seed_draws(load_scenario(opts.scenario).config)
         for path in draws:
             if path in fixed:
                 raise SpecError.one(where, "--set", f"--parameters {opts.parameters} sets {path} = \"seed\" for "
@@ -118,15 +115,6 @@ def spec_table(opts: EnsembleOptions) -> dict[str, Any]:
     if opts.output is not None:
         raw["output"] = dict(opts.output)
     return raw
-
-
-def fitted_draws(scenario: str) -> dict[str, str]:
-    """:data:`FITTED_DRAWS` for ``scenario``: ``nowcast.draw`` only where it has a fitted nowcast
-    (the projection). Every scenario has the other blocks; ``[nowcast]`` is optional, and an
-    override of a table the scenario does not give is refused."""
-    nowcast = load_scenario(scenario).config.nowcast
-    return {path: value for path, value in FITTED_DRAWS.items()
-            if path != "nowcast.draw" or nowcast.covariance is not None}
 
 
 def ranged_parameters(scenario: str, fixed: dict[str, Any]) -> dict[str, dict[str, Any]]:

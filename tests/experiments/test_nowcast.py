@@ -14,6 +14,7 @@ from experiments.ensemble.members import EnsembleOptions, spec_table
 from experiments.validation import calibrate_nowcast
 from model import build_model
 from model.config import Covariance
+from model.model import seed_draws
 
 PROJECTIONS = ("south_asia_2025", "pak_allocation_approved", "pak_ai_demand")
 BACKTESTS = ("backtest_hashrate_2019", "backtest_halving_2016", "backtest_el_salvador_2021",
@@ -72,3 +73,10 @@ def test_an_ensemble_draws_the_nowcast_where_a_scenario_has_one():
     drawn = [build_model(households=0, seed=s, overrides={"nowcast.draw": "seed"}).config.nowcast.capacity_scale
              for s in (1, 2)]
     assert drawn[0] != drawn[1]
+
+
+def test_seed_draws_name_every_fit_a_scenario_carries():
+    """What the ensembles and the dashboard's band set (model.model.seed_draws)."""
+    core = {"policy.draw", "volume.draw", "mining.draw", "households.draw"}
+    assert set(seed_draws(build_model(households=0).spec.config)) == core | {"nowcast.draw"}
+    assert set(seed_draws(build_model("backtest_hashrate_2019", households=0).spec.config)) == core
