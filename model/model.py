@@ -294,13 +294,12 @@ class CryptoAdoptionModel(mesa.Model):
 
 
 def seed_draws(config: ScenarioConfig) -> dict[str, str]:
-    """The settings that give a run its own draw of every fit with a covariance that ``config``
-    has (``BLOCK.draw = "seed"``, :data:`FITTED_BLOCKS`): what ``crypto-abm ensemble
-    --parameters fitted`` and the dashboard's band set. The nowcast's only where the scenario
-    fits one: ``[nowcast]`` is optional, and an override of a table a scenario does not give is
-    refused."""
-    return {f"{block}.draw": "seed" for block in FITTED_BLOCKS
-            if block != "nowcast" or config.nowcast.covariance is not None}
+    """The settings that give a run its own draw of every fitted block ``config``'s scenario
+    gives (``BLOCK.draw = "seed"``, :data:`FITTED_BLOCKS`): what ``crypto-abm ensemble
+    --parameters fitted`` and the dashboard's band set. A block the file leaves out (the
+    optional ``[nowcast]`` of a backtest) is not in pydantic's ``model_fields_set``, and an
+    override of a table a scenario does not give is refused."""
+    return {f"{block}.draw": "seed" for block in FITTED_BLOCKS if block in config.model_fields_set}
 
 
 def build_model(scenario: str = "south_asia_2025", *, seed: int = 0, households: int | None = None,

@@ -26,6 +26,7 @@ from data import table
 from experiments.validation.backtest import FIT_UNTIL, HashrateFit, compare, network_series, world_series
 from experiments.validation.halving_margins import mining_facts
 from model.model import build_model
+from model.scenario import load_scenario
 
 SCENARIO = "south_asia_2025"
 HOUSEHOLDS = 1800  # the mining side does not depend on the households; the scenario's floor
@@ -150,7 +151,7 @@ def run(backtest: pd.Series, seed: int = 0) -> FirstYear:
     """The baseline (seed ``seed``) at the data's points from 2025 (:data:`FIT_UNTIL`) and its
     monthly means, with the capacities as the backtest fitted them and with the nowcast, beside
     the 2019 backtest's weekly network hashrate ``backtest``."""
-    scale = build_model(SCENARIO, seed=seed, households=0).config.nowcast.capacity_scale
+    scale = load_scenario(SCENARIO).config.nowcast.capacity_scale
     return FirstYear(baseline_run(seed, 1.0), baseline_run(seed), scale, Run(compare(backtest), monthly(backtest)))
 
 

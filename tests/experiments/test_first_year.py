@@ -15,6 +15,7 @@ import pytest
 from data import table
 from experiments.validation import first_year
 from experiments.validation.backtest import network_series, run_backtest
+from model.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def test_the_shipped_nowcast_is_the_fit_of_these_points(first):
     """The shipped scale fits the data's 2025 monthly means better than the capacities as fitted
     on the backtest and than the scale a standard error either side (``nowcast.toml`` is not
     stale)."""
-    cov = first_year.build_model(first_year.SCENARIO, households=0).config.nowcast.covariance
+    cov = load_scenario(first_year.SCENARIO).config.nowcast.covariance
     se_log = float(np.sqrt(cov.matrix[0][0]))
     best = first_year.rmse(first.nowcast.months)
     assert best < first_year.rmse(first.transfer.months)
