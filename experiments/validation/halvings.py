@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from data import table
-from experiments.validation import halving_margins, season_end
+from experiments.validation import daily_dips, halving_margins, season_end
 from experiments.validation.backtest import (
     EARLY,
     FACTS,
@@ -123,14 +123,17 @@ def dips_of_runs(backtest: CryptoAdoptionModel, early: CryptoAdoptionModel) -> d
     """The dip and recovery at each historical halving: 2016 from the network-only run
     ``early``, 2020 and 2024 from the 2019 ``backtest``; each also as the data measure it,
     from the blocks found (``measured_dip``, ``measured_weeks``:
-    :func:`~experiments.validation.backtest.measured_series`)."""
+    :func:`~experiments.validation.backtest.measured_series`), and read as
+    ``data/halving_dips.csv`` reads daily values (``daily``: :func:`~experiments.validation.daily_dips.model_readings`,
+    its blocks drawn after the weekly ones)."""
     series = {run: (network_series(run), measured_series(run)) for run in (backtest, early)}
+    daily = {**daily_dips.model_readings(early, HALVINGS[:1]), **daily_dips.model_readings(backtest, HALVINGS[1:])}
     out = {}
     for when in HALVINGS:
         hashrate, measured = series[early if when.year == 2016 else backtest]
         as_measured = halving_dip(measured, when)
         out[when] = {**halving_dip(hashrate, when), "measured_dip": as_measured["dip"],
-                     "measured_weeks": as_measured["weeks_to_new_high"]}
+                     "measured_weeks": as_measured["weeks_to_new_high"], "daily": daily[when]}
     return out
 
 
@@ -152,7 +155,8 @@ def weeks_text(w: float | None) -> str:
 
 def model_dips(seeds: range = SEEDS) -> dict[dt.date, dict]:
     """The model's dip and recovery at each historical halving (:func:`dips_of_one_seed`),
-    each the median over ``seeds``, of its hashrate and as the data measure it."""
+    each the median over ``seeds``, of its hashrate and as the data measure it; and, read as
+    the file reads daily values, each run's own dip and every measured one (pooled)."""
     runs = {}
     for seed in seeds:
         for when, result in dips_of_one_seed(seed).items():
@@ -160,7 +164,9 @@ def model_dips(seeds: range = SEEDS) -> dict[dt.date, dict]:
     return {when: {"dip": float(np.median([r["dip"] for r in results])),
                    "weeks_to_new_high": _median_weeks([r["weeks_to_new_high"] for r in results]),
                    "measured_dip": float(np.median([r["measured_dip"] for r in results])),
-                   "measured_weeks": _median_weeks([r["measured_weeks"] for r in results])}
+                   "measured_weeks": _median_weeks([r["measured_weeks"] for r in results]),
+                   "daily_own": [r["daily"]["own"]["dip"] for r in results],
+                   "daily_measured": [d for r in results for d in r["daily"]["measured"]]}
             for when, results in runs.items()}
 
 
@@ -300,7 +306,8 @@ def context(seed: int = 0) -> dict:
 
 def table_rows(seeds: range = SEEDS) -> pd.DataFrame:
     """One row a halving: data and model dip and recovery (the model's also as the data
-    measure it), and whether each is in its bound (the model's own hashrate is judged)."""
+    measure it), whether each is in its bound (the model's own hashrate is judged), and the
+    model read as the file reads daily values (``daily_*``: :func:`~experiments.validation.daily_dips.luck_row`)."""
     model = model_dips(seeds)
     weekly = weekly_data_dips()
     rows = []
@@ -314,7 +321,9 @@ def table_rows(seeds: range = SEEDS) -> pd.DataFrame:
                      "data_weeks": r.weeks_to_new_high, "model_weeks": recovery,
                      "measured_weeks": m["measured_weeks"],
                      "recovery_ok": recovery is not None
-                     and abs(recovery - r.weeks_to_new_high) <= BOUND_RECOVERY_WEEKS})
+                     and abs(recovery - r.weeks_to_new_high) <= BOUND_RECOVERY_WEEKS,
+                     **{f"daily_{k}": v for k, v in
+                        daily_dips.luck_row(m["daily_own"], m["daily_measured"], r.dip).items()}})
     return pd.DataFrame(rows)
 
 
@@ -376,6 +385,9 @@ def markdown(rows: pd.DataFrame, flat: dict, grid: pd.DataFrame | None = None,
               + "): a lowest 7-day window can end on any day, and the 14 days before a halving are not the two "
               "weekly values before it. Which reading the bound should use is the issue's to say; the tests keep "
               "the file's."]
+    daily = rows[["halving", "data_dip"]].join(
+        rows.filter(like="daily_").rename(columns=lambda c: c.removeprefix("daily_")))
+    lines += daily_dips.markdown(daily, BOUND_DIP_PP)
     ok = flat_2028_in_range(flat["dip"], history)
     flat_weeks = flat["weeks_to_new_high"]
     lines += [

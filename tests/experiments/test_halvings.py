@@ -19,7 +19,9 @@ MISSES: dict[tuple[str, str], str] = {
                            "hashprice nearly every machine still beat its power bill; weeks 4-8 after the "
                            "halving the model stood 2.2% below its pre level and the data 3.3%, whose dip is "
                            "the lowest rolling window of daily values: on its own weekly values the data dip "
-                           "-6.8%, 3.0 points from the model's",
+                           "-6.8%, 3.0 points from the model's; measured from the blocks and read as the file "
+                           "reads daily values, the model's dips have a median of -8.8% and 20% of them are as "
+                           "deep as the data's (VALIDATION 1c, daily_dips.py)",
     ("2028", "flat"): "the flat-price baseline dips -43.4% in 2028, below the historical range (-24.2% to -11.1%): "
                       "its orders go on at the hurdle's bound to 1,861 EH/s; at the 2025-12 price the data's own "
                       "hashprice would ask three quarters of the fleet to be better than 20.4 J/TH by then "
