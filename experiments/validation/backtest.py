@@ -49,11 +49,12 @@ class HashrateFit:
 
 
 def history() -> pd.DataFrame:
-    """Hashrate data points outside the held-out window."""
+    """Hashrate data points outside the held-out window, with the data's note on each ("" if none)."""
     h = pd.read_csv(HISTORY, parse_dates=["date"])
     h["date"] = h["date"].dt.date
+    h["note"] = h["note"].fillna("")
     keep = ~h["date"].between(HELD_OUT[0], HELD_OUT[1] - dt.timedelta(days=1))
-    return h.loc[keep, ["date", "hashrate_ehs", "metric"]].sort_values("date").reset_index(drop=True)
+    return h.loc[keep, ["date", "hashrate_ehs", "metric", "note"]].sort_values("date").reset_index(drop=True)
 
 
 def share_points(countries: list[str]) -> pd.DataFrame:

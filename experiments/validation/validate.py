@@ -112,13 +112,15 @@ class Report:
 
 
 def worst_test_point(h) -> str:
-    """A sentence on how much of the test error its worst point holds (its metric named)."""
+    """A sentence on how much of the test error its worst point holds (its metric named, and
+    the data's note on it, where the data file gives one)."""
     test = h.points[h.points.window == "test"]
     worst = test.loc[test.log_error.abs().idxmax()]
     rest = test.drop(worst.name)
+    note = f" The data's note on that point: \"{worst.note}\"." if worst.note else ""
     return (f"Of the test's squared log error, {worst.log_error ** 2 / (test.log_error ** 2).sum():.0%} is one point: "
             f"{worst.date} ({worst.metric}, {worst.hashrate_ehs:g} EH/s, model {worst.model_ehs:.0f}); "
-            f"the other {len(rest)} lie within +-{rest.log_error.abs().max():.2f}.")
+            f"the other {len(rest)} lie within +-{rest.log_error.abs().max():.2f}.{note}")
 
 
 def hashrate_backtest(seeds: range = range(5)) -> tuple[object, pd.DataFrame, dict]:
