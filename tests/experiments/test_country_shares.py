@@ -64,3 +64,19 @@ def test_misses_are_reported(report):
     missed = country_shares.misses(country_shares.ShareReport(shifted, report.shares, report.flat))
     assert any(m.startswith("USA 2025Q2") for m in missed)
     assert any(m.startswith("CHN+RUS 2023-11") for m in missed)
+
+
+def test_the_flat_price_moves_over_the_fits_draws_name_each_draws_largest_free_mover():
+    """Each draw's row is the unshocked country that moves most in that draw's own run, its
+    MW a year drawn (not the fitted), and the text counts the draws past the bound."""
+    from model.model import seed_draws
+    from model.scenario import load_scenario
+    draws = country_shares.flat_price_draws(2)
+    assert list(draws.draw) == [0, 1]
+    run = country_shares.flat_price_baseline(1, overrides=seed_draws(load_scenario("south_asia_2025").config))
+    free = run[~run.shocked]
+    assert draws.move_pp.iloc[1] == pytest.approx(free.move_pp.abs().max() * (1 if draws.move_pp.iloc[1] > 0 else -1))
+    assert draws.country.iloc[1] in set(free.country)
+    assert (draws.capacity_ratio != 1.0).all() and (draws.capacity_ratio > 0).all()
+    over = int((draws.move_pp.abs() > country_shares.FLAT_MOVE_MAX_PP).sum())
+    assert f"{over} of the 2 draws" in country_shares.draws_text(draws)
