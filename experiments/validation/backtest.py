@@ -30,6 +30,10 @@ CBECI_NAMES = {"Mainland China": "CHN", "United States": "USA", "Russian Federat
 HELD_OUT = (dt.date(2021, 5, 1), dt.date(2022, 2, 1))  # [start, end): never used
 FIT_UNTIL = dt.date(2025, 1, 1)  # fit on 2019-2024, test on 2025 (the baseline's first year)
 HALVING = dt.date(2024, 4, 20)
+BASELINE = "south_asia_2025"  # the projection issue 14's flat-price checks read
+#: Issue 14's flat price: the baseline's price history to 2025-12, then constant at its last month's (volatility 0).
+FLAT_PRICE = {"market.price.volatility_per_year": 0.0, "market.price.drift_per_year": 0.0}
+FIT_DRAWS = 40  # draws of the fitted terms over which the flat-price checks are also read
 FACTS = table("mining_facts.csv")
 #: S9-class machines: the S9 (98 J/TH) and older; their share of the hashrate before the
 #: 2020 halving is a data point (Coin Metrics, data/mining_facts.csv, category fleet_mix).

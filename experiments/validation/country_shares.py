@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis.figures import save_figure
-from experiments.validation.backtest import HELD_OUT, SCENARIO, compare_shares, run_backtest, share_points
+from experiments.validation.backtest import (
+    BASELINE,
+    FIT_DRAWS,
+    FLAT_PRICE,
+    HELD_OUT,
+    SCENARIO,
+    compare_shares,
+    run_backtest,
+    share_points,
+)
 from model.model import build_model, seed_draws
 from model.scenario import load_scenario
 
@@ -29,7 +38,6 @@ SHARE_BOUNDS = {
     "2023-11": {"USA": ("pp", 8.0), "CHN+RUS": ("pp", 8.0)},
 }
 FLAT_MOVE_MAX_PP = 15.0  # no share moves more than this in five years of the flat-price baseline
-FLAT_DRAWS = 40  # draws of the fitted terms for the flat-price baseline's moves (flat_price_draws)
 #: Dated shocks that may move a country's share (a ban, a moratorium, an allocation, a power shock, AI demand).
 SHARE_SHOCKS = ("mining_ban", "mining_moratorium", "energy_allocation", "power_emergency", "ai_demand",
                 "stance_change")
@@ -115,9 +123,7 @@ def flat_price_baseline(seed: int = 0, households: int = 1800, overrides: dict |
     0), with ``overrides``: each country's share at the start and after five years, whether
     a dated shock that may move it (:data:`SHARE_SHOCKS`) is in force for it, and the MW a
     year it could add as the run read it (a draw's where the fit is drawn; NaN if none given)."""
-    m = build_model("south_asia_2025", seed=seed, households=households,
-                    overrides={"market.price.volatility_per_year": 0.0, "market.price.drift_per_year": 0.0,
-                               **(overrides or {})})
+    m = build_model(BASELINE, seed=seed, households=households, overrides={**FLAT_PRICE, **(overrides or {})})
     m.run(until=m.dates[0] + dt.timedelta(days=5 * 365))
     ts = m.timeseries()
     w = ts[ts.metric == "hashrate_share"].pivot(index="step", columns="country", values="value")
@@ -130,12 +136,12 @@ def flat_price_baseline(seed: int = 0, households: int = 1800, overrides: dict |
     return pd.DataFrame(rows)
 
 
-def flat_price_draws(draws: int = FLAT_DRAWS) -> pd.DataFrame:
+def flat_price_draws(draws: int = FIT_DRAWS) -> pd.DataFrame:
     """The flat-price baseline over ``draws`` draws of every fitted block it has
     (:func:`~model.model.seed_draws`, as the ensembles draw them; seeds 0..draws-1): in each,
     the country with no dated shock whose share moves most in five years (draw, country,
     move_pp) and its drawn MW a year over the fitted (``capacity_ratio``)."""
-    config = load_scenario("south_asia_2025").config
+    config = load_scenario(BASELINE).config
     fitted, drawn = config.mining.capacity_mw_per_year, seed_draws(config)
     rows = []
     for seed in range(draws):

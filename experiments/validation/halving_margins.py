@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from data import table
-from experiments.validation.backtest import HELD_OUT, SCENARIO, s9_share_pct
+from experiments.validation.backtest import BASELINE, HELD_OUT, SCENARIO, s9_share_pct
 from model.mining_costs import capital_usd_per_th, cash_cost_usd_per_th_day, energy_cost_usd_per_th_day
 from model.scenario import load_scenario
 from model.units import DAYS_PER_YEAR, PH_PER_EH, TH_PER_PH
@@ -33,7 +33,6 @@ from model.units import DAYS_PER_YEAR, PH_PER_EH, TH_PER_PH
 HALVINGS = (dt.date(2020, 5, 11), dt.date(2024, 4, 20))
 FLAT_MONTH = "2025-12"  # the flat price of issue 14's 2028 check: this month's mean
 BUY_2026 = dt.date(2026, 1, 1)  # a flagship bought as the flat price begins
-BASELINE = "south_asia_2025"
 FIRST_MONTH = "2019-04"  # the 2019 backtest's months, from the first machine released in them (the S17 Pro)
 
 

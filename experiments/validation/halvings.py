@@ -20,8 +20,11 @@ import pandas as pd
 from data import table
 from experiments.validation import daily_dips, halving_margins, season_end
 from experiments.validation.backtest import (
+    BASELINE,
     EARLY,
     FACTS,
+    FIT_DRAWS,
+    FLAT_PRICE,
     S9_CLASS_J_PER_TH,
     SCENARIO,
     halving_dip,
@@ -60,7 +63,6 @@ SWITCHING_GRID = {"mining.switch_share_per_week": (0.05, 0.15, 0.3, 0.6, 1.0),
 #: A check, not a fit: the 2028 flat-price dip over the fitted hurdle (-0.9), a zero one and
 #: the old assumed 0.6, and the frontier improving 5% a year instead of the derived 14.5%.
 FLAT_GRID = {"mining.hurdle_margin": (-0.9, 0.0, 0.6), "mining.efficiency_improvement_per_year": (0.05, 0.145)}
-FLAT_DRAWS = 40  # draws of the fitted terms for the 2028 flat-price dip (flat_2028_draws)
 
 
 def fleet_2016() -> dict[str, tuple[float, float]]:
@@ -215,8 +217,8 @@ def baseline_2028(seed: int = 0, households: int = 1800, overrides: dict | None 
     """The baseline's 2028 halving: its dip and recovery (:func:`halving_dip`) and its
     :func:`swing`, under a flat price (history to 2025-12, then constant) or, with
     ``flat=False``, the scenario's own price paths (seed ``seed``)."""
-    fixed = {"market.price.volatility_per_year": 0.0, "market.price.drift_per_year": 0.0} if flat else {}
-    m = build_model("south_asia_2025", seed=seed, households=households, overrides={**fixed, **(overrides or {})})
+    fixed = FLAT_PRICE if flat else {}
+    m = build_model(BASELINE, seed=seed, households=households, overrides={**fixed, **(overrides or {})})
     m.run(until=HALVING_2028 + dt.timedelta(weeks=27))
     series = network_series(m)
     return {**halving_dip(series, HALVING_2028), "swing": swing(series, HALVING_2028)}
@@ -239,11 +241,11 @@ def flat_2028_grid(seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def flat_2028_draws(draws: int = FLAT_DRAWS) -> list[float]:
+def flat_2028_draws(draws: int = FIT_DRAWS) -> list[float]:
     """The 2028 flat-price dip over ``draws`` draws of every fitted block the baseline has
     (:func:`~model.model.seed_draws`, as the ensembles draw them; seeds 0..draws-1): whether
     the miss hangs on the fits' uncertainty."""
-    fitted = seed_draws(load_scenario("south_asia_2025").config)
+    fitted = seed_draws(load_scenario(BASELINE).config)
     return [flat_2028(seed, overrides=fitted)["dip"] for seed in range(draws)]
 
 
