@@ -95,7 +95,7 @@ def _start_and_bounds() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     return x0, (lo, hi)
 
 
-def _residual_variance(residuals: np.ndarray, parameters: int) -> float:
+def residual_variance(residuals: np.ndarray, parameters: int) -> float:
     """``s^2``: the weighted sum of squares over the degrees of freedom."""
     return float(residuals @ residuals) / max(residuals.size - parameters, 1)
 
@@ -231,7 +231,7 @@ def fit_lead(lead: int, max_evaluations: int = EVALUATIONS, start: np.ndarray | 
     result = least_squares(residuals, x0, bounds=bounds, diff_step=0.05, max_nfev=max_evaluations,
                            x_scale="jac")
     values = _natural(result.x)
-    s2 = _residual_variance(result.fun, result.x.size)
+    s2 = residual_variance(result.fun, result.x.size)
     jac = jacobian(residuals, result.x, result.fun, bounds)
     errors = evaluate({**values, "mining.lead_time_weeks": lead})[1]
     errors.update(cost=float(result.fun @ result.fun), points=float(result.fun.size),
@@ -285,7 +285,7 @@ def uncertainty(path: Path = CALIBRATION_FILE):
     residuals = residuals_at(lead)
     at_x = residuals(x)
     cov, profiled = covariance(residuals, x, float(at_x @ at_x), jacobian(residuals, x, at_x, bounds), bounds,
-                               _residual_variance(at_x, x.size))
+                               residual_variance(at_x, x.size))
     values = _natural(x)
     return _fit_result(values, lead, evaluate({**values, "mining.lead_time_weeks": lead})[1], cov, profiled)
 

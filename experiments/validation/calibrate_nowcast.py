@@ -31,7 +31,7 @@ import tomli_w
 from scipy.optimize import minimize_scalar
 
 from experiments.provenance import atomic_write_bytes
-from experiments.validation.calibrate import JACOBIAN_STEP, _residual_variance, jacobian, outside_checkout
+from experiments.validation.calibrate import JACOBIAN_STEP, jacobian, outside_checkout, residual_variance
 from experiments.validation.first_year import HOUSEHOLDS, SCENARIO, baseline_run
 from model.config import Covariance
 from model.scenario import IN_CHECKOUT, package_file
@@ -65,7 +65,7 @@ def fit(seed: int = SEED) -> dict[str, float]:
     x = np.array([result.x])
     at_x = residuals(x)
     jac = jacobian(residuals, x, at_x, (np.array([lo]), np.array([hi])))
-    var_log = _residual_variance(at_x, 1) / float(jac[:, 0] @ jac[:, 0])
+    var_log = residual_variance(at_x, 1) / float(jac[:, 0] @ jac[:, 0])
     scale = float(np.exp(result.x))
     unscaled = residuals(np.array([0.0]))
     return {"capacity_scale": scale, "se_log": float(np.sqrt(var_log)), "se": scale * float(np.sqrt(var_log)),
