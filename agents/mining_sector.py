@@ -229,17 +229,18 @@ class MiningSector:
     def capacity_mw_per_year(self, code: str) -> float:
         """The MW a year country ``code`` can add where power is not capped, this week:
 
-            capacity_k(t) = capacity_mw_per_year_k x exp(capacity_growth_per_year x (t - 1 Jan capacity_base_year))
+            capacity_k(t) = capacity_k x exp(capacity_growth_per_year x (t - 1 Jan capacity_base_year))
                             x emergency_capacity_factor ^ (power emergencies the country has had)
                             x moratorium_capacity_factor (while a moratorium on new connections holds)
                             x nowcast.capacity_scale
 
-        (t in years; 0 for a country the scenario does not name; the fleet's ``capacity_factor``
-        holds the emergencies' term; the nowcast's scale, 1 unless a scenario's first year is
-        fitted, ``model.config.NowcastConfig``)."""
+        (``capacity_k`` from :meth:`~model.config.MiningConfig.capacity_of`: a country's own or
+        its share of a ``capacity_split``, 0 for a country the scenario does not name; t in
+        years; the fleet's ``capacity_factor`` holds the emergencies' term; the nowcast's scale,
+        1 unless a scenario's first year is fitted, ``model.config.NowcastConfig``)."""
         cfg = self.model.config.mining
         moratorium = cfg.moratorium_capacity_factor if self.model.countries[code].mining_moratorium else 1.0
-        return (cfg.capacity_mw_per_year.get(code, 0.0) * self.capacity_growth()
+        return (cfg.capacity_of(code) * self.capacity_growth()
                 * self.fleets[code].capacity_factor * moratorium * self.model.config.nowcast.capacity_scale)
 
     def capacity_growth(self) -> float:

@@ -260,6 +260,14 @@ class Release(Strict):
     efficiency_j_per_th: Pos
 
 
+class CapacitySplit(Strict):
+    """Countries a scenario groups otherwise than the fit that gave their MW a year: each
+    code of ``shares`` adds its share (of the shares' sum) of the ``pooled`` fitted
+    capacities, so a draw of the fitted ones carries into it (:meth:`MiningConfig.capacity_of`)."""
+    pooled: Annotated[list[Iso3], Field(min_length=1)]
+    shares: Annotated[dict[Iso3, Pos], Field(min_length=1)]
+
+
 class MiningConfig(FittedTerms):
     vintages: dict[str, Vintage]
     frontier_efficiency_j_per_th: Pos
@@ -294,6 +302,9 @@ class MiningConfig(FittedTerms):
     # adds none. Every country's capacity grows at capacity_growth_per_year (the industry's
     # sites and capital, not any one fleet's size).
     capacity_mw_per_year: dict[Iso3, NonNeg] = {}
+    # Countries whose MW a year is a share of others' fitted ones (the split's codes read
+    # that share, not their own entry, which for a pooled code is the fit's).
+    capacity_split: CapacitySplit | None = None
     capacity_base_year: Annotated[int, Field(ge=2009, le=2100)] = 2019
     capacity_growth_per_year: Annotated[float, Field(ge=-1.0, le=2.0)] = 0.0
     fill_per_year: NonNeg
@@ -324,8 +335,25 @@ class MiningConfig(FittedTerms):
     covariance: Covariance | None = None
     draw: Draw = None  # the covariance's terms' draw (FittedTerms.drawn)
 
+    def capacity_of(self, code: str) -> float:
+        """The MW a year ``code`` can add in ``capacity_base_year``: its entry of
+        ``capacity_mw_per_year`` (0 if none), or, for a code of ``capacity_split``, its share
+        of the pooled entries::
+
+            capacity_k = sum_{p in pooled} capacity_mw_per_year_p x share_k / sum_j share_j
+        """
+        split = self.capacity_split
+        if split is not None and code in split.shares:
+            pool = sum(self.capacity_mw_per_year[p] for p in split.pooled)
+            return pool * split.shares[code] / sum(split.shares.values())
+        return self.capacity_mw_per_year.get(code, 0.0)
+
     @model_validator(mode="after")
     def _shares(self) -> "MiningConfig":
+        split = self.capacity_split
+        missing = [] if split is None else [p for p in split.pooled if p not in self.capacity_mw_per_year]
+        if missing:
+            raise ValueError(f"capacity_split.pooled: {missing} have no capacity_mw_per_year to pool")
         total = sum(v.share for v in self.vintages.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"vintage shares must sum to 1 (they sum to {total:.6g})")

@@ -28,6 +28,7 @@ import copy
 import datetime as dt
 import hashlib
 import math
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -466,7 +467,9 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str, Any]:
     if isinstance(value, (dt.date, dt.datetime)):
         value = value.isoformat()
     if isinstance(value, dict) and error.get("type") != "extra_forbidden":
-        value = {k: v for k, v in list(value.items())[:6]}
+        # a table's own check: show the entries its message names, else the table's first ones
+        named = {k: v for k, v in value.items() if re.search(rf"\b{re.escape(str(k))}\b", message)}
+        value = named or {k: v for k, v in list(value.items())[:6]}
     return path, message, value
 
 

@@ -122,16 +122,17 @@ def flat_price_baseline(seed: int = 0, households: int = 1800, overrides: dict |
     """The baseline under a flat price (the history to 2025-12, then constant, volatility
     0), with ``overrides``: each country's share at the start and after five years, whether
     a dated shock that may move it (:data:`SHARE_SHOCKS`) is in force for it, and the MW a
-    year it could add as the run read it (a draw's where the fit is drawn; NaN if none given)."""
+    year it could add in the base year as the run read it (a draw's where the fit is drawn;
+    0 if none, :meth:`~model.config.MiningConfig.capacity_of`)."""
     m = build_model(BASELINE, seed=seed, households=households, overrides={**FLAT_PRICE, **(overrides or {})})
     m.run(until=m.dates[0] + dt.timedelta(days=5 * 365))
     ts = m.timeseries()
     w = ts[ts.metric == "hashrate_share"].pivot(index="step", columns="country", values="value")
     shocked = {s.country for s in m.config.shocks.values() if s.enabled and s.kind in SHARE_SHOCKS}
-    capacity = m.config.mining.capacity_mw_per_year
+    mining = m.config.mining
     rows = [{"country": c, "start_pct": 100 * w[c].iloc[0], "end_pct": 100 * w[c].iloc[-1],
              "move_pp": 100 * (w[c].iloc[-1] - w[c].iloc[0]), "shocked": c in shocked,
-             "capacity_mw_per_year": capacity.get(c, np.nan)}
+             "capacity_mw_per_year": mining.capacity_of(c)}
             for c in w.columns if c != "WORLD"]
     return pd.DataFrame(rows)
 
@@ -142,13 +143,13 @@ def flat_price_draws(draws: int = FIT_DRAWS) -> pd.DataFrame:
     the country with no dated shock whose share moves most in five years (draw, country,
     move_pp) and its drawn MW a year over the fitted (``capacity_ratio``)."""
     config = load_scenario(BASELINE).config
-    fitted, drawn = config.mining.capacity_mw_per_year, seed_draws(config)
+    fitted, drawn = config.mining.capacity_of, seed_draws(config)
     rows = []
     for seed in range(draws):
         free = flat_price_baseline(seed, overrides=drawn).query("not shocked")
         top = free.loc[free.move_pp.abs().idxmax()]
         rows.append({"draw": seed, "country": top.country, "move_pp": float(top.move_pp),
-                     "capacity_ratio": top.capacity_mw_per_year / fitted.get(top.country, np.nan)})
+                     "capacity_ratio": top.capacity_mw_per_year / fitted(top.country)})
     return pd.DataFrame(rows)
 
 

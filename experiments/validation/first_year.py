@@ -59,8 +59,8 @@ PROBES = (
     "three 7-day means alone. How much the allocation's answer hangs on the scale (`pak_allocation_approved`, "
     "20 seeds on the scenario's price paths at 1,800 households, the other fits at their estimates, overrides "
     "of `nowcast.capacity_scale` and `shocks.pak_allocation.tariff_usd_per_kwh`, 2026-12-05): the median of "
-    "Pakistan's peak MW at $0.08/kWh is 294, 272 and 252 at the monthly fit's scale less one standard error "
-    "(0.316), at it (0.327) and plus one (0.339), and 6 at 1; at $0.06, 1,177, 1,146, 1,116 and 287. At the "
+    "Pakistan's peak MW at $0.08/kWh is 294, 272 and 251 at the monthly fit's scale less one standard error "
+    "(0.316), at it (0.327) and plus one (0.339), and 6 at 1; at $0.06, 1,177, 1,146, 1,115 and 287. At the "
     "four-point fit's wider interval (0.268, 0.385, 0.552) the $0.08 medians were 405, 187 and 72 MW."
 )
 

@@ -26,7 +26,7 @@ MISSES: dict[tuple[str, str], str] = {
                       "its orders go on at the hurdle's bound to 1,861 EH/s; at the 2025-12 price the data's own "
                       "hashprice would ask three quarters of the fleet to be better than 20.4 J/TH by then "
                       "(VALIDATION 1c, halving_margins.py); over 40 draws of the fitted terms the dip's median is "
-                      "-42.3% and none lies inside the range",
+                      "-42.1% and none lies inside the range",
 }
 
 

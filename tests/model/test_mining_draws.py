@@ -26,7 +26,13 @@ def test_a_draw_changes_only_the_covariances_terms(point):
     a = build_model("south_asia_2025", seed=0, households=0, overrides={"mining.draw": 3})
     terms = {"capacity_mw_per_year", "draw", *a.config.mining.covariance.terms}
     assert a.config.mining.model_dump(exclude=terms) == point.config.mining.model_dump(exclude=terms)
-    assert a.config.mining.capacity_mw_per_year["ARE"] == point.config.mining.capacity_mw_per_year["ARE"]
+    # the UAE and the rest of the world share the drawn ROW + MYS + IRN by their shares (capacity_split)
+    drawn, fitted = a.config.mining, point.config.mining
+    pool = sum(drawn.capacity_mw_per_year[c] for c in ("ROW", "MYS", "IRN"))
+    assert drawn.capacity_of("ARE") + drawn.capacity_of("ROW") == pytest.approx(pool)
+    assert drawn.capacity_of("ARE") / drawn.capacity_of("ROW") == pytest.approx(
+        fitted.capacity_of("ARE") / fitted.capacity_of("ROW"))
+    assert drawn.capacity_of("ARE") != pytest.approx(fitted.capacity_of("ARE"))
 
 
 def test_the_hurdle_margins_draws_are_truncated_at_its_bound(point):
@@ -66,8 +72,6 @@ def test_the_shipped_covariance_has_the_form_calibrate_mining_writes(point):
     np.linalg.cholesky(np.array(cov.matrix))  # raises unless positive definite
     prov = point.spec.provenance
     for i, term in enumerate(cov.terms):
-        if term == "capacity_mw_per_year.ROW":
-            continue  # this scenario's ROW is derived (its own value), the fit's is the backtest's
         se = float(re.match(r"[0-9.e+-]+", prov[f"mining.{term}"][1].split("standard error ")[1])[0])
         value = point.spec.config.mining._term(term)
         # the text states the standard error to 3 significant digits (up to 0.5% off): its square to 1%
@@ -151,3 +155,21 @@ def test_a_covariance_that_is_not_positive_definite_is_refused_when_read_and_whe
     with pytest.raises(ScenarioError, match="mining.covariance.*positive definite"):
         build_model("south_asia_2025", seed=0, households=0,
                     overrides={"mining.covariance.matrix": singular.tolist()})
+
+
+def test_a_split_country_adds_its_share_of_the_pooled_capacities(point):
+    """The baseline's UAE and rest of the world split the backtest's fitted ROW + MYS + IRN by
+    their 2025 shares; a country outside the split reads its own entry, one not named none."""
+    mining = point.config.mining
+    pool = sum(mining.capacity_mw_per_year[c] for c in mining.capacity_split.pooled)
+    shares = mining.capacity_split.shares
+    assert mining.capacity_of("ARE") == pytest.approx(pool * shares["ARE"] / (shares["ARE"] + shares["ROW"]))
+    assert mining.capacity_of("ROW") == pytest.approx(pool * shares["ROW"] / (shares["ARE"] + shares["ROW"]))
+    assert mining.capacity_of("USA") == mining.capacity_mw_per_year["USA"] and mining.capacity_of("PAK") == 0.0
+    assert point.mining.capacity_mw_per_year("ARE") == pytest.approx(
+        mining.capacity_of("ARE") * point.mining.capacity_growth() * point.config.nowcast.capacity_scale)
+
+
+def test_a_split_that_pools_a_country_with_no_capacity_is_refused():
+    with pytest.raises(ScenarioError, match=r"capacity_split.pooled: \['XYZ'\]"):
+        build_model("south_asia_2025", seed=0, households=0, overrides={"mining.capacity_split.pooled": ["XYZ"]})

@@ -257,3 +257,12 @@ def test_a_long_bad_value_is_cut_so_the_message_stays_readable():
     assert "positive definite" in text and "\n" not in text
     got = text.split("(got ", 1)[1]
     assert len(got) < SHOWN_CHARS + 40 and got.endswith(" characters))")
+
+
+def test_a_tables_own_check_shows_the_entries_its_message_names():
+    """A check across a table's fields shows those fields' values, not the table's first keys."""
+    with pytest.raises(ScenarioError) as err:
+        build_model("south_asia_2025", seed=0, households=0, overrides={"mining.relocate_share": 0.99})
+    text = str(err.value)
+    assert "relocate_share + underground_share must not exceed 1" in text
+    assert "'relocate_share': 0.99" in text and "'underground_share'" in text and "'pue'" not in text
