@@ -263,9 +263,11 @@ class Release(Strict):
 class CapacitySplit(Strict):
     """Countries a scenario groups otherwise than the fit that gave their MW a year: each
     code of ``shares`` adds its share (of the shares' sum) of the ``pooled`` fitted
-    capacities, so a draw of the fitted ones carries into it (:meth:`MiningConfig.capacity_of`)."""
+    capacities times ``scale`` (a world smaller than the fit's), so a draw of the fitted
+    ones carries into it (:meth:`MiningConfig.capacity_of`)."""
     pooled: Annotated[list[Iso3], Field(min_length=1)]
     shares: Annotated[dict[Iso3, Pos], Field(min_length=1)]
+    scale: Pos = 1.0
 
 
 class MiningConfig(FittedTerms):
@@ -340,12 +342,12 @@ class MiningConfig(FittedTerms):
         ``capacity_mw_per_year`` (0 if none), or, for a code of ``capacity_split``, its share
         of the pooled entries::
 
-            capacity_k = sum_{p in pooled} capacity_mw_per_year_p x share_k / sum_j share_j
+            capacity_k = sum_{p in pooled} capacity_mw_per_year_p x scale x share_k / sum_j share_j
         """
         split = self.capacity_split
         if split is not None and code in split.shares:
             pool = sum(self.capacity_mw_per_year[p] for p in split.pooled)
-            return pool * split.shares[code] / sum(split.shares.values())
+            return pool * split.scale * split.shares[code] / sum(split.shares.values())
         return self.capacity_mw_per_year.get(code, 0.0)
 
     @model_validator(mode="after")

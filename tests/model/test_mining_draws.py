@@ -173,3 +173,16 @@ def test_a_split_country_adds_its_share_of_the_pooled_capacities(point):
 def test_a_split_that_pools_a_country_with_no_capacity_is_refused():
     with pytest.raises(ScenarioError, match=r"capacity_split.pooled: \['XYZ'\]"):
         build_model("south_asia_2025", seed=0, households=0, overrides={"mining.capacity_split.pooled": ["XYZ"]})
+
+
+def test_the_2016_worlds_capacity_is_the_pooled_fit_at_the_networks_power_and_follows_its_draws():
+    """The 2016 network-only run's one fleet adds the 2019 fit's capacities pooled, times the
+    ratio of the networks' power (~387 MW a year), and a draw of that fit moves it."""
+    fitted = load_scenario("backtest_halving_2016").config.mining
+    pool = sum(fitted.capacity_mw_per_year[c] for c in fitted.capacity_split.pooled)
+    assert fitted.capacity_of("ROW") == pytest.approx(pool * 557.3 / 3863.6, rel=1e-4)
+    assert 380 < fitted.capacity_of("ROW") < 395
+    drawn = fitted.drawn(np.random.default_rng(1))
+    assert drawn.capacity_of("ROW") == pytest.approx(
+        sum(drawn.capacity_mw_per_year[c] for c in fitted.capacity_split.pooled) * fitted.capacity_split.scale)
+    assert drawn.capacity_of("ROW") != pytest.approx(fitted.capacity_of("ROW"))
