@@ -355,7 +355,7 @@ class MiningConfig(FittedTerms):
         split = self.capacity_split
         missing = [] if split is None else [p for p in split.pooled if p not in self.capacity_mw_per_year]
         if missing:
-            raise ValueError(f"capacity_split.pooled: {missing} have no capacity_mw_per_year to pool")
+            raise ValueError(f"capacity_split.pooled: {missing} have no MW a year of their own to pool")
         total = sum(v.share for v in self.vintages.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"vintage shares must sum to 1 (they sum to {total:.6g})")
