@@ -5,10 +5,14 @@ the same in every run, a seed's draw comes from the block's own stream."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from model import build_model
+from model.scenario import load_scenario, package_file
 
 #: block -> a log term whose estimate is far from its bounds
 BLOCKS = {"mining": "capacity_mw_per_year.USA", "households": "imitation_per_year",
@@ -96,3 +100,22 @@ def test_a_covariance_with_no_weight_inside_its_bounds_is_refused():
     cov = Covariance(terms=["a"], matrix=[[1e-4]], bounds=[[0.0, 1.0]], fitted="test")
     with pytest.raises(ValueError, match="no draw of \\['a'\\] within their bounds"):
         cov.draw({"a": -1.0}, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("scenario", sorted(p.stem for p in (Path(__file__).parents[2] / "experiments" / "scenarios")
+                                            .glob("*.toml")))
+def test_every_scenario_draws_around_the_fits_own_values(scenario):
+    """A draw perturbs a term with the variance of the quantity the fit estimated, so a shipped
+    scenario holds each covariance term at the fit's value: one that groups countries otherwise
+    derives them from the fitted entries (``mining.capacity_split``), not by a value of its own
+    (a rest of the world written over the fit's took the fit's smaller one's variance)."""
+    config = load_scenario(scenario).config
+    for block in BLOCKS:
+        settings = getattr(config, block)
+        if settings.covariance is None:
+            continue
+        fitted = tomllib.loads(package_file("experiments", "calibration", f"{block}.toml").read_text())[block]
+        for term in settings.covariance.terms:
+            name, _, key = term.partition(".")
+            entry = fitted[name][key] if key else fitted[name]
+            assert settings._term(term) == pytest.approx(entry["value"], rel=1e-12), (scenario, term)
