@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
 from data import table
-from model.model import CryptoAdoptionModel
+from model.config import ScenarioConfig
+from model.model import CryptoAdoptionModel, build_model, seed_draws
 from model.scenario import load_scenario
 
 SCENARIO = "backtest_hashrate_2019"
@@ -34,6 +36,7 @@ BASELINE = "south_asia_2025"  # the projection issue 14's flat-price checks read
 #: Issue 14's flat price: the baseline's price history to 2025-12, then constant at its last month's (volatility 0).
 FLAT_PRICE = {"market.price.volatility_per_year": 0.0, "market.price.drift_per_year": 0.0}
 FIT_DRAWS = 40  # draws of the fitted terms over which the flat-price checks are also read
+FLAT_YEARS = 5  # the flat-price baseline is read over its first five years (the 2028 halving among them)
 FACTS = table("mining_facts.csv")
 #: S9-class machines: the S9 (98 J/TH) and older; their share of the hashrate before the
 #: 2020 halving is a data point (Coin Metrics, data/mining_facts.csv, category fleet_mix).
@@ -148,6 +151,34 @@ def run_with_s9_share(seed: int = 0, overrides: dict | None = None) -> tuple[Cry
     model = CryptoAdoptionModel(config=load_scenario(SCENARIO, overrides), seed=seed)
     share = s9_share(model.run(until=S9_DATE))
     return model.run(), share
+
+
+@dataclass(frozen=True)
+class FlatRun:
+    """What issue 14's two flat-price checks (the 2028 dip, the countries' moves) read of one
+    run of the baseline under the flat price (:func:`flat_price_run`)."""
+
+    config: ScenarioConfig  # as the run used it: a draw's values where the fit is drawn
+    network: pd.Series      # weekly network hashrate (EH/s) by date
+    shares: pd.DataFrame    # step x country: share of the network's hashrate
+
+
+def flat_price_run(seed: int = 0, households: int = 1800, overrides: dict | None = None) -> FlatRun:
+    """The baseline under :data:`FLAT_PRICE`, with ``overrides``, over its first :data:`FLAT_YEARS` years."""
+    m = build_model(BASELINE, seed=seed, households=households, overrides={**FLAT_PRICE, **(overrides or {})})
+    m.run(until=m.dates[0] + dt.timedelta(days=FLAT_YEARS * 365))
+    ts = m.timeseries()
+    shares = ts[ts.metric == "hashrate_share"].pivot(index="step", columns="country", values="value")
+    return FlatRun(m.config, network_series(m), shares)
+
+
+@cache
+def flat_price_draw_runs(draws: int = FIT_DRAWS) -> tuple[FlatRun, ...]:
+    """:func:`flat_price_run` over ``draws`` draws of every fitted block the baseline has
+    (:func:`~model.model.seed_draws`, as the ensembles draw them; seeds 0..draws-1), run once
+    for both checks (kept for the process: a few hundred weekly values a run)."""
+    fitted = seed_draws(load_scenario(BASELINE).config)
+    return tuple(flat_price_run(seed, overrides=fitted) for seed in range(draws))
 
 
 def run_backtest(seed: int = 0, overrides: dict | None = None) -> CryptoAdoptionModel:

@@ -9,7 +9,6 @@ Randomness in the backtest (where relocating machines go) is summarised by the m
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,14 +19,15 @@ from experiments.analysis.figures import save_figure
 from experiments.validation.backtest import (
     BASELINE,
     FIT_DRAWS,
-    FLAT_PRICE,
     HELD_OUT,
     SCENARIO,
+    FlatRun,
     compare_shares,
+    flat_price_draw_runs,
+    flat_price_run,
     run_backtest,
     share_points,
 )
-from model.model import build_model, seed_draws
 from model.scenario import load_scenario
 
 SEEDS = range(20)
@@ -118,35 +118,35 @@ CHINA_PROFILE = (
 )
 
 
-def flat_price_baseline(seed: int = 0, households: int = 1800, overrides: dict | None = None) -> pd.DataFrame:
-    """The baseline under a flat price (the history to 2025-12, then constant, volatility
-    0), with ``overrides``: each country's share at the start and after five years, whether
-    a dated shock that may move it (:data:`SHARE_SHOCKS`) is in force for it, and the MW a
-    year it could add in the base year as the run read it (a draw's where the fit is drawn;
-    0 if none, :meth:`~model.config.MiningConfig.capacity_of`)."""
-    m = build_model(BASELINE, seed=seed, households=households, overrides={**FLAT_PRICE, **(overrides or {})})
-    m.run(until=m.dates[0] + dt.timedelta(days=5 * 365))
-    ts = m.timeseries()
-    w = ts[ts.metric == "hashrate_share"].pivot(index="step", columns="country", values="value")
-    shocked = {s.country for s in m.config.shocks.values() if s.enabled and s.kind in SHARE_SHOCKS}
-    mining = m.config.mining
+def moves(run: FlatRun) -> pd.DataFrame:
+    """Each country's share at the start and after :data:`~experiments.validation.backtest.FLAT_YEARS`
+    years of a flat-price run, whether a dated shock that may move it (:data:`SHARE_SHOCKS`) is in
+    force for it, and the MW a year it could add in the base year as the run read it (a draw's
+    where the fit is drawn; 0 if none, :meth:`~model.config.MiningConfig.capacity_of`)."""
+    w, config = run.shares, run.config
+    shocked = {s.country for s in config.shocks.values() if s.enabled and s.kind in SHARE_SHOCKS}
     rows = [{"country": c, "start_pct": 100 * w[c].iloc[0], "end_pct": 100 * w[c].iloc[-1],
              "move_pp": 100 * (w[c].iloc[-1] - w[c].iloc[0]), "shocked": c in shocked,
-             "capacity_mw_per_year": mining.capacity_of(c)}
+             "capacity_mw_per_year": config.mining.capacity_of(c)}
             for c in w.columns if c != "WORLD"]
     return pd.DataFrame(rows)
 
 
+def flat_price_baseline(seed: int = 0, households: int = 1800, overrides: dict | None = None) -> pd.DataFrame:
+    """The baseline under a flat price (the history to 2025-12, then constant, volatility
+    0), with ``overrides``: its countries' :func:`moves`."""
+    return moves(flat_price_run(seed, households, overrides))
+
+
 def flat_price_draws(draws: int = FIT_DRAWS) -> pd.DataFrame:
-    """The flat-price baseline over ``draws`` draws of every fitted block it has
-    (:func:`~model.model.seed_draws`, as the ensembles draw them; seeds 0..draws-1): in each,
-    the country with no dated shock whose share moves most in five years (draw, country,
-    move_pp) and its drawn MW a year over the fitted (``capacity_ratio``)."""
-    config = load_scenario(BASELINE).config
-    fitted, drawn = config.mining.capacity_of, seed_draws(config)
+    """The flat-price baseline over ``draws`` draws of the fits
+    (:func:`~experiments.validation.backtest.flat_price_draw_runs`, the runs the 2028 dip reads
+    too): in each, the country with no dated shock whose share moves most in five years (draw,
+    country, move_pp) and its drawn MW a year over the fitted (``capacity_ratio``)."""
+    fitted = load_scenario(BASELINE).config.mining.capacity_of
     rows = []
-    for seed in range(draws):
-        free = flat_price_baseline(seed, overrides=drawn).query("not shocked")
+    for seed, run in enumerate(flat_price_draw_runs(draws)):
+        free = moves(run).query("not shocked")
         top = free.loc[free.move_pp.abs().idxmax()]
         rows.append({"draw": seed, "country": top.country, "move_pp": float(top.move_pp),
                      "capacity_ratio": top.capacity_mw_per_year / fitted(top.country)})

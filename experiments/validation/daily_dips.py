@@ -72,12 +72,10 @@ def held_daily(weekly: pd.Series, step_days: int) -> pd.Series:
     return pd.Series(weekly.to_numpy(dtype=float)[pos], index=days)
 
 
-def measured_daily(hashrate: pd.Series, difficulty: pd.Series, step_days: int,
-                   rng: np.random.Generator) -> pd.Series:
-    """The model's hashrate held through each step's days (:func:`held_daily`) and measured
-    from the blocks each day finds at the difficulty then (:func:`~experiments.validation.backtest.block_luck`)."""
-    h, d = held_daily(hashrate, step_days), held_daily(difficulty, step_days)
-    return pd.Series(block_luck(h.to_numpy(), d.to_numpy(), 86400.0, rng), index=h.index)
+def measured_daily(hashrate: pd.Series, difficulty: pd.Series, rng: np.random.Generator) -> pd.Series:
+    """Daily hashrate (the model's held through its days, :func:`held_daily`) measured from the
+    blocks each day finds at the day's difficulty (:func:`~experiments.validation.backtest.block_luck`)."""
+    return pd.Series(block_luck(hashrate.to_numpy(), difficulty.to_numpy(), 86400.0, rng), index=hashrate.index)
 
 
 def model_readings(model: CryptoAdoptionModel, halvings: tuple[dt.date, ...],
@@ -86,10 +84,9 @@ def model_readings(model: CryptoAdoptionModel, halvings: tuple[dt.date, ...],
     through its days (``own``), and the dips of ``draws`` measurements of it (``measured``),
     the blocks drawn from the run's ``block_luck`` stream."""
     hashrate = network_series(model)
-    difficulty = world_series(model, "difficulty").reindex(hashrate.index)
     own = held_daily(hashrate, model.step_days)
-    paths = [measured_daily(hashrate, difficulty, model.step_days, model.streams["block_luck"])
-             for _ in range(draws)]
+    difficulty = held_daily(world_series(model, "difficulty").reindex(hashrate.index), model.step_days)
+    paths = [measured_daily(own, difficulty, model.streams["block_luck"]) for _ in range(draws)]
     return {h: {"own": file_reading(own, h), "measured": [file_reading(p, h)["dip"] for p in paths]}
             for h in halvings}
 

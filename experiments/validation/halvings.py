@@ -27,6 +27,7 @@ from experiments.validation.backtest import (
     FLAT_PRICE,
     S9_CLASS_J_PER_TH,
     SCENARIO,
+    flat_price_draw_runs,
     halving_dip,
     measured_series,
     network_series,
@@ -35,7 +36,7 @@ from experiments.validation.backtest import (
     s9_share_pct,
     weekly_autocorrelation,
 )
-from model.model import CryptoAdoptionModel, build_model, seed_draws
+from model.model import CryptoAdoptionModel, build_model
 from model.scenario import load_scenario
 from model.units import TH_PER_EH
 
@@ -242,11 +243,10 @@ def flat_2028_grid(seed: int = 0) -> pd.DataFrame:
 
 
 def flat_2028_draws(draws: int = FIT_DRAWS) -> list[float]:
-    """The 2028 flat-price dip over ``draws`` draws of every fitted block the baseline has
-    (:func:`~model.model.seed_draws`, as the ensembles draw them; seeds 0..draws-1): whether
-    the miss hangs on the fits' uncertainty."""
-    fitted = seed_draws(load_scenario(BASELINE).config)
-    return [flat_2028(seed, overrides=fitted)["dip"] for seed in range(draws)]
+    """The 2028 flat-price dip over ``draws`` draws of the fits
+    (:func:`~experiments.validation.backtest.flat_price_draw_runs`, the runs the countries'
+    moves read too): whether the miss hangs on the fits' uncertainty."""
+    return [halving_dip(run.network, HALVING_2028)["dip"] for run in flat_price_draw_runs(draws)]
 
 
 def _mean_over(series: pd.Series, halving: dt.date, weeks: tuple[int, int]) -> float:

@@ -45,7 +45,8 @@ def test_daily_blocks_are_unbiased_with_a_day_of_blocks_spread():
     dates = [dt.date(2020, 1, 5) + dt.timedelta(weeks=k) for k in range(300)]
     hashrate = pd.Series(500.0, index=dates)
     difficulty = hashrate * 1e18 * 600.0 / 2**32
-    measured = daily_dips.measured_daily(hashrate, difficulty, 7, np.random.default_rng(3))
+    measured = daily_dips.measured_daily(daily_dips.held_daily(hashrate, 7), daily_dips.held_daily(difficulty, 7),
+                                          np.random.default_rng(3))
     ratio = measured.to_numpy() / 500.0
     assert len(ratio) == 300 * 7
     assert ratio.mean() == pytest.approx(1.0, abs=0.005)
@@ -62,8 +63,8 @@ def test_a_flat_path_read_with_luck_dips_and_without_does_not():
     own = daily_dips.file_reading(daily_dips.held_daily(hashrate, 7), halving)
     assert own["dip"] == pytest.approx(0.0) and own["weeks_to_new_high"] is None
     rng = np.random.default_rng(0)
-    dips = [daily_dips.file_reading(daily_dips.measured_daily(hashrate, difficulty, 7, rng), halving)["dip"]
-            for _ in range(20)]
+    held = daily_dips.held_daily(hashrate, 7), daily_dips.held_daily(difficulty, 7)
+    dips = [daily_dips.file_reading(daily_dips.measured_daily(*held, rng), halving)["dip"] for _ in range(20)]
     assert all(d < 0 for d in dips) and -0.08 < np.median(dips) < -0.01
 
 
