@@ -179,11 +179,13 @@ def test_each_lead_time_starts_from_the_best_fit_so_far(monkeypatch):
     assert values["mining.lead_time_weeks"] == 24 and errors["cost_lead_36"] == 2.0
 
 
-def test_the_trials_and_known_gaps_in_validation_md_come_from_its_generator():
-    """docs/VALIDATION.md is written by `crypto-abm validate`, so a trial recorded there by hand
-    (a paragraph opening Kept, Tried or Probed) or a Known gaps line would be lost the next time
-    it runs. Each must be text of the generator's source (experiments/), where the validation
-    writes it from."""
+def test_validation_md_is_all_generated_and_the_trials_stand_in_the_mining_record():
+    """docs/VALIDATION.md is written by `crypto-abm validate`, so a line added there by hand would
+    be lost the next time it runs: each Known gaps line must be text of the generator's source
+    (experiments/). The dated record of what was tried (docs/MINING_RECORD.md) is written by hand
+    and never regenerated: VALIDATION.md points to it and holds no trial paragraph itself (one
+    opening Kept, Tried or Probed), and the record's index lists each of its entries, numbered
+    in order, so no entry goes missing from the index or the index from the entries."""
     import ast
     import re
     from pathlib import Path
@@ -193,10 +195,17 @@ def test_the_trials_and_known_gaps_in_validation_md_come_from_its_generator():
              for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
              if isinstance(node, ast.Constant) and isinstance(node.value, str)]
     doc = (root / "docs" / "VALIDATION.md").read_text(encoding="utf-8")
-    trials = [line for line in doc.splitlines() if re.match(r"(Kept|Tried|Probed)\b", line)]
     gaps = [line for line in doc[doc.index("## Known gaps"):].splitlines() if line.strip()]
-    assert len(trials) >= 10 and len(gaps) >= 10
-    assert [line[:80] for line in trials + gaps if not any(line in text for text in texts)] == []
+    assert len(gaps) >= 10
+    assert [line[:80] for line in gaps if not any(line in text for text in texts)] == []
+    assert [line[:80] for line in doc.splitlines() if re.match(r"(Kept|Tried|Probed)\b", line)] == []
+    assert "`docs/MINING_RECORD.md`" in doc
+
+    record = (root / "docs" / "MINING_RECORD.md").read_text(encoding="utf-8")
+    index = [int(n) for n in re.findall(r"^\| (\d+) \| 2026-", record, re.MULTILINE)]
+    entries = [int(n) for n in re.findall(r"^\*\*(\d+)\.\*\* (?:Kept|Tried|Probed)", record, re.MULTILINE)]
+    assert len(entries) >= 20
+    assert index == entries == list(range(1, len(entries) + 1))
 
 
 def test_the_worst_test_point_is_named_with_the_data_s_note_on_it():
