@@ -157,6 +157,12 @@ def weeks_text(w: float | None) -> str:
     return "none in 26" if w is None or np.isnan(w) else f"{w:.0f}"
 
 
+def weeks_with_unit(w: float | None) -> str:
+    """:func:`weeks_text` with its unit: '1 week', '8 weeks', 'none in 26 weeks'."""
+    text = weeks_text(w)
+    return f"{text} week" if text == "1" else f"{text} weeks"
+
+
 def model_dips(seeds: range = SEEDS) -> dict[dt.date, dict]:
     """The model's dip and recovery at each historical halving (:func:`dips_of_one_seed`),
     each the median over ``seeds``, of its hashrate and as the data measure it; and, read as
@@ -551,7 +557,7 @@ def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame, assumed: float = fl
     within = {d.year: (grid[f"dip_{d.year}"] - data[d.year]).abs() * 100 <= BOUND_DIP_PP for d in HALVINGS}
     close = within[HALVINGS[2].year]  # 2024's dip in its bound
     recovered = grid.recovery_2024[close].dropna()
-    fastest = f"{recovered.min():.0f} weeks" if len(recovered) else "none within 26 weeks"
+    fastest = weeks_with_unit(recovered.min()) if len(recovered) else "none within 26 weeks"
     fits = grid[np.logical_and.reduce([within[d.year] for d in HALVINGS])]
     both = grid[within[HALVINGS[1].year] & within[HALVINGS[2].year]]
     both_pairs = ", ".join(f"{r.switch:g}/{r.spread:g}" for r in both.itertuples()) or "none"

@@ -34,7 +34,7 @@ def rows(network: dict[str, float], shares: country_shares.ShareReport, halving_
         out.append((f"{year} halving, dip", f"{r.data_dip:+.1%} +- {halvings.BOUND_DIP_PP:g} points",
                     f"{r.model_dip:+.1%}", bool(r.dip_ok), "1c"))
         out.append((f"{year} halving, recovery", f"{r.data_weeks:.0f} weeks +- {months:.0f} months",
-                    weeks(r.model_weeks), bool(r.recovery_ok), "1c"))
+                    halvings.weeks_with_unit(r.model_weeks), bool(r.recovery_ok), "1c"))
     low, high = float(history["dip"].min()), float(history["dip"].max())
     out.append(("2028 halving, dip of the baseline under a flat price", f"{low:+.1%} to {high:+.1%} (history)",
                 f"{flat_dip:+.1%}", halvings.flat_2028_in_range(flat_dip, history), "1c"))
@@ -45,12 +45,6 @@ def rows(network: dict[str, float], shares: country_shares.ShareReport, halving_
                 "none" if top is None else f"{top.move_pp:+.1f} points ({top.country})",
                 top is None or abs(top.move_pp) <= limit, "1b"))
     return pd.DataFrame(out, columns=["check", "bound", "model", "holds", "section"])
-
-
-def weeks(w: float | None) -> str:
-    """A recovery with its unit: '1 week', '8 weeks', 'none in 26 weeks'."""
-    text = halvings.weeks_text(w)
-    return f"{text} week" if text == "1" else f"{text} weeks"
 
 
 def markdown(checks: pd.DataFrame) -> list[str]:

@@ -558,7 +558,8 @@ def markdown(report: Report) -> str:
     ]
     lines += [f"| {r.date} | {r.hashrate_ehs:g} | {r.model_ehs:.1f} | {r.log_error:+.2f} | {r.window} | {r.metric} |"
               for r in pts.itertuples()]
-    weeks = "not within six months" if d["weeks_to_new_high"] is None else f"after {d['weeks_to_new_high']:.0f} weeks"
+    weeks = ("not within six months" if d["weeks_to_new_high"] is None
+             else f"after {halvings.weeks_with_unit(d['weeks_to_new_high'])}")
     lines += [
         "",
         "**The April 2024 halving.** Data: the 7-day average fell about 10% over 2.5 months",
@@ -663,7 +664,7 @@ def main(seeds: int = 5) -> int:
           f"MAPE fit {h.mape_fit:.1%}, test {h.mape_test:.1%}")
     print(f"2024 halving: {d['pre_halving_ehs']:.0f} -> {d['trough_ehs']:.0f} EH/s ({d['dip']:+.1%}); "
           "new high " + ("none in 6 months" if d["weeks_to_new_high"] is None
-                          else f"after {d['weeks_to_new_high']:.0f} weeks"))
+                          else f"after {halvings.weeks_with_unit(d['weeks_to_new_high'])}"))
     v = report.volume
     print(f"value received: within 0.5-2x {v.fit.within_2x_fit:.0%} fitted, {v.fit.within_2x_loo:.0%} left out by "
           f"country; India's exchanges: {int(v.exchanges.points.met.sum())} of {len(v.exchanges.points)} figures met")
