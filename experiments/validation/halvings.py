@@ -540,8 +540,9 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "each judged against these checks. `docs/MINING_RECORD.md` records them all: the date, the model "
         "it was tried on, the numbers of that day, and whether the change was made blind. For the 2028 "
         "flat-price dip these include the hurdle held at 0 or above, capacity grown with the block reward, "
-        "the halvings counted within a machine's life (with and without price expectations) and a "
-        "financing brake. None met this check and the backtest together.",
+        "the halvings counted within a machine's life (with and without price expectations), a "
+        "financing brake, and a hurdle chosen with the projection's own first year (2025's months prefer "
+        "the lowest). None met this check and the data together.",
         "",
         *season_end.markdown(window_series(), history),
     ]
