@@ -541,8 +541,10 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
         "it was tried on, the numbers of that day, and whether the change was made blind. For the 2028 "
         "flat-price dip these include the hurdle held at 0 or above, capacity grown with the block reward, "
         "the halvings counted within a machine's life (with and without price expectations), a "
-        "financing brake, and a hurdle chosen with the projection's own first year (2025's months prefer "
-        "the lowest). None met this check and the data together.",
+        "financing brake, a hurdle chosen with the projection's own first year (2025's months prefer "
+        "the lowest), and the projection's capacity growth held back at hurdles up to +1.0 (even a network "
+        "that barely grows after 2025 dips -25%: the fleet of 2025 is most of the dip). None met this check "
+        "and the data together.",
         "",
         *season_end.markdown(window_series(), history),
     ]
