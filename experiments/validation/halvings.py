@@ -3,7 +3,8 @@ hashrate after the halvings of 2016 (a network-only run, ``backtest_halving_2016
 and 2024 (the 2019 backtest) against the data, and the baseline's 2028 halving under a
 flat price against the range of the historical dips. Nothing here is fitted: the
 switching speed and the cost spread stay as assumed (experiments/scenarios/parts/behaviour.toml);
-:func:`switching_grid` checks whether any values of theirs would reach the data.
+:func:`switching_grid` checks whether any values of theirs would reach the data, and
+:func:`leave_one_out` whether a fit of them to two halvings would carry to the third.
 
 Definitions (:func:`~experiments.validation.backtest.halving_dip`): pre = mean of the two
 weeks before; dip = lowest weekly value within 8 weeks after, over pre, minus 1; recovery
@@ -550,6 +551,35 @@ def context_markdown(why: dict, history: pd.DataFrame) -> list[str]:
     ]
 
 
+def leave_one_out(grid: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """The two switching parameters fitted as issue 14 allows, on two halvings with the third
+    held out as the test, for each choice of the third: the pair of ``grid`` (rows of
+    :func:`switching_grid`, unrefitted) with the least sum of squared dip errors on the two,
+    and its dip at the one held out. One row per halving held out: ``held_out`` (year),
+    ``switch``, ``spread``, ``dip`` (the held-out halving's), ``data`` and ``within`` (its
+    dip within +-:data:`BOUND_DIP_PP` points of the data's)."""
+    data = dict(zip((d.year for d in history.halving), history.dip))
+    years = [d.year for d in HALVINGS]
+    rows = []
+    for out in years:
+        cost = sum((grid[f"dip_{y}"] - data[y]) ** 2 for y in years if y != out)
+        best = grid.loc[cost.idxmin()]
+        dip = float(best[f"dip_{out}"])
+        rows.append({"held_out": out, "switch": float(best.switch), "spread": float(best.spread), "dip": dip,
+                     "data": data[out], "within": abs(dip - data[out]) * 100 <= BOUND_DIP_PP})
+    return pd.DataFrame(rows)
+
+
+def leave_one_out_markdown(loo: pd.DataFrame) -> str:
+    """The sentence of :func:`leave_one_out`'s three fits and their tests."""
+    fits = "; ".join(f"{r.held_out} held out: {r.switch:g}/{r.spread:g}, its dip {r.dip:+.1%} (data {r.data:+.1%}, "
+                     f"{'within' if r.within else '**outside**'})" for r in loo.itertuples())
+    return (f"Fitted as issue 14 allows, on two halvings with the third held out as the test (least squares "
+            f"on the two dips over this grid, switching speed/spread): {fits}. {int(loo.within.sum())} of "
+            f"{len(loo)} held-out halvings come within +-{BOUND_DIP_PP:g} points, so a fit of the two would pass "
+            "or fail its test by which halving it held out; they stay assumed.")
+
+
 def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame, assumed: float = float("nan"),
                   no_refill: float = float("nan")) -> list[str]:
     """Could the two assumed parameters reach the data? The ranges over the grid; ``no_refill``
@@ -576,7 +606,9 @@ def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame, assumed: float = fl
         f"{float(history.loc[history.halving == HALVINGS[2], 'weeks_to_new_high'].iloc[0]):.0f}); "
         f"{len(fits)} of {len(grid)} pairs put all three dips within +-{BOUND_DIP_PP:g} points ({all_pairs}), "
         f"{len(both)} the 2020 and 2024 dips both (switching speed/spread: {both_pairs}). Chosen by this grid, "
-        "such a pair would have been fitted to the test halvings. The 2016 network-only run dips at "
+        "such a pair would have been fitted to the test halvings.",
+        leave_one_out_markdown(leave_one_out(grid, history)),
+        "The 2016 network-only run dips at "
         f"{dipped} of {len(grid)} pairs, the deeper the faster miners switch. Besides these two, what the "
         "fleets have and order around a halving shapes the 2019 backtest's dips",
         "(the 2020 fleet has almost no S9s left to switch off;",

@@ -158,6 +158,24 @@ def test_the_switching_check_reads_the_grid_it_is_given():
     assert "the scenario's own pair: +0.05" in " ".join(halvings.grid_markdown(grid, history, 0.05))
 
 
+def test_leaving_one_halving_out_fits_on_the_other_two_and_tests_on_it():
+    """Each fit takes the pair that matches the two halvings it is given, whatever it does at
+    the third, and the third's dip is judged against its own bound."""
+    history = halvings.data_dips()
+    d = dict(zip((h.year for h in history.halving), history.dip))
+    grid = pd.DataFrame([
+        {"switch": 0.1, "spread": 0.1, "dip_2016": d[2016], "dip_2020": d[2020], "dip_2024": d[2024] + 0.10},
+        {"switch": 0.2, "spread": 0.2, "dip_2016": d[2016] - 0.03, "dip_2020": d[2020], "dip_2024": d[2024]},
+        {"switch": 0.3, "spread": 0.3, "dip_2016": d[2016], "dip_2020": d[2020] - 0.08, "dip_2024": d[2024]}])
+    loo = halvings.leave_one_out(grid, history).set_index("held_out")
+    assert loo.switch.to_dict() == {2016: 0.2, 2020: 0.3, 2024: 0.1}
+    assert loo.within.to_dict() == {2016: True, 2020: False, 2024: False}
+    assert loo.dip[2024] == pytest.approx(d[2024] + 0.10)
+    text = halvings.leave_one_out_markdown(loo.reset_index())
+    assert "1 of 3 held-out halvings come within +-5 points" in text
+    assert text.count("**outside**") == 2
+
+
 def test_overriding_the_assumed_switching_values_with_themselves_changes_nothing():
     from model.scenario import load_scenario
     mining = load_scenario("backtest_hashrate_2019").config.mining
