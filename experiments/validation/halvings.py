@@ -574,10 +574,13 @@ def leave_one_out_markdown(loo: pd.DataFrame) -> str:
     """The sentence of :func:`leave_one_out`'s three fits and their tests."""
     fits = "; ".join(f"{r.held_out} held out: {r.switch:g}/{r.spread:g}, its dip {r.dip:+.1%} (data {r.data:+.1%}, "
                      f"{'within' if r.within else '**outside**'})" for r in loo.itertuples())
+    passed = int(loo.within.sum())
+    verdict = ("a fit of the two carries from any two halvings to the third" if passed == len(loo) else
+               "a fit of the two carries to none of the halvings held out" if passed == 0 else
+               "a fit of the two would pass or fail its test by which halving it held out")
     return (f"Fitted as issue 14 allows, on two halvings with the third held out as the test (least squares "
-            f"on the two dips over this grid, switching speed/spread): {fits}. {int(loo.within.sum())} of "
-            f"{len(loo)} held-out halvings come within +-{BOUND_DIP_PP:g} points, so a fit of the two would pass "
-            "or fail its test by which halving it held out; they stay assumed.")
+            f"on the two dips over this grid, switching speed/spread): {fits}. {passed} of {len(loo)} held-out "
+            f"halvings come within +-{BOUND_DIP_PP:g} points: {verdict}. The scenarios keep the two as assumed.")
 
 
 def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame, assumed: float = float("nan"),

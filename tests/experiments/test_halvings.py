@@ -172,8 +172,11 @@ def test_leaving_one_halving_out_fits_on_the_other_two_and_tests_on_it():
     assert loo.within.to_dict() == {2016: True, 2020: False, 2024: False}
     assert loo.dip[2024] == pytest.approx(d[2024] + 0.10)
     text = halvings.leave_one_out_markdown(loo.reset_index())
-    assert "1 of 3 held-out halvings come within +-5 points" in text
+    assert "1 of 3 held-out halvings come within +-5 points: a fit of the two would pass or fail" in text
     assert text.count("**outside**") == 2
+    none = halvings.leave_one_out(grid.assign(dip_2016=0.0, dip_2020=0.0, dip_2024=0.0), history)
+    assert "0 of 3 held-out halvings come within +-5 points: a fit of the two carries to none" in (
+        halvings.leave_one_out_markdown(none))
 
 
 def test_overriding_the_assumed_switching_values_with_themselves_changes_nothing():
