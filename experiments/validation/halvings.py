@@ -101,6 +101,12 @@ def fleet_text() -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def dip_within(model, data):
+    """Issue 14's bound on a dip: the model's within +-:data:`BOUND_DIP_PP` points of the
+    data's (fractions; floats or pandas Series alike)."""
+    return abs(model - data) * 100 <= BOUND_DIP_PP
+
+
 def data_dips() -> pd.DataFrame:
     """The data's dips: halving (date), dip (fraction), weeks_to_new_high."""
     d = pd.read_csv(DIPS)
@@ -337,7 +343,7 @@ def table_rows(seeds: range = SEEDS) -> pd.DataFrame:
         rows.append({"halving": r.halving, "data_dip": r.dip, "data_weekly_dip": weekly[r.halving],
                      "model_dip": m["dip"],
                      "measured_dip": m["measured_dip"],
-                     "dip_ok": abs(m["dip"] - r.dip) * 100 <= BOUND_DIP_PP,
+                     "dip_ok": dip_within(m["dip"], r.dip),
                      "data_weeks": r.weeks_to_new_high, "model_weeks": recovery,
                      "measured_weeks": m["measured_weeks"],
                      "recovery_ok": recovery is not None
@@ -392,11 +398,11 @@ def markdown(rows: pd.DataFrame, flat: dict, grid: pd.DataFrame | None = None,
                      f"{r.measured_dip:+.1%} | "
                      f"{'yes' if r.dip_ok else '**no**'} | {r.data_weeks:.0f} | {weeks_text(r.model_weeks)} | "
                      f"{weeks_text(r.measured_weeks)} | {'yes' if r.recovery_ok else '**no**'} |")
-    near = [r for r in rows.itertuples() if abs(r.measured_dip - r.data_dip) * 100 <= BOUND_DIP_PP]
+    near = [r for r in rows.itertuples() if dip_within(r.measured_dip, r.data_dip)]
     lines += ["", f"As measured, {len(near)} of {len(rows)} dips come within +-{BOUND_DIP_PP:g} points of the data's"
               + (": " + ", ".join(str(r.halving) for r in near) if near else
                  ": the misses are the model's, not the measurement's") + "."]
-    weekly = [r for r in rows.itertuples() if abs(r.model_dip - r.data_weekly_dip) * 100 <= BOUND_DIP_PP]
+    weekly = [r for r in rows.itertuples() if dip_within(r.model_dip, r.data_weekly_dip)]
     below = " / ".join(f"{(r.data_weekly_dip - r.data_dip) * 100:.1f}" for r in rows.itertuples())
     lines += ["", f"Against the data's own weekly values, {len(weekly)} of the model's {len(rows)} dips come within "
               f"+-{BOUND_DIP_PP:g} points" + (": " + ", ".join(str(r.halving) for r in weekly) if weekly else "")
@@ -566,7 +572,7 @@ def leave_one_out(grid: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
         best = grid.loc[cost.idxmin()]
         dip = float(best[f"dip_{out}"])
         rows.append({"held_out": out, "switch": float(best.switch), "spread": float(best.spread), "dip": dip,
-                     "data": data[out], "within": abs(dip - data[out]) * 100 <= BOUND_DIP_PP})
+                     "data": data[out], "within": dip_within(dip, data[out])})
     return pd.DataFrame(rows)
 
 
@@ -590,7 +596,7 @@ def grid_markdown(grid: pd.DataFrame, history: pd.DataFrame, assumed: float = fl
     data = dict(zip((d.year for d in history.halving), history.dip))
     span = "; ".join(f"{year} {grid[f'dip_{year}'].min():+.1%} to {grid[f'dip_{year}'].max():+.1%} "
                      f"(data {data[year]:+.1%})" for year in (d.year for d in HALVINGS))
-    within = {d.year: (grid[f"dip_{d.year}"] - data[d.year]).abs() * 100 <= BOUND_DIP_PP for d in HALVINGS}
+    within = {d.year: dip_within(grid[f"dip_{d.year}"], data[d.year]) for d in HALVINGS}
     close = within[HALVINGS[2].year]  # 2024's dip in its bound
     recovered = grid.recovery_2024[close].dropna()
     fastest = weeks_with_unit(recovered.min()) if len(recovered) else "none within 26 weeks"
